@@ -1,0 +1,33 @@
+# The front door: every documented entry point is a target here, and each one bootstraps
+# the virtual environment from pyproject.toml when it is missing or out of date.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test soak bench serve server report demo notebooks clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP) ## run the whole pipeline on the shipped demo group (data/demo/landing)
+	$(BIN)/envkpi run --landing data/demo/landing
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+report: $(STAMP) ## write the FY2017 annual report pack from the last run
+	$(BIN)/envkpi report --fy 2017
+
+demo: $(STAMP) ## regenerate the demo group under data/demo/landing (deterministic)
+	$(BIN)/envkpi demo --landing data/demo/landing
+
+clean: ## remove the warehouse, published snapshots and reports of earlier runs
+	rm -rf data/warehouse.duckdb* data/published reports/*.csv reports/*.png reports/*.svg reports/*.pdf

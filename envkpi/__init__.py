@@ -1,0 +1,7 @@
+"""envkpi: environmental KPIs of a manufacturing group, from plant deliveries to the CSR report.
+
+The library holds all domain logic and imports neither Prefect nor Great Expectations at import
+time; the flows in ``flows/`` compose it.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""The `envkpi` command: run the pipeline, ingest, check files before sending, build reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from envkpi.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+LandingOption = typer.Option(None, "--landing", help="Landing folder with the delivered files.")
+WarehouseOption = typer.Option(None, "--warehouse", help="DuckDB warehouse file.")
+ReportsOption = typer.Option(None, "--reports", help="Folder for kpi_results.csv, rejections.csv, charts.")
+
+
+def _settings(landing: Optional[Path], warehouse: Optional[Path], reports: Optional[Path]) -> Settings:
+    return Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports)
+
+
+def _print_summary(result) -> None:
+    summary = result.ingest
+    typer.echo(
+        f"run {summary.run_id}: {summary.files_seen} files seen, {len(summary.loaded)} loaded, "
+        f"{len(summary.unchanged)} unchanged, {len(summary.rejected)} rejected, {len(summary.ignored)} not contract files"
+    )
+    if summary.problems:
+        typer.echo(f"  {len(summary.problems)} problems: see {result.reports['rejections']}")
+        for file in summary.rejected + summary.ignored:
+            typer.echo(f"  rejected or left alone: {file}")
+    typer.echo(f"  KPI results: {result.reports['kpi_results']}")
+
+
+@app.command()
+def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = WarehouseOption,
+        reports: Optional[Path] = ReportsOption) -> None:
+    """Ingest the landing folder, compute the KPIs and write the reports, in one command.
+
+    Exit status 0 when the run completed, even with rejected files; non-zero only when the
+    pipeline itself failed.
+    """
+    from envkpi.pipeline import run as run_pipeline
+
+    result = run_pipeline(_settings(landing, warehouse, reports))
+    _print_summary(result)
+
+
+@app.command()
+def ingest(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = WarehouseOption,
+           reports: Optional[Path] = ReportsOption) -> None:
+    """Ingest and validate the landing folder (the KPI tables are rebuilt as part of it)."""
+    run(landing, warehouse, reports)
+
+
+@app.command()
+def check(files: list[Path] = typer.Argument(..., help="Files to check, as they would be delivered."),
+          warehouse: Optional[Path] = WarehouseOption) -> None:
+    """Check files against the contract without loading them; exit 1 when any would be rejected."""
+    from envkpi.checking import check_files
+
+    settings = _settings(None, warehouse, None)
+    outcome = check_files(files, settings)
+    for line in outcome.lines():
+        typer.echo(line)
+    raise typer.Exit(1 if outcome.rejected else 0)
+
+
+@app.command()
+def demo(landing: Path = typer.Option(Path("data/demo/landing"), help="Where to write the demo group.")) -> None:
+    """Write the fictional demo group's deliveries (deterministic)."""
+    from envkpi.demo import write_demo_group
+
+    written = write_demo_group(landing)
+    typer.echo(f"wrote {len(written)} files under {landing}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,292 @@
+"""Ingest: take what landed, load what is right, reject what is wrong, lose nothing.
+
+The delivery rules of contract section 3, in the order a run applies them:
+
+1. every file under the landing folder is found; a file whose name names no contract kind is
+   reported and left alone;
+2. a file whose content (sha256) an earlier run already loaded changes nothing;
+3. the other files are read and validated kind by kind, reference kinds first (plants, factors,
+   targets), so that a new plant and its first month can arrive together;
+4. a file with any problem is rejected whole and reported; it is checked again on every run
+   until it is replaced or the reference it lacked arrives;
+5. an accepted file's rows go to the raw layer with their lineage, and its (kind, plant, month)
+   slices replace what earlier deliveries said. Within a run files apply in order of
+   modification time, then path.
+
+No file in the landing folder is ever written, moved or deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from envkpi.contract import KINDS, READABLE_SUFFIXES, kind_of
+from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_delivery
+from envkpi.validation import ReferenceData, Validator
+from envkpi.warehouse import rebuild_conversion
+
+REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
+# Separates the values of a slice key; a control character never appears in delivered text.
+_KEY_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One file found in the landing folder."""
+
+    path: Path
+    relative: str  # path relative to the landing folder, with forward slashes
+    kind: str | None
+    size: int
+    modified_ns: int
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did with each file it found."""
+
+    run_id: str
+    loaded: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    problems: list[tuple[str, Problem]] = field(default_factory=list)
+
+    @property
+    def files_seen(self) -> int:
+        return len(self.loaded) + len(self.rejected) + len(self.unchanged) + len(self.ignored)
+
+    def rejections(self) -> pd.DataFrame:
+        """The rows of ``rejections.csv``: one per problem found in a rejected or ignored file."""
+        rows = [
+            {"file": file, "row": problem.row, "column": problem.column, "value": problem.value,
+             "reason": problem.reason}
+            for file, problem in self.problems
+        ]
+        frame = pd.DataFrame(rows, columns=REJECTION_COLUMNS)
+        frame["row"] = frame["row"].astype("Int64")
+        return frame
+
+
+def discover(landing: Path) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
+    """Every regular file under ``landing``, and the ones that are not contract files.
+
+    Hidden files (a leading dot, as editors and OS tools leave them) are skipped silently;
+    symbolic links are never followed, so nothing outside the landing folder is ever read.
+    """
+    found: list[LandedFile] = []
+    ignored: list[tuple[str, Problem]] = []
+    landing = landing.resolve()
+    for folder, folders, files in os.walk(landing, followlinks=False):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = Path(folder) / name
+            relative = path.relative_to(landing).as_posix()
+            if path.is_symlink() or not path.is_file():
+                ignored.append((relative, Problem(None, "", name, "not a regular file (a link or a device): left alone")))
+                continue
+            kind = kind_of(name)
+            if kind is None:
+                ignored.append((relative, Problem(
+                    None, "", name,
+                    "not a contract file: the name does not start with plants, targets, factors, energy, "
+                    "production, waste or chemicals; left alone",
+                )))
+                continue
+            stat = path.stat()
+            found.append(LandedFile(path, relative, kind, stat.st_size, stat.st_mtime_ns))
+    return found, ignored
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int,
+                      plants_known: bool = True) -> ReferenceData:
+    """The boundary, factors and KPIs that deliveries are checked against right now."""
+    plants = connection.execute("select plant_id, business_unit from accepted_plants").fetchall()
+    factor_keys = connection.execute(
+        "select energy_type || '|' || unit || '|' || fiscal_year from normalised_conversion where measure = 'energy'"
+    ).fetchall()
+    kpis = connection.execute("select kpi from reference_kpi").fetchall()
+    return ReferenceData(
+        known_plants=frozenset(p for p, _ in plants),
+        known_business_units=frozenset(b for _, b in plants if b),
+        known_energy_factor_keys=frozenset(k for (k,) in factor_keys),
+        known_kpis=frozenset(k for (k,) in kpis),
+        fiscal_year_start_month=fiscal_year_start_month,
+        plants_known=plants_known,
+    )
+
+
+def _slice_keys(kind: str, frame: pd.DataFrame) -> pd.Series:
+    parts = [frame[c].fillna("").astype(str) for c in KINDS[kind].slice_columns]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + _KEY_SEPARATOR + part
+    return key
+
+
+def _raw_rows(kind: str, table: DeliveredTable, delivery_id: int) -> pd.DataFrame:
+    """The rows of one accepted file shaped like ``raw_<kind>``."""
+    frame = table.frame
+    rows = pd.DataFrame({"delivery_id": delivery_id, SOURCE_ROW: frame[SOURCE_ROW].astype("int64")})
+    rows["slice_key"] = _slice_keys(kind, frame).to_numpy()
+    for column in KINDS[kind].columns:
+        rows[column] = frame[column].to_numpy() if column in frame else None
+        rows[column] = rows[column].astype("object")
+    if table.extra_columns:
+        extras = frame[list(table.extra_columns)].to_dict(orient="records")
+        rows["extra_columns"] = [json.dumps(e, ensure_ascii=False) for e in extras]
+    else:
+        rows["extra_columns"] = None
+    rows["extra_columns"] = rows["extra_columns"].astype("object")
+    return rows
+
+
+class Ingest:
+    """One run's ingest into an open warehouse connection (the caller owns the transaction)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, run_id: str, ingested_at: pd.Timestamp,
+                 fiscal_year_start_month: int, make_validator, plants_known: bool = True):
+        self.connection = connection
+        self.run_id = run_id
+        self.ingested_at = ingested_at
+        self.fiscal_year_start_month = fiscal_year_start_month
+        self._make_validator = make_validator  # builds a Validator only when something is new
+        self._validator: Validator | None = None
+        self.plants_known = plants_known
+        self._next_delivery_id = 1 + connection.execute(
+            "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
+            "                coalesce((select max(delivery_id) from current_slice), 0))"
+        ).fetchone()[0]
+
+    @property
+    def validator(self) -> Validator:
+        if self._validator is None:
+            self._validator = self._make_validator()
+        return self._validator
+
+    def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
+        summary = IngestSummary(self.run_id)
+        for relative, problem in ignored:
+            summary.ignored.append(relative)
+            summary.problems.append((relative, problem))
+        known = self._known_deliveries()
+        accepted_content = {sha for sha, status in known["by_sha"].items() if status["accepted"]}
+        candidates: list[tuple[LandedFile, str, int | None]] = []
+        seen_this_run: set[str] = set()
+        for landed in sorted(files, key=lambda f: (f.modified_ns, f.relative)):
+            sha = known["by_stat"].get((landed.relative, landed.size, landed.modified_ns)) or sha256_of(landed.path)
+            if sha in accepted_content or sha in seen_this_run:
+                summary.unchanged.append(landed.relative)
+                continue
+            seen_this_run.add(sha)
+            rejected_before = known["by_sha"].get(sha, {}).get("rejected_id")
+            candidates.append((landed, sha, rejected_before))
+        for kind in KINDS:
+            of_kind = [c for c in candidates if c[0].kind == kind]
+            if of_kind:
+                self._ingest_kind(kind, of_kind, summary)
+            if kind == "factors" and of_kind:
+                rebuild_conversion(self.connection)
+        return summary
+
+    def _known_deliveries(self) -> dict:
+        by_stat: dict[tuple[str, int, int], str] = {}
+        by_sha: dict[str, dict] = {}
+        for source_file, size, modified_ns, sha, status, delivery_id in self.connection.execute(
+            "select source_file, size_bytes, modified_ns, sha256, status, delivery_id from delivery order by delivery_id"
+        ).fetchall():
+            by_stat[(source_file, size, modified_ns)] = sha
+            entry = by_sha.setdefault(sha, {"accepted": False, "rejected_id": None})
+            if status == "accepted":
+                entry["accepted"] = True
+            else:
+                entry["rejected_id"] = delivery_id
+        return {"by_stat": by_stat, "by_sha": by_sha}
+
+    def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str, int | None]],
+                     summary: IngestSummary) -> None:
+        tables: dict[str, DeliveredTable] = {}
+        for landed, _, _ in candidates:
+            if landed.path.suffix.casefold() not in READABLE_SUFFIXES:
+                tables[landed.relative] = DeliveredTable(pd.DataFrame(), [Problem(
+                    None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
+            else:
+                tables[landed.relative] = read_delivery(landed.path, kind)
+        readable = {label: t.frame for label, t in tables.items() if t.readable}
+        reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
+        found = self.validator.validate(kind, readable, reference) if readable else {}
+        incoming: list[pd.DataFrame] = []
+        for landed, sha, rejected_before in candidates:
+            table = tables[landed.relative]
+            problems = table.problems or found.get(landed.relative, [])
+            if problems:
+                self._record_rejection(landed, sha, kind, table, problems, rejected_before)
+                summary.rejected.append(landed.relative)
+                summary.problems.extend((landed.relative, p) for p in problems)
+                continue
+            delivery_id = self._record_delivery(landed, sha, kind, table, "accepted")
+            incoming.append(_raw_rows(kind, table, delivery_id))
+            summary.loaded.append(landed.relative)
+        if incoming:
+            self._load(kind, pd.concat(incoming, ignore_index=True))
+
+    def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
+        delivery_id = self._next_delivery_id
+        self._next_delivery_id += 1
+        self.connection.execute(
+            "insert into delivery values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [delivery_id, self.run_id, landed.relative, sha, landed.size, landed.modified_ns, kind, status,
+             len(table.frame), table.encoding or None, self.ingested_at],
+        )
+        return delivery_id
+
+    def _record_rejection(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable,
+                          problems: list[Problem], rejected_before: int | None) -> None:
+        if rejected_before is None:
+            delivery_id = self._record_delivery(landed, sha, kind, table, "rejected")
+        else:
+            # The same content was rejected before: keep one delivery row, with today's reasons.
+            delivery_id = rejected_before
+            self.connection.execute("delete from rejection where delivery_id = ?", [delivery_id])
+        self.connection.executemany(
+            'insert into rejection values (?, ?, ?, ?, ?)',
+            [[delivery_id, p.row, p.column, p.value, p.reason] for p in problems],
+        )
+
+    def _load(self, kind: str, rows: pd.DataFrame) -> None:
+        """Append the raw rows and let their deliveries state the slices they cover."""
+        table = f"raw_{kind}"  # kind is one of the contract's names, never delivered text
+        self.connection.register("incoming_rows", rows)
+        try:
+            self.connection.execute(f"insert into {table} by name select * from incoming_rows")
+            # The latest delivery of this run states each slice it covers.
+            self.connection.execute(
+                "create or replace temp table incoming_slice as "
+                "select slice_key, max(delivery_id) as delivery_id from incoming_rows group by slice_key"
+            )
+        finally:
+            self.connection.unregister("incoming_rows")
+        self.connection.execute(
+            "delete from current_slice where kind = ? and slice_key in (select slice_key from incoming_slice)", [kind]
+        )
+        self.connection.execute(
+            "insert into current_slice select ?, slice_key, delivery_id from incoming_slice", [kind]
+        )
+        self.connection.execute("drop table incoming_slice")

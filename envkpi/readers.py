@@ -1,0 +1,227 @@
+"""Reading one delivered file into a table of trimmed text, whatever its format.
+
+CSV (UTF-8, UTF-8 with BOM, Shift_JIS/CP932) and XLSX (first sheet) come out identically: one
+column per normalised header name, every value as trimmed text or None, and ``source_row``, the
+row number a person sees in a spreadsheet (the header is row 1). Problems that make a file
+unreadable (encoding, binary content, ragged rows, missing or duplicate headers) come back as
+``Problem`` records so that the caller can reject the file with a reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from envkpi.contract import KINDS, normalise_header
+
+SOURCE_ROW = "source_row"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason to reject a file, located as a plant would look for it."""
+
+    row: int | None
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass
+class DeliveredTable:
+    """The rows of one delivered file as text, or the problems that prevent reading it."""
+
+    frame: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    encoding: str = ""
+    # Columns beyond the contract's: kept in the raw layer, otherwise ignored.
+    extra_columns: tuple[str, ...] = ()
+
+    @property
+    def readable(self) -> bool:
+        return not self.problems
+
+
+def _rejected(*problems: Problem, encoding: str = "") -> DeliveredTable:
+    return DeliveredTable(frame=pd.DataFrame(), problems=list(problems), encoding=encoding)
+
+
+def _decode(raw: bytes) -> tuple[str, str] | Problem:
+    """The text and the encoding name, trying UTF-8 (with or without BOM) then CP932."""
+    if b"\x00" in raw:
+        return Problem(None, "", "", "binary content (NUL bytes): not a CSV text file")
+    try:
+        return raw.decode("utf-8-sig"), "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        utf8_failure = utf8_error
+    try:
+        text = raw.decode("cp932")
+    except UnicodeDecodeError:
+        line = raw[: utf8_failure.start].count(b"\n") + 1
+        return Problem(
+            line, "", repr(raw[utf8_failure.start : utf8_failure.start + 4]),
+            "text is neither UTF-8 nor Shift_JIS (CP932): save the file as CSV UTF-8 or CSV (Shift_JIS)",
+        )
+    if _has_utf8_multibyte(raw):
+        line = raw[: utf8_failure.start].count(b"\n") + 1
+        return Problem(
+            line, "", repr(raw[utf8_failure.start : utf8_failure.start + 4]),
+            "mixed encodings: part of the file is UTF-8 and part is not; save the whole file in one encoding",
+        )
+    return text, "cp932"
+
+
+def _has_utf8_multibyte(raw: bytes) -> bool:
+    """Whether the bytes hold at least one well-formed multi-byte UTF-8 sequence of 3 bytes.
+
+    CP932 text almost never forms one by chance (its lead bytes 0x81-0x9F, 0xE0-0xFC would need two
+    continuation bytes 0x80-0xBF in a row), while Japanese UTF-8 text is made of them.
+    """
+    for start in range(len(raw) - 2):
+        lead = raw[start]
+        if 0xE3 <= lead <= 0xE9 and 0x80 <= raw[start + 1] <= 0xBF and 0x80 <= raw[start + 2] <= 0xBF:
+            try:
+                raw[start : start + 3].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            return True
+    return False
+
+
+def _csv_records(path: Path) -> tuple[list[list[str]], str] | Problem:
+    raw = path.read_bytes()
+    if not raw.strip():
+        return Problem(None, "", "", "empty file: no header row and no data")
+    decoded = _decode(raw)
+    if isinstance(decoded, Problem):
+        return decoded
+    text, encoding = decoded
+    try:
+        # newline="" semantics: quoted newlines stay inside their field, as Excel reads them.
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as error:
+        return Problem(None, "", "", f"not a well-formed CSV file: {error}")
+    return records, encoding
+
+
+def _xlsx_cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime) or isinstance(value, dt.date):
+        # Excel turns a typed "2017-04" into the date 2017-04-01; read it back as the month.
+        if value.day == 1 and (not isinstance(value, dt.datetime) or value.time() == dt.time(0)):
+            return f"{value.year:04d}-{value.month:02d}"
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _xlsx_records(path: Path) -> tuple[list[list[str]], str] | Problem:
+    from openpyxl import load_workbook  # openpyxl is slow to import; only XLSX deliveries need it
+
+    if path.stat().st_size == 0:
+        return Problem(None, "", "", "empty file (0 bytes): not an XLSX workbook")
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+        return Problem(None, "", "", f"not a readable XLSX workbook ({type(error).__name__}): save it again from Excel")
+    except Exception as error:  # openpyxl raises many types for damaged files
+        return Problem(None, "", "", f"not a readable XLSX workbook ({type(error).__name__}: {error})")
+    try:
+        sheet = workbook.worksheets[0]
+        records = [
+            ["" if (text := _xlsx_cell_text(value)) is None else text for value in row]
+            for row in sheet.iter_rows(min_row=1, values_only=True)
+        ]
+    except Exception as error:  # a truncated sheet part surfaces only while iterating
+        return Problem(None, "", "", f"not a readable XLSX workbook ({type(error).__name__}: {error})")
+    finally:
+        workbook.close()
+    # Read-only sheets pad rows to the sheet's width; trailing empty cells mean nothing.
+    return [_strip_trailing_empty(r) for r in records], "xlsx"
+
+
+def _strip_trailing_empty(record: list[str]) -> list[str]:
+    end = len(record)
+    while end and not str(record[end - 1]).strip():
+        end -= 1
+    return record[:end]
+
+
+def read_delivery(path: Path, kind: str) -> DeliveredTable:
+    """Read a delivered CSV or XLSX file of the given contract kind."""
+    suffix = path.suffix.casefold()
+    if suffix == ".xlsx":
+        result = _xlsx_records(path)
+    elif suffix == ".csv":
+        result = _csv_records(path)
+    else:
+        return _rejected(Problem(None, "", path.suffix, "unsupported file format: deliver CSV or XLSX"))
+    if isinstance(result, Problem):
+        return _rejected(result)
+    records, encoding = result
+    return _table_from_records(records, KINDS[kind].required, KINDS[kind].columns, encoding)
+
+
+def _table_from_records(
+    records: list[list[str]], required: tuple[str, ...], known: tuple[str, ...], encoding: str
+) -> DeliveredTable:
+    # Blank lines still count as spreadsheet rows, so row numbers stay as a person sees them.
+    while records and not any(str(v).strip() for v in records[-1]):
+        records.pop()
+    if not records:
+        return _rejected(Problem(None, "", "", "empty file: no header row and no data"), encoding=encoding)
+    header = [normalise_header(name) for name in _strip_trailing_empty(records[0])]
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if not name:
+            problems.append(Problem(1, f"column {position}", "", "column without a name in the header row"))
+        elif name in seen:
+            problems.append(Problem(1, name, name, f"duplicate column: also column {seen[name]}"))
+        else:
+            seen[name] = position
+    for name in required:
+        if name not in seen:
+            problems.append(Problem(1, name, "", f"missing required column '{name}'"))
+    body = records[1:]
+    if not any(any(str(v).strip() for v in record) for record in body):
+        problems.append(Problem(None, "", "", "header row only: the file has no data rows"))
+    width = len(header)
+    rows: list[list[str]] = []
+    source_rows: list[int] = []
+    for offset, record in enumerate(body, start=2):
+        if not any(str(v).strip() for v in record):
+            continue
+        if len(record) > width:
+            # Trailing empty fields (a trailing comma from some exports) carry nothing.
+            if any(str(v).strip() for v in record[width:]):
+                problems.append(Problem(offset, "", str(len(record)),
+                                        f"row has {len(record)} fields but the header has {width}"))
+                continue
+            record = record[:width]
+        elif len(record) < width:
+            problems.append(Problem(offset, "", str(len(record)),
+                                    f"row has {len(record)} fields but the header has {width}"))
+            continue
+        rows.append(record)
+        source_rows.append(offset)
+    if problems:
+        return _rejected(*problems, encoding=encoding)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    # Text values are trimmed (contract 1); an empty cell is a missing value.
+    frame = frame.apply(lambda column: column.str.strip()).replace({"": None})
+    frame.insert(0, SOURCE_ROW, source_rows)
+    extra = tuple(name for name in header if name not in known)
+    return DeliveredTable(frame=frame, encoding=encoding, extra_columns=extra)

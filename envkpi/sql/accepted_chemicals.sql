@@ -1,0 +1,26 @@
+-- accepted_chemicals: the chemical emission rows of the delivery that currently states each (plant, month).
+create or replace view accepted_chemicals as
+with current_rows as (
+    select raw.*
+    from raw_chemicals as raw
+    join current_slice as slice
+      on slice.kind = 'chemicals' and slice.slice_key = raw.slice_key and slice.delivery_id = raw.delivery_id
+),
+typed as (
+    select
+        plant_id,
+        month_start(period) as period_month,
+        substance,
+        cas_number,
+        medium,
+        cast(quantity as decimal(38, 10)) as quantity,
+        unit,
+        delivery_id,
+        source_row
+    from current_rows
+)
+select * from typed
+-- A row repeated identically within one file is one record, never counted twice.
+qualify row_number() over (
+    partition by delivery_id, plant_id, period_month, substance, medium order by source_row
+) = 1;

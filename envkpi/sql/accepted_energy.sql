@@ -1,0 +1,23 @@
+-- accepted_energy: the energy rows of the delivery that currently states each (plant, month).
+create or replace view accepted_energy as
+with current_rows as (
+    select raw.*
+    from raw_energy as raw
+    join current_slice as slice
+      on slice.kind = 'energy' and slice.slice_key = raw.slice_key and slice.delivery_id = raw.delivery_id
+),
+typed as (
+    select
+        plant_id,
+        month_start(period) as period_month,
+        energy_type,
+        cast(quantity as decimal(38, 10)) as quantity,
+        unit,
+        delivery_id,
+        source_row
+    from current_rows
+)
+select * from typed
+-- A row repeated identically within one file is one record, never counted twice
+-- (repeats that disagree reject the file at validation).
+qualify row_number() over (partition by delivery_id, plant_id, period_month, energy_type order by source_row) = 1;

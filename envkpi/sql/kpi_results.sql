@@ -1,0 +1,115 @@
+-- kpi_results: one row per scope, KPI and fiscal year (contract 4 and 5). KPIs are rows of
+-- reference_kpi (data/reference/kpis.csv), not code: each names a numerator and a denominator
+-- measure of normalised_measure.
+create or replace table kpi_results as
+with scope_member as (
+    -- Each in-boundary plant-month belongs to three scopes: the group, its business unit, itself.
+    select 'group' as scope_level, 'group' as scope_id, plant_id, period_month, fiscal_year
+    from normalised_plant_month
+    union all
+    select 'business_unit', business_unit, plant_id, period_month, fiscal_year
+    from normalised_plant_month
+    union all
+    select 'plant', plant_id, plant_id, period_month, fiscal_year
+    from normalised_plant_month
+),
+scope_measure as (
+    -- A scope's figure sums numerators and denominators over its plant-months; plant ratios
+    -- are never averaged.
+    select scope_member.scope_level, scope_member.scope_id, scope_member.fiscal_year,
+           measure.measure, sum(measure.amount) as amount
+    from scope_member
+    join normalised_measure as measure using (plant_id, period_month)
+    group by all
+),
+completeness as (
+    -- The share of in-boundary plant-months with both a production record and a record of the
+    -- KPI's own kind.
+    select scope_member.scope_level, scope_member.scope_id, scope_member.fiscal_year, kpi.kpi,
+           100.0 * count(production.plant_id) filter (where own.plant_id is not null) / count(*)
+               as completeness_pct
+    from scope_member
+    cross join reference_kpi as kpi
+    left join normalised_record as production
+      on production.plant_id = scope_member.plant_id and production.period_month = scope_member.period_month
+     and production.kind = 'production'
+    left join normalised_record as own
+      on own.plant_id = scope_member.plant_id and own.period_month = scope_member.period_month
+     and own.kind = kpi.own_kind
+    group by all
+),
+kpi_value as (
+    select
+        completeness.scope_level,
+        completeness.scope_id,
+        completeness.kpi,
+        completeness.fiscal_year,
+        numerator.amount as numerator,
+        kpi.numerator_unit,
+        denominator.amount as denominator,
+        kpi.denominator_unit,
+        case when denominator.amount <> 0
+             then cast(numerator.amount as double) / cast(denominator.amount as double) * kpi.scale
+        end as value,
+        kpi.base_fiscal_year,
+        kpi.target_kind,
+        completeness.completeness_pct
+    from completeness
+    join reference_kpi as kpi using (kpi)
+    left join scope_measure as numerator
+      on numerator.scope_level = completeness.scope_level and numerator.scope_id = completeness.scope_id
+     and numerator.fiscal_year = completeness.fiscal_year and numerator.measure = kpi.numerator_measure
+    left join scope_measure as denominator
+      on denominator.scope_level = completeness.scope_level and denominator.scope_id = completeness.scope_id
+     and denominator.fiscal_year = completeness.fiscal_year and denominator.measure = kpi.denominator_measure
+),
+versus_base as (
+    select
+        kpi_value.*,
+        base.value as base_value,
+        -- Positive is a reduction versus the base year.
+        case when base.value <> 0 then (1 - kpi_value.value / base.value) * 100 end as change_vs_base_pct
+    from kpi_value
+    left join kpi_value as base
+      on base.scope_level = kpi_value.scope_level and base.scope_id = kpi_value.scope_id
+     and base.kpi = kpi_value.kpi and base.fiscal_year = kpi_value.base_fiscal_year
+),
+versus_target as (
+    select
+        versus_base.*,
+        target.target_pct,
+        -- The target is a reduction versus the base year, or the rate itself.
+        case versus_base.target_kind
+            when 'reduction' then versus_base.change_vs_base_pct
+            when 'rate' then versus_base.value
+        end / target.target_pct as achievement_ratio
+    from versus_base
+    left join accepted_targets as target
+      on target.kpi = versus_base.kpi and target.fiscal_year = versus_base.fiscal_year
+     and target.scope_id = versus_base.scope_id
+)
+select
+    scope_level,
+    scope_id,
+    kpi,
+    fiscal_year,
+    numerator,
+    numerator_unit,
+    denominator,
+    denominator_unit,
+    value,
+    base_fiscal_year as base_year,
+    base_value,
+    change_vs_base_pct,
+    target_pct,
+    achievement_ratio,
+    -- The self-assessment scale of the CSR results table. The ratio is compared at 9 decimals so
+    -- that binary floating-point noise (0.8999999999999999) cannot move a rating across a line.
+    case
+        when achievement_ratio is null then null
+        when round(achievement_ratio, 9) >= 1 then 'achieved'
+        when round(achievement_ratio, 9) >= 0.9 then '90% achieved'
+        else 'not achieved'
+    end as rating,
+    completeness_pct
+from versus_target;

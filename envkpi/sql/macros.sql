@@ -1,0 +1,9 @@
+-- Calendar helpers shared by every layer.
+
+-- The fiscal year a month belongs to, named for the calendar year it starts in:
+-- with an April start, 2018-03 is in FY2017 and 2018-04 in FY2018.
+create or replace macro fiscal_year(period_month, start_month) as
+    year(period_month) - case when month(period_month) < start_month then 1 else 0 end;
+
+-- A delivered `YYYY-MM` (already validated) as the first day of that month.
+create or replace macro month_start(period) as cast(period || '-01' as date);

@@ -1,0 +1,200 @@
+"""Checking delivered tables against the data contract with Great Expectations.
+
+The rules are the suites in ``expectations/<kind>.json``; each expectation's ``meta`` names the
+contract rule, the column a plant should look at, and the reason it reads. All files of one kind
+in a run are checked as one pandas batch (GX costs about the same for one row as for a
+million), and every failing row is mapped back to its file and spreadsheet row.
+
+Two rules need more than one row at a time and are explicit checks here: duplicate key rows that
+disagree, and the readers' structural problems (encoding, ragged rows, missing columns).
+Great Expectations is imported only when a validator is built, so the rest of the library stays
+quick to import.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from envkpi.contract import KINDS
+from envkpi.readers import SOURCE_ROW, Problem
+
+SOURCE_FILE = "source_file"
+_ROW_ID = "_row_id"
+_NUMBER = re.compile(r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$")
+_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """What values in a delivery are checked against: the boundary, factors, KPIs and scopes."""
+
+    known_plants: frozenset[str]
+    known_business_units: frozenset[str]
+    # "energy_type|unit|fiscal_year" for every pair that has a factor valid that year.
+    known_energy_factor_keys: frozenset[str]
+    known_kpis: frozenset[str]
+    fiscal_year_start_month: int = 4
+    # When False (``envkpi check`` with no plants reference), plant ids are not checked.
+    plants_known: bool = True
+
+    def parameters(self, frame: pd.DataFrame) -> dict[str, list[str]]:
+        plants = sorted(self.known_plants) if self.plants_known else sorted(_present(frame, "plant_id"))
+        return {
+            "known_plants": plants,
+            "known_energy_factor_keys": sorted(self.known_energy_factor_keys),
+            "known_kpis": sorted(self.known_kpis),
+            "known_scopes": sorted({"group"} | set(self.known_plants) | set(self.known_business_units)),
+        }
+
+
+def _present(frame: pd.DataFrame, column: str) -> set[str]:
+    return set(frame[column].dropna()) if column in frame else set()
+
+
+def fiscal_year_of(periods: pd.Series, start_month: int) -> pd.Series:
+    """The fiscal year of each valid ``YYYY-MM`` period (the FY is named for its start year)."""
+    valid = periods.where(periods.str.fullmatch(_PERIOD.pattern).fillna(False).astype(bool))
+    year = pd.to_numeric(valid.str.slice(0, 4), errors="coerce")
+    month = pd.to_numeric(valid.str.slice(5, 7), errors="coerce")
+    return year - (month < start_month).astype(int)
+
+
+def _number(values: pd.Series) -> pd.Series:
+    """The numeric value of each text that is a plain number, else missing."""
+    text = values.where(values.str.fullmatch(_NUMBER.pattern).fillna(False).astype(bool))
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def _with_derived_columns(kind: str, frame: pd.DataFrame, reference: ReferenceData) -> pd.DataFrame:
+    """Add the typed columns that the suites check (named ``<column>_number`` and the like)."""
+    derived = frame.copy()
+    for column in ("quantity", "gj_per_unit", "target_pct"):
+        if column in derived:
+            derived[f"{column}_number"] = _number(derived[column].astype("object"))
+    if kind == "energy":
+        fiscal_year = fiscal_year_of(derived["period"].astype("object"), reference.fiscal_year_start_month)
+        key = derived["energy_type"].astype("object") + "|" + derived["unit"].astype("object").fillna("") + "|"
+        derived["energy_factor_key"] = (key + fiscal_year.astype("Int64").astype("string")).where(
+            fiscal_year.notna() & derived["energy_type"].notna()
+        ).astype("object")
+    for column in KINDS[kind].columns:
+        if column not in derived:
+            derived[column] = None  # optional columns that a file leaves out
+    return derived
+
+
+def duplicate_key_problems(kind: str, frame: pd.DataFrame) -> list[tuple[str, Problem]]:
+    """Rows that repeat another row's key in the same file with different values (contract 3)."""
+    key = [SOURCE_FILE, *KINDS[kind].row_key]
+    present = [c for c in key if c in frame]
+    compared = [c for c in KINDS[kind].columns if c in frame]
+    problems: list[tuple[str, Problem]] = []
+    keyed = frame[present].fillna("\x00")
+    duplicated = keyed.duplicated(keep=False)
+    if not duplicated.any():
+        return problems
+    for _, group in frame[duplicated].groupby(keyed[duplicated].apply(tuple, axis=1), sort=False):
+        first = group.iloc[0]
+        for _, row in group.iloc[1:].iterrows():
+            differing = [c for c in compared if (row[c] or "") != (first[c] or "")]
+            if differing:
+                column = differing[0]
+                problems.append((row[SOURCE_FILE], Problem(
+                    int(row[SOURCE_ROW]), column, str(row[column] or ""),
+                    f"duplicate key ({', '.join(KINDS[kind].row_key)}) of row {int(first[SOURCE_ROW])} "
+                    f"with a different {column}",
+                )))
+    return problems
+
+
+class Validator:
+    """Runs the contract's expectation suites over delivered tables; one GX context per run."""
+
+    def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None):
+        import great_expectations as gx
+        from great_expectations.core import ExpectationSuite
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        self._gx = gx
+        self._context = gx.get_context(mode="ephemeral")
+        self._context.variables.progress_bars = {"globally": False}
+        self._data_docs = data_docs_dir is not None
+        if data_docs_dir is not None:
+            self._context.add_data_docs_site(
+                site_name="envkpi",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                      "base_directory": str(data_docs_dir)},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+        self._datasource = self._context.data_sources.add_pandas("deliveries")
+        self._checkpoints = {}
+        self.suites: dict[str, ExpectationSuite] = {}
+        for kind in KINDS:
+            definition = json.loads((expectations_dir / f"{kind}.json").read_text(encoding="utf-8"))
+            self.suites[kind] = self._context.suites.add(ExpectationSuite(**definition))
+
+    def _checkpoint(self, kind: str):
+        if kind not in self._checkpoints:
+            from great_expectations.checkpoint import UpdateDataDocsAction
+
+            batch_definition = self._datasource.add_dataframe_asset(kind).add_batch_definition_whole_dataframe(kind)
+            validation = self._context.validation_definitions.add(
+                self._gx.ValidationDefinition(name=kind, data=batch_definition, suite=self.suites[kind])
+            )
+            self._checkpoints[kind] = self._context.checkpoints.add(
+                self._gx.Checkpoint(
+                    name=kind,
+                    validation_definitions=[validation],
+                    actions=[UpdateDataDocsAction(name="data_docs")] if self._data_docs else [],
+                    result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [_ROW_ID]},
+                )
+            )
+        return self._checkpoints[kind]
+
+    def validate(
+        self, kind: str, tables: dict[str, pd.DataFrame], reference: ReferenceData
+    ) -> dict[str, list[Problem]]:
+        """Problems per file label for readable tables of one kind; a file with none passes."""
+        problems: dict[str, list[Problem]] = {label: [] for label in tables}
+        if not tables:
+            return problems
+        frame = pd.concat(
+            [table.assign(**{SOURCE_FILE: label}) for label, table in tables.items()], ignore_index=True
+        )
+        frame = _with_derived_columns(kind, frame, reference)
+        frame[_ROW_ID] = range(len(frame))
+        result = self._checkpoint(kind).run(
+            batch_parameters={"dataframe": frame}, expectation_parameters=reference.parameters(frame)
+        )
+        for validation in result.run_results.values():
+            for outcome in validation.results:
+                if outcome.success:
+                    continue
+                meta = outcome.expectation_config.meta or {}
+                column = meta.get("column", "")
+                reason = meta.get("reason", outcome.expectation_config.type)
+                if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+                    raise RuntimeError(
+                        f"expectation {outcome.expectation_config.type} on {kind} failed to run: "
+                        f"{outcome.exception_info.get('exception_message')}"
+                    )
+                for entry in outcome.result.get("unexpected_index_list") or []:
+                    row = frame.iloc[int(entry[_ROW_ID])]
+                    value = row[column] if column in frame else None
+                    problems[row[SOURCE_FILE]].append(
+                        Problem(int(row[SOURCE_ROW]), column, "" if value is None or value != value else str(value), reason)
+                    )
+        for label, problem in duplicate_key_problems(kind, frame):
+            problems[label].append(problem)
+        for found in problems.values():
+            found.sort(key=lambda p: (p.row or 0, p.column))
+        return problems

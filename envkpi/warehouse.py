@@ -1,0 +1,145 @@
+"""The DuckDB warehouse: its layers, built from the SQL files in ``envkpi/sql``.
+
+Layers, in the order they build on each other:
+
+- stored: ``ingest_run``, ``delivery``, ``rejection``, ``raw_<kind>``, ``current_slice``
+  (``warehouse_schema.sql``);
+- ``accepted_<kind>`` views: the typed rows of the delivery that currently states each slice;
+- ``reference_*``: the shipped KPI registry and conversion factors (``data/reference``);
+- ``normalised_*`` tables: boundary plant-months, conversion factors per year, measures;
+- ``kpi_results``.
+
+Each SQL file builds the relation it is named for. Values reach SQL only as parameters.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from envkpi.contract import KINDS
+from envkpi.settings import SQL_DIR, Settings
+
+# Build order of the views over the stored tables.
+ACCEPTED_VIEWS = tuple(f"accepted_{kind}" for kind in KINDS) + ("raw_row_lineage", "boundary_excluded_rows")
+# Build order of the derived tables, rebuilt on every run.
+DERIVED_TABLES = (
+    "normalised_conversion",
+    "normalised_plant_month",
+    "normalised_record",
+    "normalised_measure",
+    "kpi_results",
+)
+
+
+def sql(name: str) -> str:
+    """The text of ``envkpi/sql/<name>.sql``."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _parameters_used(statement: str, parameters: dict[str, object]) -> dict[str, object]:
+    return {name: value for name, value in parameters.items() if f"${name}" in statement}
+
+
+def execute_file(connection: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, object] | None = None) -> None:
+    """Run every statement of one SQL file, binding the named parameters it uses."""
+    for statement in sql(name).split(";\n"):
+        if statement.strip() and not all(
+            line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
+        ):
+            connection.execute(statement, _parameters_used(statement, parameters or {}))
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating its folder and schema when writable)."""
+    if read_only:
+        connection = duckdb.connect(str(path), read_only=True)
+        execute_file_macros(connection)
+        return connection
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect(str(path))
+    create_schema(connection)
+    return connection
+
+
+def execute_file_macros(connection: duckdb.DuckDBPyConnection) -> None:
+    """Macros live in the catalog, but a read-only connection may predate them: make them temporary."""
+    for statement in sql("macros").split(";\n"):
+        if "create or replace macro" in statement:
+            connection.execute(statement.replace("create or replace macro", "create or replace temp macro"))
+
+
+def create_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the stored tables and (re)create the views, idempotently."""
+    execute_file(connection, "macros")
+    execute_file(connection, "warehouse_schema")
+    for view in ACCEPTED_VIEWS:
+        execute_file(connection, view)
+
+
+def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """(Re)load the shipped KPI registry and conversion factors into ``reference_*`` tables."""
+    registry = pd.read_csv(settings.reference / "kpis.csv", dtype=str, keep_default_na=False)
+    connection.register("kpi_registry_frame", registry)
+    connection.execute(
+        """
+        create or replace table reference_kpi as
+        select kpi, label, numerator_measure, numerator_unit, denominator_measure, denominator_unit,
+               cast(scale as double) as scale,
+               cast(nullif(base_fiscal_year, '') as integer) as base_fiscal_year,
+               target_kind, own_kind
+        from kpi_registry_frame
+        """
+    )
+    connection.unregister("kpi_registry_frame")
+    factor_files = sorted(settings.reference.glob("*_factors.csv"))
+    factors = pd.concat(
+        [pd.read_csv(path, dtype=str, keep_default_na=False).assign(source_file=path.name) for path in factor_files],
+        ignore_index=True,
+    )
+    connection.register("conversion_frame", factors)
+    connection.execute(
+        """
+        create or replace table reference_conversion as
+        select energy_type, unit, measure, measure_unit,
+               cast(per_unit as decimal(18, 9)) as per_unit, source,
+               cast(nullif(valid_from_fy, '') as integer) as valid_from_fy,
+               cast(nullif(valid_to_fy, '') as integer) as valid_to_fy,
+               source_file
+        from conversion_frame
+        """
+    )
+    connection.unregister("conversion_frame")
+
+
+def rebuild_conversion(connection: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the per-year conversion factors after delivered ``factors`` changed."""
+    execute_file(connection, "normalised_conversion")
+
+
+def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Rebuild the normalised layer and ``kpi_results`` from the accepted layer."""
+    parameters = {"fiscal_year_start_month": settings.fiscal_year_start_month}
+    for table in DERIVED_TABLES:
+        execute_file(connection, table, parameters)
+
+
+def kpi_results_frame(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """``kpi_results`` in a stable order, as the contract's CSV holds it.
+
+    Numerators and denominators are exact decimals in the warehouse; they leave it as floats,
+    which carry every digit a plant delivers (17 significant digits).
+    """
+    frame = connection.execute(
+        """
+        select * replace (cast(numerator as double) as numerator, cast(denominator as double) as denominator)
+        from kpi_results
+        order by case scope_level when 'group' then 0 when 'business_unit' then 1 else 2 end,
+                 scope_id, kpi, fiscal_year
+        """
+    ).df()
+    for column in ("fiscal_year", "base_year"):
+        frame[column] = frame[column].astype("Int64")
+    return frame

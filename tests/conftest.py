@@ -116,3 +116,19 @@ def landing(tmp_path: Path) -> Landing:
 def months(first: str, last: str) -> list[str]:
     """Every YYYY-MM from first to last, both included."""
     return [p.strftime("%Y-%m") for p in pd.period_range(first, last, freq="M")]
+
+
+DEMO_LANDING = Path(__file__).resolve().parent.parent / "data" / "demo" / "landing"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The whole pipeline on the shipped demo group, once per test session (about 20 s)."""
+    from envkpi.pipeline import run
+
+    root = tmp_path_factory.mktemp("demo")
+    settings = Settings().with_overrides(
+        landing=DEMO_LANDING, warehouse=root / "warehouse.duckdb", reports=root / "reports",
+        published=root / "published",
+    )
+    return run(settings), settings

@@ -1,0 +1,65 @@
+"""The golden test: the demo group's FY2017 group figures reproduce the seed's CSR results table.
+
+Seed (shared/seeds/000_7dc3b391e5730c7a.txt, "5. The Environment"):
+- energy per production unit: planned 11.5 % below FY2005, result 6.6 %, `*`; FY2018 plan 13 %
+- waste and valuables per production unit: planned 7.5 %, result 11 %; recycling rate planned
+  72 %, result 79 %; `***` for the row; FY2018 plans 8 % and 74 %
+- chemical emissions per production unit: planned 32 % below FY2006, result 19 %, `*`; FY2018 plan 34 %
+The seed rounds the energy result to one decimal and the others to whole percent.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+SEED = {
+    # kpi: (base year, decimals the seed shows, FY2017 result, FY2017 target, rating, FY2018 target)
+    "energy_intensity": (2005, 1, 6.6, 11.5, "not achieved", 13),
+    "waste_intensity": (2005, 0, 11, 7.5, "achieved", 8),
+    "recycling_rate": (None, 0, 79, 72, "achieved", 74),
+    "chemical_intensity": (2006, 0, 19, 32, "not achieved", 34),
+}
+
+
+@pytest.fixture(scope="module")
+def group_results(demo_run):
+    result, settings = demo_run
+    frame = pd.read_csv(settings.reports / "kpi_results.csv")
+    return frame[frame.scope_level == "group"].set_index(["kpi", "fiscal_year"])
+
+
+@pytest.mark.parametrize("kpi", list(SEED))
+def test_fy2017_group_figures_equal_the_seed_table(group_results, kpi):
+    base_year, decimals, result, target, rating, next_target = SEED[kpi]
+    row = group_results.loc[(kpi, 2017)]
+    shown = row.value if kpi == "recycling_rate" else row.change_vs_base_pct
+    assert round(shown, decimals) == result
+    assert row.target_pct == target
+    assert row.rating == rating
+    assert row.completeness_pct == 100
+    if base_year is None:
+        assert pd.isna(row.base_year)
+    else:
+        assert row.base_year == base_year
+    assert group_results.loc[(kpi, 2018)].target_pct == next_target
+
+
+def test_the_demo_run_reports_its_one_bad_file_and_its_minutes(demo_run):
+    result, settings = demo_run
+    assert result.ingest.rejected == ["2019-09-10/energy_P06_2019-08.csv"]
+    assert result.ingest.ignored == ["2019-10-10/minutes_2019-10-05.txt"]
+    rejections = pd.read_csv(settings.reports / "rejections.csv", dtype=str, keep_default_na=False)
+    bad = rejections[rejections.file == "2019-09-10/energy_P06_2019-08.csv"]
+    assert bad[["row", "column"]].values.tolist() == [["4", "quantity"]]
+
+
+def test_the_demo_acquired_plant_counts_only_from_its_acquisition(demo_run):
+    _, settings = demo_run
+    frame = pd.read_csv(settings.reports / "kpi_results.csv")
+    p12 = frame[(frame.scope_id == "P12") & (frame.kpi == "energy_intensity")]
+    # Acquired 2012-10: FY2012 holds its six months from October to March, and no earlier year.
+    assert p12.fiscal_year.min() == 2012
+    warnings = pd.read_csv(settings.reports / "boundary_warnings.csv", dtype=str)
+    assert set(warnings.plant_id) == {"P12"}
+    assert warnings.period.max() == "2012-09"

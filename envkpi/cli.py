@@ -68,6 +68,35 @@ def check(files: list[Path] = typer.Argument(..., help="Files to check, as they 
 
 
 @app.command()
+def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, e.g. 2017."),
+           warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption) -> None:
+    """Write the annual report pack and charts of one fiscal year from the last completed run."""
+    from envkpi.pipeline import PUBLISHED_NAME, data_cut_off, write_annual_report
+    from envkpi.warehouse import connect, kpi_results_frame
+
+    settings = _settings(None, warehouse, reports)
+    # The published snapshot never waits for a running night; the warehouse serves before any publish.
+    source = settings.published / PUBLISHED_NAME
+    if warehouse is not None or not source.exists():
+        source = settings.warehouse
+    if not source.exists():
+        typer.echo(f"no warehouse at {source}: run `envkpi run` (or `make run`) first", err=True)
+        raise typer.Exit(2)
+    connection = connect(source, read_only=True)
+    try:
+        kpi_results = kpi_results_frame(connection)
+        cut_off = data_cut_off(connection)
+    finally:
+        connection.close()
+    if fy not in set(kpi_results.fiscal_year):
+        typer.echo(f"no KPI results for FY{fy} in {source}", err=True)
+        raise typer.Exit(2)
+    written = write_annual_report(kpi_results, settings, fy, cut_off)
+    typer.echo(f"FY{fy} report pack: {written['pack:pdf']} (and .md, .html, .xlsx, .csv); "
+               f"{sum(k.startswith('chart:') for k in written)} chart files under {settings.reports / 'charts'}")
+
+
+@app.command()
 def demo(landing: Path = typer.Option(Path("data/demo/landing"), help="Where to write the demo group.")) -> None:
     """Write the fictional demo group's deliveries (deterministic)."""
     from envkpi.demo import write_demo_group

@@ -115,6 +115,34 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
     return written
 
 
+def default_report_year(kpi_results: pd.DataFrame) -> int | None:
+    """The fiscal year a nightly run charts: the latest whose group figures are complete, else the latest."""
+    group = kpi_results[kpi_results.scope_level == "group"].dropna(subset=["value"])
+    if group.empty:
+        return None
+    complete = group.groupby("fiscal_year").completeness_pct.min()
+    years = complete[complete >= 100].index
+    return int(years.max() if len(years) else group.fiscal_year.max())
+
+
+def data_cut_off(connection: duckdb.DuckDBPyConnection) -> str:
+    """The last month with delivered data, as the charts' footers state it."""
+    (last,) = connection.execute("select strftime(max(period_month), '%Y-%m') from normalised_measure").fetchone()
+    return last or "no data"
+
+
+def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str) -> dict[str, Path]:
+    """Charts (PNG, SVG, PDF) and the report pack (PDF, Markdown, HTML, XLSX, CSV) for one fiscal year."""
+    from envkpi import charts, report_pack  # matplotlib is only needed here
+
+    registry = charts.read_registry(settings.reference / "kpis.csv")
+    written = {f"chart:{p.name}": p for p in charts.write_charts(
+        kpi_results, settings.reports / "charts", fiscal_year, cut_off, registry)}
+    pack = report_pack.write_report_pack(kpi_results, settings.reports / "pack", fiscal_year, cut_off, registry)
+    written.update({f"pack:{fmt}": path for fmt, path in pack.items()})
+    return written
+
+
 def publish(settings: Settings) -> Path:
     """Copy the closed warehouse to the published folder and swap it in atomically.
 
@@ -126,8 +154,12 @@ def publish(settings: Settings) -> Path:
     return target
 
 
-def run(settings: Settings, publish_snapshot: bool = True) -> RunResult:
-    """Ingest, compute, report and publish, as one serialised, all-or-nothing run."""
+def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool = True) -> RunResult:
+    """Ingest, compute, report and publish, as one serialised, all-or-nothing run.
+
+    With ``annual_report`` the charts and the report pack of the latest complete fiscal year
+    are written too (``envkpi report --fy`` writes them for any year).
+    """
     now = pd.Timestamp.now()
     run_id = new_run_id(now)
     with run_lock(settings.warehouse):
@@ -142,6 +174,9 @@ def run(settings: Settings, publish_snapshot: bool = True) -> RunResult:
                 raise
             reports = write_reports(connection, settings, summary)
             kpi_results = kpi_results_frame(connection)
+            report_year = default_report_year(kpi_results)
+            if annual_report and report_year is not None:
+                reports.update(write_annual_report(kpi_results, settings, report_year, data_cut_off(connection)))
             connection.execute("checkpoint")
         finally:
             connection.close()

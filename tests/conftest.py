@@ -87,7 +87,7 @@ class Landing:
         from envkpi.pipeline import run
 
         settings = self.settings.with_overrides(**overrides) if overrides else self.settings
-        return run(settings, publish_snapshot=False)
+        return run(settings, publish_snapshot=False, annual_report=False)
 
     def query(self, sql: str, parameters: list | None = None) -> pd.DataFrame:
         from envkpi.warehouse import connect

@@ -63,3 +63,28 @@ def test_the_demo_acquired_plant_counts_only_from_its_acquisition(demo_run):
     warnings = pd.read_csv(settings.reports / "boundary_warnings.csv", dtype=str)
     assert set(warnings.plant_id) == {"P12"}
     assert warnings.period.max() == "2012-09"
+
+
+def test_the_fy2017_report_pack_table_reads_as_the_seed_table(demo_run, tmp_path):
+    from envkpi import report_pack
+    from envkpi.charts import read_registry
+
+    _, settings = demo_run
+    kpi_results = pd.read_csv(settings.reports / "kpi_results.csv")
+    registry = read_registry(settings.reference / "kpis.csv")
+    table = report_pack.results_table(kpi_results, 2017, registry).set_index("FY2017 measures (planned)")
+    expected = {
+        # planned (FY2017), result, self-assessment, planned for FY2018: the seed's figures
+        "Reduce energy per production unit (11.5% compared to base year FY2005)":
+            ("(6.6% compared to base year FY2005)", "*", "(13% compared to base year FY2005)"),
+        "Reduce waste and valuables per production unit (7.5% compared to base year FY2005)":
+            ("(11% compared to base year FY2005)", "***", "(8% compared to base year FY2005)"),
+        "Increase the recycling rate (72%)": ("(79%)", "***", "(74%)"),
+        "Reduce chemical emissions per production unit (32% compared to base year FY2006)":
+            ("(19% compared to base year FY2006)", "*", "(34% compared to base year FY2006)"),
+    }
+    for planned, (result, rating, next_year) in expected.items():
+        row = table.loc[planned]
+        assert row["FY2017 measures (results)"].endswith(result)
+        assert row["Self-assessment"] == rating
+        assert row["Measures planned for FY2018"].endswith(next_year)

@@ -1,0 +1,584 @@
+"""Charts of the KPI results for the annual report: per-KPI trend, per-KPI breakdown, overview.
+
+Every function takes the ``kpi_results`` table (contract section 5) and returns a matplotlib
+``Figure`` built without pyplot (no global state, no display backend); ``write_charts`` saves them
+as PNG, SVG and PDF. Every chart carries units on its axes and a footer naming the source and the
+data cut-off date. Percentages are shown with ``format_pct`` (see its docstring for the rounding).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import matplotlib.style
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+
+from envkpi.settings import PACKAGE_DIR, Settings
+
+STYLE_PATH = PACKAGE_DIR / "styles" / "envkpi.mplstyle"
+SOURCE = "envkpi, kpi_results.csv"
+FORMATS = ("png", "svg", "pdf")
+
+# Okabe-Ito colours, named by their role in the charts (the style file holds the same palette).
+ACTUAL_COLOUR = "#0072B2"
+TARGET_COLOUR = "#D55E00"
+TRAJECTORY_COLOUR = "#666666"
+BU_COLOUR = "#009E73"
+PLANT_COLOUR = "#56B4E9"
+NO_VALUE_COLOUR = "#777777"
+
+# The rating words of kpi_results and the stars the CSR results table shows for them.
+STARS = {"achieved": "***", "90% achieved": "**", "not achieved": "*"}
+RATING_COLOURS = {"***": "#009E73", "**": "#E69F00", "*": "#D55E00"}
+
+INCOMPLETE_NOTE = "Incomplete data (< 100 % of plant-months)"
+FOOTER_INCHES = 0.35
+LEGEND_ROW_INCHES = 0.28
+
+
+# --- reading the inputs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    """What a chart or table needs to know about one KPI, from the registry (kpis.csv)."""
+
+    kpi: str
+    label: str
+    value_unit: str
+    base_year: int | None
+    is_rate: bool
+    denominator_measure: str
+
+    @property
+    def axis_label(self) -> str:
+        """The y axis of a trend (x axis of a breakdown): what is plotted, in %."""
+        if self.is_rate:
+            return f"{self.label} (%)"
+        base = f" FY{self.base_year}" if self.base_year is not None else ""
+        return f"Reduction vs base year{base} (%)"
+
+    @property
+    def description(self) -> str:
+        if self.is_rate:
+            return f"Group, {self.label.lower()} in %"
+        return f"Group, intensity in {self.value_unit}, shown as reduction vs base year (positive = better)"
+
+
+def read_registry(registry: pd.DataFrame | Path | str | None = None) -> pd.DataFrame:
+    """The KPI registry as a frame: given, read from a path, or the shipped ``kpis.csv``."""
+    if isinstance(registry, pd.DataFrame):
+        return registry
+    path = Path(registry) if registry is not None else Settings().reference / "kpis.csv"
+    return pd.read_csv(path, dtype={"kpi": str})
+
+
+def kpis_in_order(kpi_results: pd.DataFrame, registry: pd.DataFrame) -> list[str]:
+    """The KPIs present in ``kpi_results``, in registry order; unknown ones last, by name."""
+    present = set(kpi_results["kpi"].dropna().astype(str))
+    known = [k for k in registry["kpi"].astype(str) if k in present]
+    return known + sorted(present - set(known))
+
+
+def kpi_info(kpi: str, registry: pd.DataFrame, kpi_results: pd.DataFrame | None = None) -> KpiInfo:
+    """Label, unit, base year and kind of ``kpi``; falls back on kpi_results for unknown KPIs."""
+    rows = registry[registry["kpi"].astype(str) == kpi]
+    results = (
+        kpi_results[kpi_results["kpi"] == kpi] if kpi_results is not None else pd.DataFrame()
+    )
+    if not rows.empty:
+        row = rows.iloc[0]
+        is_rate = str(row.get("target_kind", "")).strip() == "rate"
+        scale = row.get("scale", 1)
+        if is_rate or (pd.notna(scale) and float(scale) == 100):
+            value_unit = "%"
+        else:
+            value_unit = f"{row['numerator_unit']}/{row['denominator_unit']}"
+        base = row.get("base_fiscal_year")
+        return KpiInfo(
+            kpi=kpi,
+            label=str(row["label"]),
+            value_unit=value_unit,
+            base_year=int(base) if pd.notna(base) else _results_base_year(results),
+            is_rate=is_rate,
+            denominator_measure=str(row.get("denominator_measure", "denominator")),
+        )
+    # Not in the registry: say what kpi_results says rather than drop the KPI.
+    base_year = _results_base_year(results)
+    units = results[["numerator_unit", "denominator_unit"]].dropna() if not results.empty else pd.DataFrame()
+    value_unit = f"{units.iloc[0, 0]}/{units.iloc[0, 1]}" if not units.empty else "value"
+    return KpiInfo(kpi, kpi.replace("_", " ").capitalize(), value_unit, base_year, base_year is None, "denominator")
+
+
+def _results_base_year(results: pd.DataFrame) -> int | None:
+    if results.empty or "base_year" not in results:
+        return None
+    years = pd.to_numeric(results["base_year"], errors="coerce").dropna()
+    return int(years.iloc[0]) if not years.empty else None
+
+
+def plotted_metric(rows: pd.DataFrame, info: KpiInfo) -> pd.Series:
+    """What the charts plot: the change vs base year (reduction KPIs) or the rate itself."""
+    column = "value" if info.is_rate else "change_vs_base_pct"
+    return pd.to_numeric(rows[column], errors="coerce")
+
+
+def stars(rating: object) -> str:
+    """``***``, ``**`` or ``*`` for a rating word of kpi_results; empty where there is none."""
+    if not isinstance(rating, str):
+        return ""
+    return STARS.get(rating.strip().casefold(), "")
+
+
+def format_pct(value: float, decimals: int = 1) -> str:
+    """A percentage as a person reads it: one decimal where needed (6.6, 20.7, but 11 and 79).
+
+    Rounded half up to ``decimals`` places on the shortest decimal form of the float
+    (6.65 -> 6.7, 10.99998 -> 11), then trailing zeros dropped; the CSR table prints "6.6%"
+    next to "11%" and "20.7%".
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        return "0"
+    return format(rounded.normalize(), "f")
+
+
+def format_target(value: float) -> str:
+    """A target as it was set: 11.5 stays 11.5, 13.0 becomes 13 (at most two decimals)."""
+    return format_pct(value, decimals=2)
+
+
+def group_rows(kpi_results: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    """The group's rows of ``kpi``, one per fiscal year (an integer), oldest first."""
+    rows = kpi_results[(kpi_results["scope_level"] == "group") & (kpi_results["kpi"] == kpi)].copy()
+    rows["fiscal_year"] = pd.to_numeric(rows["fiscal_year"], errors="coerce")
+    rows = rows.dropna(subset=["fiscal_year"])
+    rows["fiscal_year"] = rows["fiscal_year"].astype(int)
+    return rows.sort_values("fiscal_year").drop_duplicates("fiscal_year", keep="last")
+
+
+def _is_incomplete(rows: pd.DataFrame) -> pd.Series:
+    return pd.to_numeric(rows["completeness_pct"], errors="coerce").fillna(100) < 100
+
+
+# --- figure plumbing ------------------------------------------------------------------------
+
+
+@contextmanager
+def house_style() -> Iterator[None]:
+    """The envkpi style, for building and for saving a figure (ticks read it when drawn)."""
+    with matplotlib.style.context(STYLE_PATH):
+        yield
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A figure whose bottom strip is kept free for the footer (and, see ``_legend``, the legend)."""
+    strip = FOOTER_INCHES / height
+    return Figure(
+        figsize=(width, height),
+        layout=ConstrainedLayoutEngine(rect=(0, strip, 1, 1 - strip), h_pad=0.06, w_pad=0.06),
+    )
+
+
+def _legend(fig: Figure, handles: list, ncols: int, fontsize: float | None = None) -> None:
+    """The figure's legend, centred between the plots and the footer."""
+    if not handles:
+        return
+    rows = math.ceil(len(handles) / ncols)
+    height = fig.get_figheight()
+    strip = (FOOTER_INCHES + rows * LEGEND_ROW_INCHES + 0.1) / height
+    # Constrained layout places "outside" legends at the figure edge, over the footer; so the
+    # legend gets a strip of its own above the footer and the plots are laid out above both.
+    fig.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, FOOTER_INCHES / height),
+               ncols=ncols, fontsize=fontsize)
+
+
+def add_footer(fig: Figure, cut_off: str, note: str = "") -> None:
+    """The source and data cut-off at the bottom left of ``fig``; an optional note at the right."""
+    y = 0.12 / fig.get_figheight()
+    fig.text(0.01, y, f"Source: {SOURCE}  ·  Data cut-off: {cut_off}", fontsize=8, color="#555555",
+             ha="left", va="bottom", gid="footer")
+    if note:
+        fig.text(0.99, y, note, fontsize=8, color="#555555", ha="right", va="bottom", gid="footer_note")
+
+
+def _fiscal_year_axis(ax: Axes) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=7, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"FY{int(round(x))}"))
+
+
+def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
+    """Write ``fig`` as ``stem``.png (150 dpi), .svg and .pdf; dates left out so reruns match."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metadata = {"png": None, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+    paths = []
+    with house_style():
+        for fmt in FORMATS:
+            path = out_dir / f"{stem}.{fmt}"
+            fig.savefig(path, format=fmt, dpi=150, metadata=metadata[fmt])
+            paths.append(path)
+            if fig.get_layout_engine() is not None:
+                _freeze_layout(fig)
+    return paths
+
+
+def _freeze_layout(fig: Figure) -> None:
+    """Keep the layout of the first save for the other formats, rounded so that reruns match.
+
+    Constrained layout differs between runs in the last bits of a float; SVG names its clip paths
+    by hashing those floats, so unrounded positions would give a different SVG on every run.
+    """
+    fig.set_layout_engine("none")
+    for ax in fig.axes:
+        x0, y0, width, height = ax.get_position().bounds
+        ax.set_position([round(x0, 5), round(y0, 5), round(width, 5), round(height, 5)])
+
+
+def _safe_stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text)
+
+
+# --- 1. trend -------------------------------------------------------------------------------
+
+
+def _visible_rows(rows: pd.DataFrame, fiscal_year: int | None) -> pd.DataFrame:
+    """Results up to the report year, and targets up to the year after (the plan)."""
+    if fiscal_year is None:
+        return rows
+    return rows[rows["fiscal_year"] <= fiscal_year + 1]
+
+
+def _draw_trend(ax: Axes, rows: pd.DataFrame, info: KpiInfo, fiscal_year: int | None, compact: bool) -> None:
+    rows = _visible_rows(rows, fiscal_year)
+    metric = plotted_metric(rows, info)
+    if fiscal_year is not None:
+        # The year after the report year contributes its target only, not a result.
+        metric = metric.where(rows["fiscal_year"] <= fiscal_year)
+    actual = rows.assign(metric=metric).dropna(subset=["metric"])
+    incomplete = _is_incomplete(actual)
+    targets = rows.assign(target=pd.to_numeric(rows["target_pct"], errors="coerce")).dropna(subset=["target"])
+
+    if not info.is_rate:
+        ax.axhline(0, color="#999999", linewidth=0.8, zorder=1)
+    if fiscal_year is not None:
+        ax.axvspan(fiscal_year - 0.45, fiscal_year + 0.45, color="#EEEEEE", zorder=0, linewidth=0)
+
+    years = actual["fiscal_year"].to_numpy()
+    values = actual["metric"].to_numpy()
+    complete_at = [i for i, flag in enumerate(incomplete.to_numpy()) if not flag]
+    ax.plot(years, values, color=ACTUAL_COLOUR, marker="o", markevery=complete_at, label="Actual",
+            gid="actual", zorder=3)
+    if incomplete.any():
+        ax.plot(years[incomplete.to_numpy()], values[incomplete.to_numpy()], linestyle="none", marker="o",
+                markerfacecolor="white", markeredgecolor=ACTUAL_COLOUR, markeredgewidth=1.8, markersize=8,
+                label=INCOMPLETE_NOTE, gid="incomplete", zorder=4)
+
+    if not targets.empty:
+        ax.plot(targets["fiscal_year"].to_numpy(), targets["target"].to_numpy(), linestyle="none", marker="D",
+                markersize=6, color=TARGET_COLOUR, label="Target", gid="target", zorder=5)
+        latest = targets.iloc[-1]
+        if not info.is_rate and info.base_year is not None and latest["fiscal_year"] > info.base_year:
+            ax.plot([info.base_year, latest["fiscal_year"]], [0.0, latest["target"]], linestyle="--",
+                    linewidth=1.2, color=TRAJECTORY_COLOUR,
+                    label=f"Trajectory FY{info.base_year} to FY{int(latest['fiscal_year'])} target",
+                    gid="trajectory", zorder=2)
+
+    # The self-assessment of every year that had a target and a result, above both markers.
+    rated = actual.assign(target=pd.to_numeric(actual["target_pct"], errors="coerce"))
+    for _, row in rated.iterrows():
+        mark = stars(row.get("rating"))
+        if not mark or pd.isna(row["target"]):
+            continue
+        top = max(row["metric"], row["target"])
+        ax.annotate(mark, xy=(row["fiscal_year"], top), xytext=(0, 7), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=9 if compact else 11, fontweight="bold",
+                    color=RATING_COLOURS[mark], gid="rating", annotation_clip=False)
+
+    _fiscal_year_axis(ax)
+    ax.set_xlabel("Fiscal year (FY)", fontsize=8 if compact else None)
+    ax.set_ylabel(info.axis_label, fontsize=8 if compact else None)
+    ax.margins(y=0.18)
+    shown_years = list(years) + list(targets["fiscal_year"])
+    if not targets.empty and not info.is_rate and info.base_year is not None:
+        shown_years.append(info.base_year)  # where the trajectory starts
+    if shown_years:
+        ax.set_xlim(min(shown_years) - 0.6, max(shown_years) + 0.6)
+
+
+def trend_figure(
+    kpi_results: pd.DataFrame,
+    kpi: str,
+    cut_off: str,
+    registry: pd.DataFrame | Path | None = None,
+    fiscal_year: int | None = None,
+) -> Figure:
+    """Group trend of one KPI: actual by fiscal year, targets, trajectory, ratings.
+
+    With ``fiscal_year`` the chart shows results up to that year and targets up to the next.
+    """
+    registry = read_registry(registry)
+    info = kpi_info(kpi, registry, kpi_results)
+    rows = group_rows(kpi_results, kpi)
+    with house_style():
+        fig = _figure(8.0, 4.8)
+        ax = fig.add_subplot()
+        _draw_trend(ax, rows, info, fiscal_year, compact=False)
+        ax.set_title(info.label)
+        fig.suptitle(info.description, x=0.01, ha="left", fontsize=9, fontweight="normal", color="#555555")
+        handles, _ = ax.get_legend_handles_labels()
+        _legend(fig, handles, ncols=3)
+        add_footer(fig, cut_off, "Ratings: *** achieved, ** 90 % achieved, * not achieved")
+    return fig
+
+
+# --- 2. breakdown ---------------------------------------------------------------------------
+
+
+def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, colour: str, group_denominator: float) -> None:
+    rows = rows.assign(metric=plotted_metric(rows, info)).copy()
+    with_value = rows.dropna(subset=["metric"]).sort_values(["metric", "scope_id"], ascending=[False, True])
+    without = rows[rows["metric"].isna()].sort_values("scope_id")
+    order = list(with_value["scope_id"]) + list(without["scope_id"])
+    positions = {scope: i for i, scope in enumerate(order)}
+
+    for _, row in with_value.iterrows():
+        incomplete = bool(_is_incomplete(row.to_frame().T).iloc[0])
+        bar = ax.barh(positions[row["scope_id"]], row["metric"], height=0.62, color=colour,
+                      alpha=0.55 if incomplete else 1.0, hatch="///" if incomplete else None,
+                      edgecolor=colour if incomplete else "none", linewidth=0.8)[0]
+        bar.set_gid(str(row["scope_id"]))
+        text = f"{format_pct(row['metric'])} %"
+        denominator = pd.to_numeric(pd.Series([row.get("denominator")]), errors="coerce").iloc[0]
+        if group_denominator and pd.notna(denominator):
+            text += f"  ·  {format_pct(100 * denominator / group_denominator)} % of group {info.denominator_measure}"
+        # Right of the bar's end, or of zero for a bar pointing left: never over the plant names.
+        ax.annotate(text, xy=(max(row["metric"], 0), positions[row["scope_id"]]), xytext=(4, 0),
+                    textcoords="offset points", ha="left", va="center", fontsize=8, color="#333333",
+                    bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+                    gid="bar_label")
+    for _, row in without.iterrows():
+        has_value = pd.notna(pd.to_numeric(pd.Series([row.get("value")]), errors="coerce").iloc[0])
+        # A plant acquired after the base year has a value but nothing to compare it with.
+        reason = "no base year" if has_value and not info.is_rate else "no data"
+        ax.annotate(reason, xy=(0, positions[row["scope_id"]]), xytext=(4, 0), textcoords="offset points",
+                    ha="left", va="center", fontsize=8, fontstyle="italic", color=NO_VALUE_COLOUR,
+                    gid="no_base_year" if reason == "no base year" else "no_data")
+
+    ax.set_yticks(range(len(order)), [str(s) for s in order])
+    ax.set_ylim(len(order) - 0.5, -0.5)  # rank 1 at the top
+    ax.grid(axis="x", visible=True)
+    ax.grid(axis="y", visible=False)
+    ax.axvline(0, color="#999999", linewidth=0.8)
+
+
+def breakdown_figure(
+    kpi_results: pd.DataFrame,
+    kpi: str,
+    fiscal_year: int,
+    cut_off: str,
+    registry: pd.DataFrame | Path | None = None,
+) -> Figure:
+    """One KPI in one fiscal year by business unit and by plant, ranked, against group and target."""
+    registry = read_registry(registry)
+    info = kpi_info(kpi, registry, kpi_results)
+    year_rows = kpi_results[(kpi_results["kpi"] == kpi)
+                            & (pd.to_numeric(kpi_results["fiscal_year"], errors="coerce") == fiscal_year)]
+    group = year_rows[year_rows["scope_level"] == "group"]
+    group_metric = plotted_metric(group, info).dropna()
+    group_value = float(group_metric.iloc[0]) if not group_metric.empty else None
+    target = pd.to_numeric(group["target_pct"], errors="coerce").dropna()
+    target_value = float(target.iloc[0]) if not target.empty else None
+    group_denominator = pd.to_numeric(group["denominator"], errors="coerce").dropna()
+    group_denominator = float(group_denominator.iloc[0]) if not group_denominator.empty else 0.0
+
+    panels = [(level, title, colour, year_rows[year_rows["scope_level"] == level])
+              for level, title, colour in (("business_unit", "By business unit", BU_COLOUR),
+                                           ("plant", "By plant", PLANT_COLOUR))]
+    panels = [p for p in panels if not p[3].empty]
+    counts = [len(p[3]) for p in panels] or [1]
+
+    with house_style():
+        fig = _figure(9.0, 2.4 + 0.34 * sum(counts) + 0.7 * len(counts))
+        axes = fig.subplots(len(counts), 1, sharex=True, squeeze=False,
+                            gridspec_kw={"height_ratios": [c + 1.2 for c in counts]})[:, 0]
+        any_incomplete = False
+        for ax, (level, title, colour, rows) in zip(axes, panels):
+            _draw_ranked_bars(ax, rows, info, colour, group_denominator)
+            ax.set_title(title, fontsize=10)
+            ax.set_ylabel("Business unit" if level == "business_unit" else "Plant (plant_id)")
+            ax.set_xlabel(info.axis_label)
+            ax.xaxis.set_tick_params(labelbottom=True)  # sharex hides them on the upper panel
+            any_incomplete |= bool(_is_incomplete(rows).any())
+            if group_value is not None:
+                ax.axvline(group_value, color=ACTUAL_COLOUR, linestyle="--", linewidth=1.4, gid="group_line")
+            if target_value is not None:
+                ax.axvline(target_value, color=TARGET_COLOUR, linestyle=":", linewidth=1.6, gid="target_line")
+        if not panels:
+            axes[0].text(0.5, 0.5, f"No business unit or plant results for FY{fiscal_year}",
+                         transform=axes[0].transAxes, ha="center", va="center")
+        # Room on the right for the bar labels.
+        lo, hi = axes[-1].get_xlim()
+        axes[-1].set_xlim(min(lo, 0), hi + 0.45 * (hi - min(lo, 0)))
+        if info.is_rate:
+            # The label room past 100 % is not part of the scale: no ticks there.
+            axes[-1].xaxis.set_major_locator(FixedLocator(range(0, 101, 20)))
+
+        fig.suptitle(f"{info.label}: FY{fiscal_year} by business unit and plant", x=0.01, ha="left")
+        handles = []
+        if group_value is not None:
+            handles.append(Line2D([], [], color=ACTUAL_COLOUR, linestyle="--",
+                                  label=f"Group FY{fiscal_year}: {format_pct(group_value)} %"))
+        if target_value is not None:
+            handles.append(Line2D([], [], color=TARGET_COLOUR, linestyle=":",
+                                  label=f"Target FY{fiscal_year}: {format_target(target_value)} %"))
+        if any_incomplete:
+            handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///", label=INCOMPLETE_NOTE))
+        _legend(fig, handles, ncols=len(handles))
+        add_footer(fig, cut_off, "Bar labels: figure  ·  share of the group denominator")
+    return fig
+
+
+# --- 3. overview ----------------------------------------------------------------------------
+
+
+def draw_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], col_widths: Sequence[float],
+               wrap: Sequence[int], fontsize: float = 8.5, estimated_height_pts: float | None = None,
+               centred: Sequence[int] = ()):
+    """A table filling ``ax`` from the top, cells wrapped to ``wrap`` characters (0: never),
+    rows as tall as their text; the columns numbered in ``centred`` are centred."""
+    ax.axis("off")
+    wrapped = [[textwrap.fill(str(cell), width) if width else str(cell) for cell, width in zip(row, wrap)]
+               for row in [list(header), *rows]]
+    lines = [max(cell.count("\n") + 1 for cell in row) for row in wrapped]
+    if estimated_height_pts is None:
+        estimated_height_pts = ax.get_position().height * ax.figure.get_figheight() * 72
+    unit = fontsize * 1.3 / estimated_height_pts
+    padding = unit * 0.9
+    total = sum(n * unit + padding for n in lines)
+    if total > 1:
+        unit, padding = unit / total, padding / total
+    table = ax.table(cellText=wrapped[1:], colLabels=wrapped[0], colWidths=list(col_widths),
+                     loc="upper center", cellLoc="left", colLoc="left")
+    table.auto_set_font_size(False)
+    table.set_fontsize(fontsize)
+    for (r, c), cell in table.get_celld().items():
+        cell.set_height(lines[r] * unit + padding)
+        cell.set_edgecolor("#BBBBBB")
+        cell.set_linewidth(0.6)
+        cell.PAD = 0.04
+        if c in centred:
+            cell.get_text().set_horizontalalignment("center")
+        if r == 0:
+            cell.set_facecolor("#E8EEF4")
+            cell.get_text().set_fontweight("bold")
+    return table
+
+
+def overview_figure(
+    kpi_results: pd.DataFrame,
+    fiscal_year: int,
+    cut_off: str,
+    registry: pd.DataFrame | Path | None = None,
+) -> Figure:
+    """All KPIs of the group on one page: a trend panel each with its FY rating, and a summary table."""
+    registry = read_registry(registry)
+    kpis = kpis_in_order(kpi_results, registry)
+    ncols = 2
+    nrows = max(1, math.ceil((len(kpis) + 1) / ncols))
+    with house_style():
+        fig = _figure(11.7, 1.1 + 3.0 * nrows)
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        summary = []
+        for ax, kpi in zip(axes, kpis):
+            info = kpi_info(kpi, registry, kpi_results)
+            rows = group_rows(kpi_results, kpi)
+            _draw_trend(ax, rows, info, fiscal_year, compact=True)
+            ax.set_title(info.label, fontsize=10)
+            this_year = rows[rows["fiscal_year"] == fiscal_year]
+            next_year = rows[rows["fiscal_year"] == fiscal_year + 1]
+            mark = stars(this_year["rating"].iloc[0]) if not this_year.empty else ""
+            if mark:
+                ax.set_title(f"FY{fiscal_year} {mark}", loc="right", fontsize=10, color=RATING_COLOURS[mark])
+            metric = plotted_metric(this_year, info).dropna()
+            result = f"{format_pct(metric.iloc[0])} %" if not metric.empty else "no result"
+            if not this_year.empty and bool(_is_incomplete(this_year).iloc[0]):
+                result += " (incomplete)"
+            target = pd.to_numeric(this_year["target_pct"], errors="coerce").dropna()
+            plan = pd.to_numeric(next_year["target_pct"], errors="coerce").dropna()
+            summary.append([
+                info.label,
+                result,
+                f"{format_target(target.iloc[0])} %" if not target.empty else "–",
+                mark or "–",
+                f"{format_target(plan.iloc[0])} %" if not plan.empty else "–",
+            ])
+        table_ax = axes[len(kpis)]
+        header = ["KPI (group)", f"FY{fiscal_year} result", "Target", "Rating", f"FY{fiscal_year + 1} target"]
+        draw_table(table_ax, header, summary, col_widths=[0.36, 0.2, 0.13, 0.11, 0.2], wrap=[24, 12, 0, 0, 0], fontsize=8.5,
+                   estimated_height_pts=2.6 * 72, centred=[3])
+        table_ax.set_title("Results: reduction vs base year, or rate", fontsize=10)
+        for ax in axes[len(kpis) + 1:]:
+            ax.axis("off")
+
+        fig.suptitle(f"Environmental KPIs of the group: FY{fiscal_year}", x=0.01, ha="left")
+        _legend(fig, _trend_legend_handles(), ncols=5, fontsize=8.5)
+        add_footer(fig, cut_off, "Ratings: *** achieved, ** 90 % achieved, * not achieved")
+    return fig
+
+
+def _trend_legend_handles() -> list:
+    return [
+        Line2D([], [], color=ACTUAL_COLOUR, marker="o", label="Actual"),
+        Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor=ACTUAL_COLOUR,
+               markeredgewidth=1.8, label=INCOMPLETE_NOTE),
+        Line2D([], [], linestyle="none", marker="D", color=TARGET_COLOUR, label="Target"),
+        Line2D([], [], linestyle="--", linewidth=1.2, color=TRAJECTORY_COLOUR, label="Trajectory to latest target"),
+        Patch(facecolor="#EEEEEE", label="Report year"),
+    ]
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def write_charts(
+    kpi_results: pd.DataFrame,
+    out_dir: Path,
+    fiscal_year: int,
+    cut_off: str,
+    registry: pd.DataFrame | Path | None = None,
+) -> list[Path]:
+    """Write every chart for the report of ``fiscal_year``; returns the files written.
+
+    ``trend_<kpi>``, ``breakdown_<kpi>_FY<fy>`` for each KPI in kpi_results (registry order) and
+    ``overview_FY<fy>``, each as .png, .svg and .pdf. Trends end at the report year (plus the
+    next year's target), so that a rerun for an earlier year reproduces that year's pack.
+    """
+    registry = read_registry(registry)
+    out_dir = Path(out_dir)
+    paths: list[Path] = []
+    for kpi in kpis_in_order(kpi_results, registry):
+        for stem, fig in (
+            (f"trend_{_safe_stem(kpi)}", trend_figure(kpi_results, kpi, cut_off, registry, fiscal_year)),
+            (f"breakdown_{_safe_stem(kpi)}_FY{fiscal_year}",
+             breakdown_figure(kpi_results, kpi, fiscal_year, cut_off, registry)),
+        ):
+            paths += save_figure(fig, out_dir, stem)
+    paths += save_figure(overview_figure(kpi_results, fiscal_year, cut_off, registry), out_dir,
+                         f"overview_FY{fiscal_year}")
+    return paths

@@ -1,0 +1,288 @@
+"""The annual report pack: the CSR results table of one fiscal year and the charts behind it.
+
+The table has the layout of the CSR report's "5. The Environment" rows: one row per KPI of the
+group, with the year's planned measure, its result, the self-assessment (``***`` achieved,
+``**`` 90 % achieved, ``*`` not achieved) and the measure planned for the next year; a note
+flags results computed from incomplete data. It is written as Markdown, HTML, XLSX and CSV, and
+as the first page of a PDF whose other pages are the overview, trend and breakdown charts.
+
+Rounding (only here, where a person reads the figures; kpi_results stays unrounded):
+results are rounded half up to one decimal and a trailing ".0" is dropped (6.599999 -> 6.6,
+10.999984 -> 11, 20.74 -> 20.7), as the FY2017 CSR table printed "6.6%", "11%" and "20.7%";
+targets show as they were set (11.5, 7.5, 13, 74; at most two decimals). One exception keeps the
+table honest: when a result below its target would print as the target itself (11.46 against
+11.5), it gets a second decimal (11.46), so that the figures never contradict the rating.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from envkpi import charts
+from envkpi.export import write_csv, write_xlsx
+
+SELF_ASSESSMENT = "Self-assessment"
+NOTE = "Note"
+INCOMPLETE_MARK = "†"
+NO_RATING = "–"
+STAR_LEGEND = "*** Achieved   ** 90% achieved   * Not achieved"
+ROUNDING_NOTE = "Results rounded half up to one decimal where needed; targets as set."
+
+
+def _columns(fiscal_year: int) -> list[str]:
+    return [f"FY{fiscal_year} measures (planned)", f"FY{fiscal_year} measures (results)", SELF_ASSESSMENT,
+            f"Measures planned for FY{fiscal_year + 1}", NOTE]
+
+
+def _in_sentence(label: str) -> str:
+    """``Energy per production unit`` -> ``energy per production unit``; ``CO2 ...`` stays."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _measure(info: charts.KpiInfo, target: float, base_year: int | None) -> str:
+    """A planned measure, as the CSR table words it."""
+    what = _in_sentence(info.label)
+    if info.is_rate:
+        return f"Increase the {what} ({charts.format_target(target)}%)"
+    return f"Reduce {what} ({charts.format_target(target)}%{_versus(base_year)})"
+
+
+def _versus(base_year: int | None) -> str:
+    return f" compared to base year FY{base_year}" if base_year is not None else " compared to base year"
+
+
+def _shown(metric: float, target: float | None) -> str:
+    """The result as printed: one decimal where needed, two where one would equal a missed target."""
+    shown = charts.format_pct(abs(metric))
+    if target is not None and metric < target and shown == charts.format_target(target):
+        shown = charts.format_pct(abs(metric), decimals=2)
+    return shown
+
+
+def _result(info: charts.KpiInfo, metric: float, target: float | None, previous: float | None,
+            base_year: int | None) -> str:
+    """The year's result, worded by its direction as the CSR table words it."""
+    what = _in_sentence(info.label)
+    shown = _shown(metric, target)
+    if not info.is_rate:
+        # A negative change vs base is an increase of the intensity: say so, never "-3% reduced".
+        verb = "Reduced" if metric >= 0 else "Increased"
+        return f"{verb} {what} ({shown}%{_versus(base_year)})"
+    if previous is None or pd.isna(previous):
+        return f"Recorded a {what} of {shown}%"
+    before = charts.format_pct(previous)
+    if shown == before:
+        return f"Kept the {what} at {shown}%"
+    if metric > previous:
+        return f"Increased the {what} ({shown}%)"
+    return f"The {what} fell to {shown}% (FY before: {before}%)"
+
+
+def _group_row(rows: pd.DataFrame, fiscal_year: int) -> pd.Series | None:
+    found = rows[rows["fiscal_year"] == fiscal_year]
+    return None if found.empty else found.iloc[-1]
+
+
+def _number(row: pd.Series | None, column: str) -> float | None:
+    if row is None or column not in row.index:
+        return None
+    value = pd.to_numeric(pd.Series([row[column]]), errors="coerce").iloc[0]
+    return None if pd.isna(value) else float(value)
+
+
+def _base_year(row: pd.Series | None, info: charts.KpiInfo) -> int | None:
+    year = _number(row, "base_year")
+    return int(year) if year is not None else info.base_year
+
+
+def report_kpis(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame) -> list[str]:
+    """The KPIs of the table: those with a group row for the year or the next, in registry order."""
+    years = pd.to_numeric(kpi_results["fiscal_year"], errors="coerce")
+    shown = kpi_results[(kpi_results["scope_level"] == "group") & years.isin([fiscal_year, fiscal_year + 1])]
+    return charts.kpis_in_order(shown, registry)
+
+
+def results_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame) -> pd.DataFrame:
+    """The CSR results table of ``fiscal_year`` for the group: one row per KPI, text as printed."""
+    registry = charts.read_registry(registry)
+    records = []
+    for kpi in report_kpis(kpi_results, fiscal_year, registry):
+        info = charts.kpi_info(kpi, registry, kpi_results)
+        rows = charts.group_rows(kpi_results, kpi)
+        this_year, next_year = _group_row(rows, fiscal_year), _group_row(rows, fiscal_year + 1)
+        previous_year = _group_row(rows, fiscal_year - 1)
+        metric_column = "value" if info.is_rate else "change_vs_base_pct"
+        base_year = _base_year(this_year if this_year is not None else next_year, info)
+
+        target = _number(this_year, "target_pct")
+        planned = _measure(info, target, base_year) if target is not None else f"No target set for FY{fiscal_year}"
+        metric = _number(this_year, metric_column)
+        if metric is None:
+            result, note = f"No result for FY{fiscal_year}", ""
+        else:
+            result = _result(info, metric, target, _number(previous_year, "value"), base_year)
+            note = ""
+            completeness = _number(this_year, "completeness_pct")
+            if completeness is not None and completeness < 100:
+                # Contract 4: a figure from incomplete data is shown, and flagged wherever it is.
+                result += f" {INCOMPLETE_MARK}"
+                # Rounded down: 99.96 % of the plant-months must not read "100%".
+                reported = charts.format_pct(math.floor(completeness * 10) / 10)
+                note = (f"{INCOMPLETE_MARK} Incomplete data: {reported}% of plant-months reported; "
+                        "the result may change")
+        rating = charts.stars(this_year["rating"]) if this_year is not None and "rating" in this_year.index else ""
+        next_target = _number(next_year, "target_pct")
+        plan = (_measure(info, next_target, _base_year(next_year, info)) if next_target is not None
+                else f"No target set for FY{fiscal_year + 1}")
+        records.append([planned, result, rating if target is not None and rating else NO_RATING, plan, note])
+    return pd.DataFrame(records, columns=_columns(fiscal_year))
+
+
+def figures_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame) -> pd.DataFrame:
+    """The unrounded kpi_results rows of the year behind the table, all scopes, with KPI labels."""
+    registry = charts.read_registry(registry)
+    years = pd.to_numeric(kpi_results["fiscal_year"], errors="coerce")
+    rows = kpi_results[years == fiscal_year].copy()
+    order = {kpi: i for i, kpi in enumerate(charts.kpis_in_order(kpi_results, registry))}
+    levels = {"group": 0, "business_unit": 1, "plant": 2}
+    rows["label"] = [charts.kpi_info(k, registry, kpi_results).label for k in rows["kpi"]]
+    rows = rows.assign(_kpi=rows["kpi"].map(order), _level=rows["scope_level"].map(levels).fillna(3))
+    rows = rows.sort_values(["_kpi", "_level", "scope_id"], kind="stable").drop(columns=["_kpi", "_level"])
+    columns = ["kpi", "label"] + [c for c in rows.columns if c not in ("kpi", "label")]
+    return rows[columns].reset_index(drop=True)
+
+
+# --- text formats ---------------------------------------------------------------------------
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_|<>\[\]])")
+
+
+def _markdown_cell(text: object) -> str:
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def _notes(table: pd.DataFrame) -> list[str]:
+    return [note for note in table[NOTE] if note]
+
+
+def to_markdown(table: pd.DataFrame, fiscal_year: int, cut_off: str) -> str:
+    """The table as a GitHub-flavoured Markdown document (cells escaped)."""
+    lines = [f"# Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}", "",
+             f"Group scope. Data cut-off: {_markdown_cell(cut_off)}.", ""]
+    lines.append("| " + " | ".join(_markdown_cell(c) for c in table.columns) + " |")
+    lines.append("|" + "|".join(":---:" if c == SELF_ASSESSMENT else "---" for c in table.columns) + "|")
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(_markdown_cell(cell) for cell in row) + " |")
+    lines += ["", _markdown_cell(STAR_LEGEND), ""]
+    lines += [_markdown_cell(note) + "  " for note in _notes(table)]
+    lines += ["", _markdown_cell(f"Source: {charts.SOURCE}. {ROUNDING_NOTE}"), ""]
+    return "\n".join(lines)
+
+
+_HTML_STYLE = """
+body { font-family: "DejaVu Sans", Arial, sans-serif; color: #222; margin: 2em; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #bbb; padding: 0.4em 0.6em; text-align: left; vertical-align: top; }
+th { background: #e8eef4; }
+td.rating { text-align: center; font-weight: bold; white-space: nowrap; }
+p.small { font-size: 0.85em; color: #555; }
+"""
+
+
+def to_html(table: pd.DataFrame, fiscal_year: int, cut_off: str) -> str:
+    """The table as one self-contained HTML page (no external resources, every text escaped)."""
+    e = html.escape
+    head = "".join(f'<th scope="col">{e(str(c))}</th>' for c in table.columns)
+    body = []
+    for row in table.itertuples(index=False):
+        cells = [f'<td class="rating">{e(str(v))}</td>' if c == SELF_ASSESSMENT else f"<td>{e(str(v))}</td>"
+                 for c, v in zip(table.columns, row)]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    notes = "".join(f'<p class="small">{e(note)}</p>' for note in _notes(table))
+    title = f"Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}"
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{e(title)}</title>\n<style>{_HTML_STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{e(title)}</h1>\n<p>Group scope. Data cut-off: {e(cut_off)}.</p>\n"
+        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
+        f"<p>{e(STAR_LEGEND)}</p>\n{notes}\n"
+        f'<p class="small">Source: {e(charts.SOURCE)}. {e(ROUNDING_NOTE)}</p>\n</body>\n</html>\n'
+    )
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def title_page(table: pd.DataFrame, fiscal_year: int, cut_off: str) -> Figure:
+    """An A4 landscape page with the results table, for the front of the PDF pack."""
+    with charts.house_style():
+        fig = Figure(figsize=(11.69, 8.27))
+        fig.text(0.04, 0.93, f"Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}",
+                 fontsize=18, fontweight="bold", va="top")
+        fig.text(0.04, 0.875, f"Group scope  ·  Data cut-off: {cut_off}", fontsize=11, color="#555555", va="top")
+        ax = fig.add_axes((0.04, 0.22, 0.92, 0.62))
+        charts.draw_table(ax, list(table.columns), table.to_numpy().tolist(),
+                          col_widths=[0.25, 0.27, 0.09, 0.25, 0.14], wrap=[34, 36, 11, 34, 20], fontsize=9,
+                          estimated_height_pts=0.62 * 8.27 * 72, centred=[2])
+        fig.text(0.04, 0.14, STAR_LEGEND, fontsize=10, va="top")
+        fig.text(0.04, 0.105, ROUNDING_NOTE,
+                 fontsize=8.5, color="#555555", va="top")
+        charts.add_footer(fig, cut_off)
+    return fig
+
+
+def write_pdf(kpi_results: pd.DataFrame, table: pd.DataFrame, path: Path, fiscal_year: int, cut_off: str,
+              registry: pd.DataFrame) -> Path:
+    """Title page with the table, then the overview, then each KPI's trend and breakdown."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figures = [title_page(table, fiscal_year, cut_off),
+               charts.overview_figure(kpi_results, fiscal_year, cut_off, registry)]
+    for kpi in charts.kpis_in_order(kpi_results, registry):
+        figures.append(charts.trend_figure(kpi_results, kpi, cut_off, registry, fiscal_year))
+        figures.append(charts.breakdown_figure(kpi_results, kpi, fiscal_year, cut_off, registry))
+    metadata = {"Title": f"Environmental report pack FY{fiscal_year}", "Creator": "envkpi", "CreationDate": None}
+    with charts.house_style(), PdfPages(path, metadata=metadata) as pdf:
+        for fig in figures:
+            pdf.savefig(fig)
+    return path
+
+
+# --- the pack -------------------------------------------------------------------------------
+
+
+def write_report_pack(
+    kpi_results: pd.DataFrame,
+    out_dir: Path,
+    fiscal_year: int,
+    cut_off: str,
+    registry: pd.DataFrame,
+) -> dict[str, Path]:
+    """Write the FY results table (md, html, xlsx, csv) and the PDF pack; returns paths by format.
+
+    Files: ``results_FY<fy>.md|.html|.xlsx|.csv`` and ``report_pack_FY<fy>.pdf``. The XLSX has
+    the table and, on a second sheet, the unrounded figures of the year for every scope.
+    """
+    registry = charts.read_registry(registry)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = results_table(kpi_results, fiscal_year, registry)
+    stem = f"results_FY{fiscal_year}"
+    paths = {"md": out_dir / f"{stem}.md", "html": out_dir / f"{stem}.html"}
+    paths["md"].write_text(to_markdown(table, fiscal_year, cut_off), encoding="utf-8")
+    paths["html"].write_text(to_html(table, fiscal_year, cut_off), encoding="utf-8")
+    paths["xlsx"] = write_xlsx({f"Results FY{fiscal_year}": table,
+                                f"Figures FY{fiscal_year}": figures_table(kpi_results, fiscal_year, registry)},
+                               out_dir / f"{stem}.xlsx")
+    paths["csv"] = write_csv(table, out_dir / f"{stem}.csv")
+    paths["pdf"] = write_pdf(kpi_results, table, out_dir / f"report_pack_FY{fiscal_year}.pdf", fiscal_year,
+                             cut_off, registry)
+    return paths

@@ -1,0 +1,251 @@
+"""The report pack prints the CSR results table of a fiscal year as the FY2017 CSR report did."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from envkpi import report_pack
+from envkpi.export import FORMULA_STARTS
+
+CUT_OFF = "2018-05-15"
+
+REGISTRY = pd.DataFrame(
+    [
+        ("energy_intensity", "Energy per production unit", "energy", "GJ", "production", "t", 1, 2005, "reduction", "energy"),
+        ("waste_intensity", "Waste and valuables per production unit", "waste", "t", "production", "t", 1, 2005, "reduction", "waste"),
+        ("chemical_intensity", "Chemical emissions per production unit", "chemicals", "kg", "production", "t", 1, 2006, "reduction", "chemicals"),
+        ("recycling_rate", "Recycling rate", "recycled", "t", "waste", "t", 100, None, "rate", "waste"),
+    ],
+    columns=["kpi", "label", "numerator_measure", "numerator_unit", "denominator_measure", "denominator_unit",
+             "scale", "base_fiscal_year", "target_kind", "own_kind"],
+)
+
+COLUMNS = ["scope_level", "scope_id", "kpi", "fiscal_year", "numerator", "numerator_unit", "denominator",
+           "denominator_unit", "value", "base_year", "base_value", "change_vs_base_pct", "target_pct",
+           "achievement_ratio", "rating", "completeness_pct"]
+
+PLANNED, RESULTS, NEXT = "FY2017 measures (planned)", "FY2017 measures (results)", "Measures planned for FY2018"
+
+
+def result(level, scope, kpi, fy, value, base_value=None, target=None, rating=None, completeness=100.0,
+           denominator=1000.0):
+    """One kpi_results row as the pipeline writes it (change vs base as in contract 4)."""
+    info = REGISTRY.set_index("kpi").loc[kpi]
+    base_year = None if pd.isna(info["base_fiscal_year"]) else int(info["base_fiscal_year"])
+    change = None if base_value is None or value is None else (1 - value / base_value) * 100
+    actual = change if base_year is not None else value
+    return {
+        "scope_level": level, "scope_id": scope, "kpi": kpi, "fiscal_year": fy,
+        "numerator": None if value is None else value * denominator / info["scale"],
+        "numerator_unit": info["numerator_unit"],
+        "denominator": None if value is None else denominator, "denominator_unit": info["denominator_unit"],
+        "value": value, "base_year": base_year, "base_value": base_value, "change_vs_base_pct": change,
+        "target_pct": target,
+        "achievement_ratio": None if target is None or actual is None else actual / target,
+        "rating": rating, "completeness_pct": completeness,
+    }
+
+
+def fy2017() -> pd.DataFrame:
+    """The group's FY2017 as the CSR report printed it, with two BUs and four plants.
+
+    Energy: 10 -> 9.3362 GJ/t is a 6.638 % reduction against a 11.5 % target (ratio 0.58).
+    Waste: 0.2 -> 0.17801 t/t is 10.995 % against 7.5 %. Recycling 79.02 % against 72 %.
+    Chemicals: 2.0 -> 1.6201 kg/t is 18.995 % against 32 %, from 95.8 % of the plant-months.
+    FY2018 holds the next year's targets only; P04 was acquired after the base year.
+    """
+    rows = [
+        result("group", "group", "energy_intensity", 2016, 9.45, 10.0, 10.5, "not achieved"),
+        result("group", "group", "energy_intensity", 2017, 9.3362, 10.0, 11.5, "not achieved"),
+        result("group", "group", "energy_intensity", 2018, None, 10.0, 13.0),
+        result("business_unit", "Magnets", "energy_intensity", 2017, 9.0, 10.0),
+        result("business_unit", "Cables", "energy_intensity", 2017, 9.8, 10.0),
+        result("plant", "P01", "energy_intensity", 2017, 8.9, 10.0),
+        result("plant", "P02", "energy_intensity", 2017, 9.2, 10.0),
+        result("plant", "P03", "energy_intensity", 2017, 9.7, 10.0),
+        result("plant", "P04", "energy_intensity", 2017, 9.9, None),
+        result("group", "group", "waste_intensity", 2017, 0.17801, 0.2, 7.5, "achieved"),
+        result("group", "group", "waste_intensity", 2018, None, 0.2, 8.0),
+        result("group", "group", "chemical_intensity", 2017, 1.6201, 2.0, 32.0, "not achieved", completeness=95.8),
+        result("group", "group", "chemical_intensity", 2018, None, 2.0, 34.0),
+        result("group", "group", "recycling_rate", 2016, 75.0, target=80.0, rating="90% achieved"),
+        result("group", "group", "recycling_rate", 2017, 79.02, target=72.0, rating="achieved"),
+        result("group", "group", "recycling_rate", 2018, None, target=74.0),
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_results_table_reproduces_the_fy2017_csr_table():
+    table = report_pack.results_table(fy2017(), 2017, REGISTRY)
+
+    assert list(table.columns) == [PLANNED, RESULTS, "Self-assessment", NEXT, "Note"]
+    assert table[[PLANNED, RESULTS, "Self-assessment", NEXT]].values.tolist() == [
+        ["Reduce energy per production unit (11.5% compared to base year FY2005)",
+         "Reduced energy per production unit (6.6% compared to base year FY2005)",
+         "*",
+         "Reduce energy per production unit (13% compared to base year FY2005)"],
+        ["Reduce waste and valuables per production unit (7.5% compared to base year FY2005)",
+         "Reduced waste and valuables per production unit (11% compared to base year FY2005)",
+         "***",
+         "Reduce waste and valuables per production unit (8% compared to base year FY2005)"],
+        ["Reduce chemical emissions per production unit (32% compared to base year FY2006)",
+         "Reduced chemical emissions per production unit (19% compared to base year FY2006) †",
+         "*",
+         "Reduce chemical emissions per production unit (34% compared to base year FY2006)"],
+        ["Increase the recycling rate (72%)",
+         "Increased the recycling rate (79%)",
+         "***",
+         "Increase the recycling rate (74%)"],
+    ]
+
+
+def test_an_incomplete_result_is_marked_and_explained():
+    table = report_pack.results_table(fy2017(), 2017, REGISTRY)
+
+    assert table["Note"].tolist() == [
+        "", "", "† Incomplete data: 95.8% of plant-months reported; the result may change", ""]
+
+
+def test_self_assessment_shows_90_percent_achieved_as_two_stars():
+    table = report_pack.results_table(fy2017(), 2016, REGISTRY)
+
+    recycling = table[table["FY2016 measures (planned)"] == "Increase the recycling rate (80%)"]
+    assert recycling["Self-assessment"].tolist() == ["**"]
+    assert recycling["Measures planned for FY2017"].tolist() == ["Increase the recycling rate (72%)"]
+
+
+def test_the_next_years_plan_needs_a_target_not_a_result_row():
+    data = fy2017()
+    without_fy2018_energy = data[~((data["kpi"] == "energy_intensity") & (data["fiscal_year"] == 2018))]
+
+    table = report_pack.results_table(without_fy2018_energy, 2017, REGISTRY)
+
+    # FY2018 rows hold targets only (value empty), and that is enough for the plan column.
+    assert table[NEXT].tolist() == [
+        "No target set for FY2018",
+        "Reduce waste and valuables per production unit (8% compared to base year FY2005)",
+        "Reduce chemical emissions per production unit (34% compared to base year FY2006)",
+        "Increase the recycling rate (74%)",
+    ]
+
+
+def test_an_intensity_that_rose_is_reported_as_an_increase():
+    data = pd.DataFrame([result("group", "group", "energy_intensity", 2017, 10.32, 10.0, 11.5, "not achieved")],
+                        columns=COLUMNS)
+
+    table = report_pack.results_table(data, 2017, REGISTRY)
+
+    assert table[RESULTS].tolist() == ["Increased energy per production unit (3.2% compared to base year FY2005)"]
+
+
+def test_results_show_one_decimal_where_needed():
+    data = pd.DataFrame([result("group", "group", "waste_intensity", 2017, 0.17748, 0.2, 7.5, "achieved"),
+                         result("group", "group", "recycling_rate", 2017, 64.96, target=72.0, rating="90% achieved")],
+                        columns=COLUMNS)
+
+    table = report_pack.results_table(data, 2017, REGISTRY)
+
+    # 11.26 % and 64.96 % round half up to one decimal.
+    assert table[RESULTS].tolist() == [
+        "Reduced waste and valuables per production unit (11.3% compared to base year FY2005)",
+        "Recorded a recycling rate of 65%"]
+
+
+def test_a_missed_target_never_prints_as_the_target_itself():
+    # 11.46 % would round to 11.5 %, the target, next to a "**" self-assessment.
+    data = pd.DataFrame([result("group", "group", "energy_intensity", 2017, 8.854, 10.0, 11.5, "90% achieved")],
+                        columns=COLUMNS)
+
+    table = report_pack.results_table(data, 2017, REGISTRY)
+
+    assert table[RESULTS].tolist() == ["Reduced energy per production unit (11.46% compared to base year FY2005)"]
+    assert table["Self-assessment"].tolist() == ["**"]
+
+
+def test_a_kpi_without_target_has_no_self_assessment():
+    data = pd.DataFrame([result("group", "group", "waste_intensity", 2017, 0.19, 0.2)], columns=COLUMNS)
+
+    table = report_pack.results_table(data, 2017, REGISTRY)
+
+    assert table.loc[0, PLANNED] == "No target set for FY2017"
+    assert table.loc[0, RESULTS] == "Reduced waste and valuables per production unit (5% compared to base year FY2005)"
+    assert table.loc[0, "Self-assessment"] == "–"
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory) -> dict[str, Path]:
+    """The FY2017 pack, with hostile texts where plants and registry editors can type them."""
+    data = fy2017()
+    data.loc[data["scope_id"] == "P03", "scope_id"] = "@SUM(1+1)"
+    data.loc[data["scope_id"] == "Cables", "scope_id"] = "+Cables"
+    data.loc[data["scope_id"] == "P04", "scope_id"] = "-P04"
+    registry = REGISTRY.copy()
+    registry.loc[registry["kpi"] == "recycling_rate", "label"] = '=HYPERLINK("http://evil.example","<b>rate</b>")'
+    out = tmp_path_factory.mktemp("pack")
+    return report_pack.write_report_pack(data, out, 2017, CUT_OFF, registry)
+
+
+def test_the_pack_is_written_in_every_format_with_deterministic_names(pack):
+    assert {fmt: path.name for fmt, path in pack.items()} == {
+        "md": "results_FY2017.md", "html": "results_FY2017.html", "xlsx": "results_FY2017.xlsx",
+        "csv": "results_FY2017.csv", "pdf": "report_pack_FY2017.pdf"}
+    assert all(path.stat().st_size > 0 for path in pack.values())
+
+
+def test_markdown_renders_the_figures_and_escaped_stars(pack):
+    text = pack["md"].read_text(encoding="utf-8")
+
+    assert "| Reduce energy per production unit (11.5% compared to base year FY2005) " \
+           "| Reduced energy per production unit (6.6% compared to base year FY2005) | \\* |" in text
+    assert "(11% compared to base year FY2005) | \\*\\*\\* |" in text
+    assert f"Data cut-off: {CUT_OFF}" in text
+
+
+def test_html_is_self_contained_and_escaped(pack):
+    text = pack["html"].read_text(encoding="utf-8")
+
+    assert "<b>rate</b>" not in text
+    assert "&lt;b&gt;rate&lt;/b&gt;" in text
+    assert not re.search(r"""(src|href)=["']?http""", text)
+    assert '<td class="rating">***</td>' in text
+    assert "6.6%" in text and "11.5%" in text
+
+
+def test_csv_holds_the_table_and_no_cell_starts_a_formula(pack):
+    table = pd.read_csv(pack["csv"], keep_default_na=False)
+
+    assert table.loc[0, RESULTS] == "Reduced energy per production unit (6.6% compared to base year FY2005)"
+    assert table[NEXT].str.extract(r"\((\d+(?:\.\d+)?)%")[0].tolist() == ["13", "8", "34", "74"]
+    assert not any(str(cell).startswith(FORMULA_STARTS) for cell in table.to_numpy().ravel())
+
+
+def test_xlsx_text_that_would_start_a_formula_is_neutralised(pack):
+    workbook = openpyxl.load_workbook(pack["xlsx"])
+    assert workbook.sheetnames == ["Results FY2017", "Figures FY2017"]
+    results = [[cell.value for cell in row] for row in workbook["Results FY2017"].iter_rows()]
+    figures = [[cell.value for cell in row] for row in workbook["Figures FY2017"].iter_rows()]
+
+    assert results[0] == [PLANNED, RESULTS, "Self-assessment", NEXT, "Note"]
+    assert [row[2] for row in results[1:]] == ["*", "***", "*", "***"]
+    header = figures[0]
+    scope_ids = [row[header.index("scope_id")] for row in figures[1:]]
+    labels = {row[header.index("label")] for row in figures[1:]}
+    assert {"'@SUM(1+1)", "'+Cables", "'-P04"} <= set(scope_ids)
+    assert '\'=HYPERLINK("http://evil.example","<b>rate</b>")' in labels
+    assert all(cell.data_type != "f" for sheet in workbook for row in sheet.iter_rows() for cell in row)
+    # Numbers stay numbers, unrounded.
+    energy = next(row for row in figures[1:] if row[0] == "energy_intensity" and row[header.index("scope_id")] == "group")
+    assert energy[header.index("change_vs_base_pct")] == pytest.approx(6.638)
+    assert energy[header.index("change_vs_base_pct")] != 6.6
+
+
+def test_pdf_has_the_table_page_the_overview_and_two_pages_per_kpi(pack):
+    content = pack["pdf"].read_bytes()
+
+    assert content.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", content)) == 1 + 1 + 2 * 4

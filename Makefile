@@ -29,5 +29,21 @@ report: $(STAMP) ## write the FY2017 annual report pack from the last run
 demo: $(STAMP) ## regenerate the demo group under data/demo/landing (deterministic)
 	$(BIN)/envkpi demo --landing data/demo/landing
 
+notebooks: $(STAMP) ## make .ipynb files from the reviewed notebooks/*.py (outputs stay out of git)
+	$(BIN)/jupytext --to notebook notebooks/*.py
+
 clean: ## remove the warehouse, published snapshots and reports of earlier runs
-	rm -rf data/warehouse.duckdb* data/published reports/*.csv reports/*.png reports/*.svg reports/*.pdf
+	rm -rf data/warehouse.duckdb* data/published reports/charts reports/pack reports/data_docs reports/*.csv reports/*.json
+
+# The local Prefect server and the served nightly deployment: state (SQLite database, UI build)
+# stays in .prefect/ inside the project, the API listens on 127.0.0.1 only, and no usage
+# analytics leave the machine.
+PREFECT_PORT ?= 4200
+PREFECT_ENV = PREFECT_HOME=$(CURDIR)/.prefect PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api \
+	PREFECT_SERVER_ANALYTICS_ENABLED=false
+
+server: $(STAMP) ## start the local Prefect server and UI at http://127.0.0.1:4200 (state in .prefect/)
+	$(PREFECT_ENV) $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+serve: $(STAMP) ## serve the nightly deployment on its schedule (needs make server running)
+	$(PREFECT_ENV) $(BIN)/python -m flows.serve

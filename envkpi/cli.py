@@ -14,10 +14,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 LandingOption = typer.Option(None, "--landing", help="Landing folder with the delivered files.")
 WarehouseOption = typer.Option(None, "--warehouse", help="DuckDB warehouse file.")
 ReportsOption = typer.Option(None, "--reports", help="Folder for kpi_results.csv, rejections.csv, charts.")
+PublishedOption = typer.Option(None, "--published", help="Folder of the published read-only snapshot for notebooks.")
 
 
-def _settings(landing: Optional[Path], warehouse: Optional[Path], reports: Optional[Path]) -> Settings:
-    return Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports)
+def _settings(landing: Optional[Path], warehouse: Optional[Path], reports: Optional[Path],
+              published: Optional[Path] = None) -> Settings:
+    return Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports, published=published)
 
 
 def _print_summary(result) -> None:
@@ -35,7 +37,7 @@ def _print_summary(result) -> None:
 
 @app.command()
 def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = WarehouseOption,
-        reports: Optional[Path] = ReportsOption) -> None:
+        reports: Optional[Path] = ReportsOption, published: Optional[Path] = PublishedOption) -> None:
     """Ingest the landing folder, compute the KPIs and write the reports, in one command.
 
     Exit status 0 when the run completed, even with rejected files; non-zero only when the
@@ -43,15 +45,15 @@ def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = War
     """
     from envkpi.pipeline import run as run_pipeline
 
-    result = run_pipeline(_settings(landing, warehouse, reports))
+    result = run_pipeline(_settings(landing, warehouse, reports, published))
     _print_summary(result)
 
 
 @app.command()
 def ingest(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = WarehouseOption,
-           reports: Optional[Path] = ReportsOption) -> None:
+           reports: Optional[Path] = ReportsOption, published: Optional[Path] = PublishedOption) -> None:
     """Ingest and validate the landing folder (the KPI tables are rebuilt as part of it)."""
-    run(landing, warehouse, reports)
+    run(landing, warehouse, reports, published)
 
 
 @app.command()
@@ -69,12 +71,13 @@ def check(files: list[Path] = typer.Argument(..., help="Files to check, as they 
 
 @app.command()
 def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, e.g. 2017."),
-           warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption) -> None:
+           warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
+           published: Optional[Path] = PublishedOption) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
     from envkpi.pipeline import PUBLISHED_NAME, data_cut_off, write_annual_report
     from envkpi.warehouse import connect, kpi_results_frame
 
-    settings = _settings(None, warehouse, reports)
+    settings = _settings(None, warehouse, reports, published)
     # The published snapshot never waits for a running night; the warehouse serves before any publish.
     source = settings.published / PUBLISHED_NAME
     if warehouse is not None or not source.exists():

@@ -28,8 +28,8 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, kind_of
-from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_delivery
-from envkpi.validation import ReferenceData, Validator
+from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_delivery, trimmed
+from envkpi.validation import SOURCE_FILE, ReferenceData, Validator
 from envkpi.warehouse import rebuild_conversion
 
 REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -141,21 +141,34 @@ def _slice_keys(kind: str, frame: pd.DataFrame) -> pd.Series:
     return key
 
 
-def _raw_rows(kind: str, table: DeliveredTable, delivery_id: int) -> pd.DataFrame:
-    """The rows of one accepted file shaped like ``raw_<kind>``."""
-    frame = table.frame
-    rows = pd.DataFrame({"delivery_id": delivery_id, SOURCE_ROW: frame[SOURCE_ROW].astype("int64")})
-    rows["slice_key"] = _slice_keys(kind, frame).to_numpy()
-    for column in KINDS[kind].columns:
-        rows[column] = frame[column].to_numpy() if column in frame else None
-        rows[column] = rows[column].astype("object")
-    if table.extra_columns:
-        extras = frame[list(table.extra_columns)].to_dict(orient="records")
-        rows["extra_columns"] = [json.dumps(e, ensure_ascii=False) for e in extras]
-    else:
-        rows["extra_columns"] = None
-    rows["extra_columns"] = rows["extra_columns"].astype("object")
-    return rows
+def kind_frame(kind: str, tables: dict[str, DeliveredTable]) -> pd.DataFrame:
+    """The rows of several readable files of one kind as one frame of trimmed text.
+
+    Columns: ``source_file``, ``source_row``, every contract column of the kind (None where a file
+    leaves an optional one out) and ``extra_columns`` (JSON of the columns beyond the contract).
+    """
+    source_file: list[str] = []
+    source_row: list[int] = []
+    columns: dict[str, list] = {c: [] for c in KINDS[kind].columns}
+    extra: list[str | None] = []
+    for label, table in tables.items():
+        count = len(table)
+        source_file.extend([label] * count)
+        source_row.extend(table.source_rows)
+        for name, values in columns.items():
+            values.extend(table.columns.get(name, (None,) * count))
+        if table.extra_columns:
+            extras = zip(*(table.columns[c] for c in table.extra_columns))
+            extra.extend(json.dumps(dict(zip(table.extra_columns, (v.strip() for v in row))), ensure_ascii=False)
+                         for row in extras)
+        else:
+            extra.extend([None] * count)
+    frame = pd.DataFrame({SOURCE_FILE: pd.Series(source_file, dtype=object),
+                          SOURCE_ROW: pd.Series(source_row, dtype="int64")})
+    for name, values in columns.items():
+        frame[name] = trimmed(values) if values else pd.Series([], dtype=object)
+    frame["extra_columns"] = pd.Series(extra, dtype=object)
+    return frame
 
 
 class Ingest:
@@ -204,6 +217,8 @@ class Ingest:
                 self._ingest_kind(kind, of_kind, summary)
             if kind == "factors" and of_kind:
                 rebuild_conversion(self.connection)
+        if self._validator is not None:
+            self._validator.build_data_docs()
         return summary
 
     def _known_deliveries(self) -> dict:
@@ -225,14 +240,14 @@ class Ingest:
         tables: dict[str, DeliveredTable] = {}
         for landed, _, _ in candidates:
             if landed.path.suffix.casefold() not in READABLE_SUFFIXES:
-                tables[landed.relative] = DeliveredTable(pd.DataFrame(), [Problem(
+                tables[landed.relative] = DeliveredTable(problems=[Problem(
                     None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
             else:
                 tables[landed.relative] = read_delivery(landed.path, kind)
-        readable = {label: t.frame for label, t in tables.items() if t.readable}
+        frame = kind_frame(kind, {label: t for label, t in tables.items() if t.readable})
         reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
-        found = self.validator.validate(kind, readable, reference) if readable else {}
-        incoming: list[pd.DataFrame] = []
+        found = self.validator.validate(kind, frame, reference) if len(frame) else {}
+        delivery_ids: dict[str, int] = {}
         for landed, sha, rejected_before in candidates:
             table = tables[landed.relative]
             problems = table.problems or found.get(landed.relative, [])
@@ -241,11 +256,13 @@ class Ingest:
                 summary.rejected.append(landed.relative)
                 summary.problems.extend((landed.relative, p) for p in problems)
                 continue
-            delivery_id = self._record_delivery(landed, sha, kind, table, "accepted")
-            incoming.append(_raw_rows(kind, table, delivery_id))
+            delivery_ids[landed.relative] = self._record_delivery(landed, sha, kind, table, "accepted")
             summary.loaded.append(landed.relative)
-        if incoming:
-            self._load(kind, pd.concat(incoming, ignore_index=True))
+        if delivery_ids:
+            rows = frame[frame[SOURCE_FILE].isin(delivery_ids.keys())]
+            rows = rows.assign(delivery_id=rows[SOURCE_FILE].map(delivery_ids).astype("int64"),
+                               slice_key=_slice_keys(kind, rows)).drop(columns=[SOURCE_FILE])
+            self._load(kind, rows)
 
     def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
         delivery_id = self._next_delivery_id
@@ -253,7 +270,7 @@ class Ingest:
         self.connection.execute(
             "insert into delivery values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [delivery_id, self.run_id, landed.relative, sha, landed.size, landed.modified_ns, kind, status,
-             len(table.frame), table.encoding or None, self.ingested_at],
+             len(table), table.encoding or None, self.ingested_at],
         )
         return delivery_id
 

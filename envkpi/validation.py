@@ -144,8 +144,6 @@ class Validator:
 
     def _checkpoint(self, kind: str):
         if kind not in self._checkpoints:
-            from great_expectations.checkpoint import UpdateDataDocsAction
-
             batch_definition = self._datasource.add_dataframe_asset(kind).add_batch_definition_whole_dataframe(kind)
             validation = self._context.validation_definitions.add(
                 self._gx.ValidationDefinition(name=kind, data=batch_definition, suite=self.suites[kind])
@@ -154,22 +152,24 @@ class Validator:
                 self._gx.Checkpoint(
                     name=kind,
                     validation_definitions=[validation],
-                    actions=[UpdateDataDocsAction(name="data_docs")] if self._data_docs else [],
                     result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [_ROW_ID]},
                 )
             )
         return self._checkpoints[kind]
 
-    def validate(
-        self, kind: str, tables: dict[str, pd.DataFrame], reference: ReferenceData
-    ) -> dict[str, list[Problem]]:
-        """Problems per file label for readable tables of one kind; a file with none passes."""
-        problems: dict[str, list[Problem]] = {label: [] for label in tables}
-        if not tables:
+    def build_data_docs(self) -> None:
+        """Render the Data Docs of every validation this validator ran (once per run: rendering is slow)."""
+        if self._data_docs and self._checkpoints:
+            self._context.build_data_docs()
+
+    def validate(self, kind: str, frame: pd.DataFrame, reference: ReferenceData) -> dict[str, list[Problem]]:
+        """Problems per file for one kind's rows (``source_file`` names the file of each row).
+
+        A file with no entry, or an empty list, passes.
+        """
+        problems: dict[str, list[Problem]] = {}
+        if frame.empty:
             return problems
-        frame = pd.concat(
-            [table.assign(**{SOURCE_FILE: label}) for label, table in tables.items()], ignore_index=True
-        )
         frame = _with_derived_columns(kind, frame, reference)
         frame[_ROW_ID] = range(len(frame))
         result = self._checkpoint(kind).run(
@@ -179,22 +179,22 @@ class Validator:
             for outcome in validation.results:
                 if outcome.success:
                     continue
-                meta = outcome.expectation_config.meta or {}
-                column = meta.get("column", "")
-                reason = meta.get("reason", outcome.expectation_config.type)
                 if outcome.exception_info and outcome.exception_info.get("raised_exception"):
                     raise RuntimeError(
                         f"expectation {outcome.expectation_config.type} on {kind} failed to run: "
                         f"{outcome.exception_info.get('exception_message')}"
                     )
-                for entry in outcome.result.get("unexpected_index_list") or []:
-                    row = frame.iloc[int(entry[_ROW_ID])]
-                    value = row[column] if column in frame else None
-                    problems[row[SOURCE_FILE]].append(
-                        Problem(int(row[SOURCE_ROW]), column, "" if value is None or value != value else str(value), reason)
-                    )
-        for label, problem in duplicate_key_problems(kind, frame):
-            problems[label].append(problem)
+                meta = outcome.expectation_config.meta or {}
+                column = meta.get("column", "")
+                reason = meta.get("reason", outcome.expectation_config.type)
+                row_ids = [int(entry[_ROW_ID]) for entry in outcome.result.get("unexpected_index_list") or []]
+                failing = frame.iloc[row_ids]
+                values = failing[column] if column in failing else pd.Series([None] * len(failing))
+                for file, row, value in zip(failing[SOURCE_FILE], failing[SOURCE_ROW], values):
+                    shown = "" if value is None or value != value else str(value)
+                    problems.setdefault(file, []).append(Problem(int(row), column, shown, reason))
+        for file, problem in duplicate_key_problems(kind, frame):
+            problems.setdefault(file, []).append(problem)
         for found in problems.values():
             found.sort(key=lambda p: (p.row or 0, p.column))
         return problems

@@ -1,0 +1,134 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Data quality
+#
+# **Question:** can the KPI figures be trusted yet? Which delivered files are rejected and why,
+# which plant-months are missing (and so make a figure incomplete), what have re-deliveries
+# restated, and which rows fell outside a plant's reporting boundary?
+#
+# **Parameters** (the next cell): `fiscal_year` limits completeness and missing months to one
+# year, e.g. `2017`; leave it `None` for every year.
+#
+# The figures are those of the last pipeline run, read from the published warehouse snapshot
+# (`Settings().published`; set `ENVKPI_PUBLISHED` to read another folder).
+
+# %% tags=["parameters"]
+fiscal_year = None  # e.g. 2017; None = every fiscal year
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+from envkpi import published
+
+# %%
+runs = published.runs()
+last_run = runs.iloc[-1]
+print(f"Snapshot: {published.snapshot_path()}")
+print(f"Last run: {last_run['run_id']}, finished {last_run['finished_at']:%Y-%m-%d %H:%M}: "
+      f"{last_run['files_seen']} files seen, {last_run['files_loaded']} loaded, "
+      f"{last_run['files_rejected']} rejected, {last_run['files_ignored']} not contract files")
+display(runs[["run_id", "finished_at", "files_seen", "files_loaded", "files_rejected", "files_unchanged",
+              "files_ignored"]])
+
+# %% [markdown]
+# ## Rejected files
+#
+# A file with any problem is rejected whole: none of its rows count until the plant sends a
+# corrected file. `row` is the row number as a spreadsheet shows it (the header is row 1).
+
+# %%
+rejections = published.rejections()
+if rejections.empty:
+    print("No delivered file is rejected.")
+else:
+    print(f"{rejections['file'].nunique()} file(s) rejected, {len(rejections)} problem(s):")
+    display(rejections[["file", "row", "column", "value", "reason"]])
+
+# %% [markdown]
+# ## Completeness by plant and fiscal year
+#
+# The share (%) of a plant's in-boundary months that have both a production record and a
+# record of the KPI's own kind. Below 100, the KPI is still computed but flagged. The table
+# lists the plant-years below 100 %; the chart shows every plant and year.
+
+# %%
+completeness = published.completeness(fiscal_year=fiscal_year)
+incomplete = completeness[~completeness["complete"]]
+if incomplete.empty:
+    print("Every plant's figures are complete.")
+else:
+    by_plant = incomplete.pivot_table(index=["scope_id", "fiscal_year"], columns="kpi", values="completeness_pct")
+    by_plant.index.names = ["plant", "fiscal year"]
+    display(by_plant.round(1))
+
+# %%
+lowest = completeness.groupby(["scope_id", "fiscal_year"])["completeness_pct"].min().unstack("fiscal_year")
+figure, axis = plt.subplots(figsize=(max(4, 0.6 * lowest.shape[1] + 2), max(2, 0.4 * lowest.shape[0] + 1)),
+                            constrained_layout=True)
+image = axis.imshow(lowest.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
+axis.set_xticks(range(lowest.shape[1]), [f"FY{year}" for year in lowest.columns], rotation=90)
+axis.set_yticks(range(lowest.shape[0]), lowest.index)
+for (row, column), value in np.ndenumerate(lowest.to_numpy(dtype=float)):
+    if value < 100:  # label only what needs a look (an empty cell: the plant was out of scope)
+        axis.text(column, row, f"{value:.0f}", ha="center", va="center", fontsize=8, fontweight="bold")
+figure.colorbar(image, ax=axis, label="lowest completeness over the KPIs (%)")
+axis.set_title("Completeness by plant and fiscal year", fontsize=11)
+plt.show()
+
+# %% [markdown]
+# ## Missing plant-months
+#
+# Each in-boundary month a plant has not delivered for a kind. A month with nothing to
+# report must be delivered as a row with quantity 0.
+
+# %%
+missing = published.missing_months(fiscal_year=fiscal_year)
+if missing.empty:
+    print("Every in-boundary plant-month has a record of every kind.")
+else:
+    display(missing.groupby(["plant_id", "fiscal_year", "kind"])
+            .agg(months=("period", "count"), periods=("period", ", ".join))
+            .reset_index())
+
+# %% [markdown]
+# ## Restatements
+#
+# A re-delivered file replaces what earlier files said for the same plant-months; the old
+# rows stay in the warehouse for audit (`raw_row_lineage`).
+
+# %%
+restatements = published.restatements()
+if restatements.empty:
+    print("Nothing has been restated.")
+else:
+    display(restatements[["kind", "file", "replaced_by", "replaced_at", "slices", "rows", "detail"]])
+
+# %% [markdown]
+# ## Boundary warnings
+#
+# Rows for a month outside a plant's boundary (before `in_scope_from` or after `in_scope_to`
+# in the plants file) are ignored, not rejected. Check the plants file or the delivery.
+
+# %%
+warnings = published.boundary_warnings()
+if warnings.empty:
+    print("No delivered row lies outside its plant's boundary.")
+else:
+    display(warnings.groupby(["file", "plant_id", "kind"])
+            .agg(rows=("row", "count"), first_period=("period", "min"), last_period=("period", "max"))
+            .reset_index())

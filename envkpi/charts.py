@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
+from envkpi.export import replace_atomically
 from envkpi.settings import PACKAGE_DIR, Settings
 
 STYLE_PATH = PACKAGE_DIR / "styles" / "envkpi.mplstyle"
@@ -231,7 +232,8 @@ def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
     with house_style():
         for fmt in FORMATS:
             path = out_dir / f"{stem}.{fmt}"
-            fig.savefig(path, format=fmt, dpi=150, metadata=metadata[fmt])
+            # Through a temporary file: a run killed mid-chart leaves the previous chart, never half of one.
+            replace_atomically(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata[fmt]))
             paths.append(path)
             if fig.get_layout_engine() is not None:
                 _freeze_layout(fig)
@@ -350,6 +352,10 @@ def trend_figure(
 # --- 2. breakdown ---------------------------------------------------------------------------
 
 
+# More bars than this make a chart nobody reads (and one that takes seconds to lay out).
+MAX_BARS = 20
+
+
 def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, colour: str, group_denominator: float) -> None:
     rows = rows.assign(metric=plotted_metric(rows, info)).copy()
     with_value = rows.dropna(subset=["metric"]).sort_values(["metric", "scope_id"], ascending=[False, True])
@@ -407,10 +413,17 @@ def breakdown_figure(
     group_denominator = pd.to_numeric(group["denominator"], errors="coerce").dropna()
     group_denominator = float(group_denominator.iloc[0]) if not group_denominator.empty else 0.0
 
-    panels = [(level, title, colour, year_rows[year_rows["scope_level"] == level])
-              for level, title, colour in (("business_unit", "By business unit", BU_COLOUR),
-                                           ("plant", "By plant", PLANT_COLOUR))]
-    panels = [p for p in panels if not p[3].empty]
+    panels = []
+    for level, title, colour in (("business_unit", "By business unit", BU_COLOUR), ("plant", "By plant", PLANT_COLOUR)):
+        rows = year_rows[year_rows["scope_level"] == level]
+        if len(rows) > MAX_BARS:
+            # A group of thousands of plants: the ones with the largest denominators drive the group
+            # figure; every plant stays in kpi_results.csv and the XLSX of the report pack.
+            title = f"{title}: the {MAX_BARS} largest by {info.denominator_measure} (of {len(rows)})"
+            rows = rows.assign(_size=pd.to_numeric(rows["denominator"], errors="coerce").fillna(-1))
+            rows = rows.sort_values(["_size", "scope_id"], ascending=[False, True]).head(MAX_BARS).drop(columns="_size")
+        if not rows.empty:
+            panels.append((level, title, colour, rows))
     counts = [len(p[3]) for p in panels] or [1]
 
     with house_style():

@@ -41,11 +41,16 @@ def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = War
     """Ingest the landing folder, compute the KPIs and write the reports, in one command.
 
     Exit status 0 when the run completed, even with rejected files; non-zero only when the
-    pipeline itself failed.
+    pipeline itself failed; 1 with a message saying what to do when the disk is full or a folder
+    is not writable.
     """
-    from envkpi.pipeline import run as run_pipeline
+    from envkpi.pipeline import StorageError, run as run_pipeline
 
-    result = run_pipeline(_settings(landing, warehouse, reports, published))
+    try:
+        result = run_pipeline(_settings(landing, warehouse, reports, published))
+    except StorageError as error:
+        typer.echo(f"envkpi run failed: {error}", err=True)
+        raise typer.Exit(1)
     _print_summary(result)
 
 

@@ -26,13 +26,17 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, kind_of
-from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_delivery, trimmed
+from envkpi.faults import fault_point
+from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_delivery, to_frame, trimmed
 from envkpi.validation import SOURCE_FILE, ReferenceData, Validator
-from envkpi.warehouse import rebuild_conversion
+from envkpi.warehouse import rebuild_conversion, unstorable_numbers
 
 REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
+UNSTORABLE_REASON = ("{column} cannot be stored as an exact decimal (too many digits or too large an exponent): "
+                     "write a plain decimal number, e.g. 1234.5")
 # Separates the values of a slice key; a control character never appears in delivered text.
 _KEY_SEPARATOR = "\x1f"
 
@@ -144,31 +148,31 @@ def _slice_keys(kind: str, frame: pd.DataFrame) -> pd.Series:
 def kind_frame(kind: str, tables: dict[str, DeliveredTable]) -> pd.DataFrame:
     """The rows of several readable files of one kind as one frame of trimmed text.
 
-    Columns: ``source_file``, ``source_row``, every contract column of the kind (None where a file
-    leaves an optional one out) and ``extra_columns`` (JSON of the columns beyond the contract).
+    Columns: ``source_file``, ``source_row``, every contract column of the kind (missing where a
+    file leaves an optional one out) and ``extra_columns`` (JSON of the columns beyond the
+    contract). Built in Arrow, so its cost is per row in C++ and per file only a few calls.
     """
-    source_file: list[str] = []
-    source_row: list[int] = []
-    columns: dict[str, list] = {c: [] for c in KINDS[kind].columns}
-    extra: list[str | None] = []
+    names = KINDS[kind].columns
+    pieces = []
     for label, table in tables.items():
         count = len(table)
-        source_file.extend([label] * count)
-        source_row.extend(table.source_rows)
-        for name, values in columns.items():
-            values.extend(table.columns.get(name, (None,) * count))
+        columns = {SOURCE_FILE: pa.repeat(label, count).cast(pa.string()),
+                   SOURCE_ROW: pa.array(table.source_rows, pa.int64())}
+        columns.update(table.arrow(names))
         if table.extra_columns:
-            extras = zip(*(table.columns[c] for c in table.extra_columns))
-            extra.extend(json.dumps(dict(zip(table.extra_columns, (v.strip() for v in row))), ensure_ascii=False)
-                         for row in extras)
+            extras = zip(*(table.arrow(table.extra_columns)[c].to_pylist() for c in table.extra_columns))
+            columns["extra_columns"] = pa.array(
+                [json.dumps(dict(zip(table.extra_columns, ((v or "").strip() for v in row))), ensure_ascii=False)
+                 for row in extras], pa.string())
         else:
-            extra.extend([None] * count)
-    frame = pd.DataFrame({SOURCE_FILE: pd.Series(source_file, dtype=object),
-                          SOURCE_ROW: pd.Series(source_row, dtype="int64")})
-    for name, values in columns.items():
-        frame[name] = trimmed(values) if values else pd.Series([], dtype=object)
-    frame["extra_columns"] = pd.Series(extra, dtype=object)
-    return frame
+            columns["extra_columns"] = pa.nulls(count, pa.string())
+        pieces.append(pa.table(columns))
+    if not pieces:
+        return pd.DataFrame(columns=[SOURCE_FILE, SOURCE_ROW, *names, "extra_columns"])
+    combined = pa.concat_tables(pieces)
+    for name in names:
+        combined = combined.set_column(combined.schema.get_field_index(name), name, trimmed(combined.column(name)))
+    return to_frame(combined)
 
 
 class Ingest:
@@ -182,6 +186,7 @@ class Ingest:
         self.fiscal_year_start_month = fiscal_year_start_month
         self._make_validator = make_validator  # builds a Validator only when something is new
         self._validator: Validator | None = None
+        self._pending_deliveries: list[tuple] = []
         self.plants_known = plants_known
         self._next_delivery_id = 1 + connection.execute(
             "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
@@ -217,6 +222,7 @@ class Ingest:
                 self._ingest_kind(kind, of_kind, summary)
             if kind == "factors" and of_kind:
                 rebuild_conversion(self.connection)
+            fault_point(f"ingest:kind-done:{kind}")
         if self._validator is not None:
             self._validator.build_data_docs()
         return summary
@@ -247,6 +253,11 @@ class Ingest:
         frame = kind_frame(kind, {label: t for label, t in tables.items() if t.readable})
         reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
         found = self.validator.validate(kind, frame, reference) if len(frame) else {}
+        for file, row, column, value in unstorable_numbers(self.connection, frame):
+            if not any(p.row == row and p.column == column for p in found.get(file, [])):  # not reported yet
+                found.setdefault(file, []).append(Problem(row, column, value, UNSTORABLE_REASON.format(column=column)))
+                found[file].sort(key=lambda p: (p.row or 0, p.column))
+        fault_point(f"ingest:validated:{kind}")
         delivery_ids: dict[str, int] = {}
         for landed, sha, rejected_before in candidates:
             table = tables[landed.relative]
@@ -258,6 +269,8 @@ class Ingest:
                 continue
             delivery_ids[landed.relative] = self._record_delivery(landed, sha, kind, table, "accepted")
             summary.loaded.append(landed.relative)
+        self._flush_deliveries()
+        fault_point(f"ingest:deliveries-recorded:{kind}")
         if delivery_ids:
             rows = frame[frame[SOURCE_FILE].isin(delivery_ids.keys())]
             rows = rows.assign(delivery_id=rows[SOURCE_FILE].map(delivery_ids).astype("int64"),
@@ -265,14 +278,27 @@ class Ingest:
             self._load(kind, rows)
 
     def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
+        """Give the file its delivery_id; the row is written with the kind's others by ``_flush_deliveries``."""
         delivery_id = self._next_delivery_id
         self._next_delivery_id += 1
-        self.connection.execute(
-            "insert into delivery values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [delivery_id, self.run_id, landed.relative, sha, landed.size, landed.modified_ns, kind, status,
-             len(table), table.encoding or None, self.ingested_at],
+        self._pending_deliveries.append(
+            (delivery_id, self.run_id, landed.relative, sha, landed.size, landed.modified_ns, kind, status,
+             len(table), table.encoding or None, self.ingested_at)
         )
         return delivery_id
+
+    def _flush_deliveries(self) -> None:
+        """One insert for a kind's deliveries: a statement per file costs more than reading the file."""
+        if not self._pending_deliveries:
+            return
+        columns = ["delivery_id", "run_id", "source_file", "sha256", "size_bytes", "modified_ns", "kind", "status",
+                   "row_count", "encoding", "ingested_at"]
+        self.connection.register("incoming_deliveries", pd.DataFrame(self._pending_deliveries, columns=columns))
+        try:
+            self.connection.execute("insert into delivery by name select * from incoming_deliveries")
+        finally:
+            self.connection.unregister("incoming_deliveries")
+        self._pending_deliveries = []
 
     def _record_rejection(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable,
                           problems: list[Problem], rejected_before: int | None) -> None:
@@ -293,6 +319,7 @@ class Ingest:
         self.connection.register("incoming_rows", rows)
         try:
             self.connection.execute(f"insert into {table} by name select * from incoming_rows")
+            fault_point(f"ingest:raw-inserted:{kind}")
             # The latest delivery of this run states each slice it covers.
             self.connection.execute(
                 "create or replace temp table incoming_slice as "
@@ -307,3 +334,4 @@ class Ingest:
             "insert into current_slice select ?, slice_key, delivery_id from incoming_slice", [kind]
         )
         self.connection.execute("drop table incoming_slice")
+        fault_point(f"ingest:slices-replaced:{kind}")

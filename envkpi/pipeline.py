@@ -8,6 +8,7 @@ transaction: a run that dies leaves the previous state.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import shutil
@@ -20,12 +21,62 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
-from envkpi.export import replace_atomically, write_csv
+from envkpi.export import remove_stale_temporaries, replace_atomically, write_csv
+from envkpi.faults import fault_point
 from envkpi.ingest import Ingest, IngestSummary, discover
 from envkpi.settings import Settings
 from envkpi.warehouse import connect, kpi_results_frame, load_reference, rebuild_conversion, rebuild_derived
 
 PUBLISHED_NAME = "warehouse.duckdb"
+
+
+class StorageError(RuntimeError):
+    """The run could not write where it must (a full disk, a read-only or unwritable folder).
+
+    The message says what happened and what to do; the run changed nothing that a reader sees.
+    """
+
+
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_NOT_WRITABLE_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+_DISK_FULL_WORDS = ("no space left", "disk quota", "file too large")
+_NOT_WRITABLE_WORDS = ("read-only file system", "permission denied", "cannot open file")
+
+
+def storage_problem(error: BaseException) -> str | None:
+    """"disk full" or "not writable" when ``error`` is the file system refusing a write, else None."""
+    if isinstance(error, OSError) and error.errno is not None:
+        return ("disk full" if error.errno in _DISK_FULL_ERRNOS
+                else "not writable" if error.errno in _NOT_WRITABLE_ERRNOS else None)
+    if isinstance(error, duckdb.Error):  # DuckDB reports the OS error in its message only
+        text = str(error).lower()
+        if any(word in text for word in _DISK_FULL_WORDS):
+            return "disk full"
+        if "conflicting lock" in text:
+            return None  # another process has the warehouse open: not a storage problem
+        if isinstance(error, (duckdb.IOException, duckdb.PermissionException)) or any(
+                word in text for word in _NOT_WRITABLE_WORDS):
+            return "not writable"
+    return None
+
+
+@contextmanager
+def explain_storage_errors(settings: Settings) -> Iterator[None]:
+    """Turn a full disk or an unwritable folder into a ``StorageError`` that says what to do."""
+    try:
+        yield
+    except Exception as error:
+        problem = storage_problem(error)
+        if problem is None:
+            raise
+        what = ("the disk is full (free space" if problem == "disk full"
+                else "a folder the run writes to is not writable (fix its permissions")
+        raise StorageError(
+            f"{what} for the warehouse {settings.warehouse}, the reports {settings.reports} and the published "
+            f"snapshot {settings.published}, then run again): {error}. Nothing was lost: the landing folder is "
+            f"untouched, the warehouse keeps its last committed run, and the last published results in "
+            f"{settings.published} are unchanged."
+        ) from error
 
 
 @dataclass
@@ -60,13 +111,15 @@ def run_lock(warehouse: Path) -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def make_validator(settings: Settings, data_docs: bool = True):
+def make_validator(settings: Settings, data_docs: bool | None = None):
     """A factory, so that Great Expectations is imported only when there is something to check."""
 
     def build():
         from envkpi.validation import Validator
 
-        return Validator(settings.expectations, settings.reports / "data_docs" if data_docs else None)
+        # Absolute: Great Expectations refuses a relative Data Docs folder (`envkpi run --reports r`).
+        wanted = settings.data_docs if data_docs is None else data_docs
+        return Validator(settings.expectations, (settings.reports / "data_docs").resolve() if wanted else None)
 
     return build
 
@@ -77,9 +130,11 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
     load_reference(connection, settings)
     rebuild_conversion(connection)
     files, ignored = discover(settings.landing)
+    fault_point("ingest:discovered")
     ingest = Ingest(connection, run_id, now, settings.fiscal_year_start_month,
                     validator_factory or make_validator(settings))
     summary = ingest.run(files, ignored)
+    fault_point("ingest:done")
     rebuild_derived(connection, settings)
     connection.execute(
         "insert into ingest_run values (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?)",
@@ -151,34 +206,79 @@ def publish(settings: Settings) -> Path:
     """
     target = settings.published / PUBLISHED_NAME
     replace_atomically(target, lambda tmp: shutil.copyfile(settings.warehouse, tmp))
+    fault_point("publish:swapped")
     return target
+
+
+@contextmanager
+def exclusive_run(settings: Settings) -> Iterator[None]:
+    """What every run holds: the writer lock, clear storage errors, no leftovers of a killed run."""
+    with explain_storage_errors(settings), run_lock(settings.warehouse):
+        for folder in (settings.reports, settings.published):
+            remove_stale_temporaries(folder)  # left by a run that was killed
+        yield
+
+
+def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSummary:
+    """Ingest the landing folder and rebuild every derived table in ONE warehouse transaction.
+
+    The step cannot be split into smaller orchestrated pieces: a DuckDB connection and its
+    transaction live in one process.
+    """
+    connection = connect(settings.warehouse)
+    try:
+        connection.execute("begin transaction")
+        try:
+            summary = ingest_and_compute(connection, settings, run_id, now)
+            fault_point("commit:before")
+            connection.execute("commit")
+        except BaseException:
+            connection.execute("rollback")
+            raise
+        fault_point("commit:after")
+        # Fold the write-ahead log into the file: publish copies the file alone.
+        connection.execute("checkpoint")
+        fault_point("checkpoint:after")
+    finally:
+        connection.close()
+    return summary
+
+
+def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, str]:
+    """The contract's CSVs and the run's reports; returns them, the KPI table and the data cut-off."""
+    connection = connect(settings.warehouse, read_only=True)
+    try:
+        reports = write_reports(connection, settings, summary)
+        fault_point("reports:written")
+        return reports, kpi_results_frame(connection), data_cut_off(connection)
+    finally:
+        connection.close()
+
+
+def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: str) -> dict[str, Path]:
+    """Charts and report pack of the latest complete fiscal year (nothing before any data)."""
+    report_year = default_report_year(kpi_results)
+    if report_year is None:
+        return {}
+    written = write_annual_report(kpi_results, settings, report_year, cut_off)
+    fault_point("reports:annual-written")
+    return written
 
 
 def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool = True) -> RunResult:
     """Ingest, compute, report and publish, as one serialised, all-or-nothing run.
 
-    With ``annual_report`` the charts and the report pack of the latest complete fiscal year
-    are written too (``envkpi report --fy`` writes them for any year).
+    The steps, in order: ingest (one transaction), reports, the published snapshot, then the
+    charts and report pack of the latest complete fiscal year (``envkpi report --fy`` writes
+    them for any year). The snapshot goes out before the charts, so that a chart that fails
+    cannot hold back the night's figures. The Prefect flow runs the same steps as tasks.
     """
     now = pd.Timestamp.now()
     run_id = new_run_id(now)
-    with run_lock(settings.warehouse):
-        connection = connect(settings.warehouse)
-        try:
-            connection.execute("begin transaction")
-            try:
-                summary = ingest_and_compute(connection, settings, run_id, now)
-                connection.execute("commit")
-            except BaseException:
-                connection.execute("rollback")
-                raise
-            reports = write_reports(connection, settings, summary)
-            kpi_results = kpi_results_frame(connection)
-            report_year = default_report_year(kpi_results)
-            if annual_report and report_year is not None:
-                reports.update(write_annual_report(kpi_results, settings, report_year, data_cut_off(connection)))
-            connection.execute("checkpoint")
-        finally:
-            connection.close()
+    with exclusive_run(settings):
+        summary = ingest_step(settings, run_id, now)
+        reports, kpi_results, cut_off = report_step(settings, summary)
         published = publish(settings) if publish_snapshot else None
+        if annual_report:
+            reports.update(annual_report_step(kpi_results, settings, cut_off))
     return RunResult(run_id, summary, kpi_results, reports, published)

@@ -26,7 +26,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from envkpi import charts
-from envkpi.export import write_csv, write_xlsx
+from envkpi.export import replace_atomically, write_csv, write_xlsx
 
 SELF_ASSESSMENT = "Self-assessment"
 NOTE = "Note"
@@ -250,9 +250,13 @@ def write_pdf(kpi_results: pd.DataFrame, table: pd.DataFrame, path: Path, fiscal
         figures.append(charts.trend_figure(kpi_results, kpi, cut_off, registry, fiscal_year))
         figures.append(charts.breakdown_figure(kpi_results, kpi, fiscal_year, cut_off, registry))
     metadata = {"Title": f"Environmental report pack FY{fiscal_year}", "Creator": "envkpi", "CreationDate": None}
-    with charts.house_style(), PdfPages(path, metadata=metadata) as pdf:
-        for fig in figures:
-            pdf.savefig(fig)
+
+    def write(tmp: Path) -> None:  # through a temporary file: a killed run never leaves half a PDF
+        with charts.house_style(), PdfPages(tmp, metadata=metadata) as pdf:
+            for fig in figures:
+                pdf.savefig(fig)
+
+    replace_atomically(path, write)
     return path
 
 
@@ -277,8 +281,9 @@ def write_report_pack(
     table = results_table(kpi_results, fiscal_year, registry)
     stem = f"results_FY{fiscal_year}"
     paths = {"md": out_dir / f"{stem}.md", "html": out_dir / f"{stem}.html"}
-    paths["md"].write_text(to_markdown(table, fiscal_year, cut_off), encoding="utf-8")
-    paths["html"].write_text(to_html(table, fiscal_year, cut_off), encoding="utf-8")
+    markdown, html_text = to_markdown(table, fiscal_year, cut_off), to_html(table, fiscal_year, cut_off)
+    replace_atomically(paths["md"], lambda tmp: tmp.write_text(markdown, encoding="utf-8"))
+    replace_atomically(paths["html"], lambda tmp: tmp.write_text(html_text, encoding="utf-8"))
     paths["xlsx"] = write_xlsx({f"Results FY{fiscal_year}": table,
                                 f"Figures FY{fiscal_year}": figures_table(kpi_results, fiscal_year, registry)},
                                out_dir / f"{stem}.xlsx")

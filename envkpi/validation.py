@@ -68,7 +68,7 @@ def fiscal_year_of(periods: pd.Series, start_month: int) -> pd.Series:
 def _number(values: pd.Series) -> pd.Series:
     """The numeric value of each text that is a plain number, else missing."""
     text = values.where(values.str.fullmatch(_NUMBER.pattern).fillna(False).astype(bool))
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+    return text.astype("float64")
 
 
 def _with_derived_columns(kind: str, frame: pd.DataFrame, reference: ReferenceData) -> pd.DataFrame:
@@ -76,13 +76,13 @@ def _with_derived_columns(kind: str, frame: pd.DataFrame, reference: ReferenceDa
     derived = frame.copy()
     for column in ("quantity", "gj_per_unit", "target_pct"):
         if column in derived:
-            derived[f"{column}_number"] = _number(derived[column].astype("object"))
+            derived[f"{column}_number"] = _number(derived[column].astype("str"))
     if kind == "energy":
-        fiscal_year = fiscal_year_of(derived["period"].astype("object"), reference.fiscal_year_start_month)
-        key = derived["energy_type"].astype("object") + "|" + derived["unit"].astype("object").fillna("") + "|"
-        derived["energy_factor_key"] = (key + fiscal_year.astype("Int64").astype("string")).where(
+        fiscal_year = fiscal_year_of(derived["period"].astype("str"), reference.fiscal_year_start_month)
+        key = derived["energy_type"].astype("str") + "|" + derived["unit"].astype("str").fillna("") + "|"
+        derived["energy_factor_key"] = (key + fiscal_year.astype("Int64").astype("str")).where(
             fiscal_year.notna() & derived["energy_type"].notna()
-        ).astype("object")
+        )
     for column in KINDS[kind].columns:
         if column not in derived:
             derived[column] = None  # optional columns that a file leaves out

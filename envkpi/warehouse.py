@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import KINDS
+from envkpi.faults import fault_point
 from envkpi.settings import SQL_DIR, Settings
 
 # Build order of the views over the stored tables.
@@ -114,6 +115,32 @@ def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) ->
     connection.unregister("conversion_frame")
 
 
+# What the accepted_* views cast delivered numbers to (sql/accepted_*.sql). A number that passes
+# validation must also fit there: one that does not ("0e999999", 30 digits) would otherwise fail
+# the rebuild of every later run, whatever else those runs deliver.
+STORED_NUMBER_TYPES = {"quantity": "decimal(38, 10)", "gj_per_unit": "decimal(18, 9)", "target_pct": "double"}
+
+
+def unstorable_numbers(connection: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> list[tuple[str, int, str, str]]:
+    """(source_file, source_row, column, text) of each delivered number the warehouse cannot cast."""
+    found: list[tuple[str, int, str, str]] = []
+    for column, sql_type in STORED_NUMBER_TYPES.items():
+        if column not in frame or frame.empty:
+            continue
+        values = pd.DataFrame({"source_file": frame["source_file"].astype(object),
+                               "source_row": frame["source_row"], "value": frame[column].astype(object)})
+        connection.register("numbers_to_store", values)
+        try:
+            found += [(file, int(row), column, value) for file, row, value in connection.execute(
+                # sql_type comes from the fixed map above, never from delivered text
+                f"select source_file, source_row, value from numbers_to_store "
+                f"where value is not null and try_cast(value as {sql_type}) is null order by all"
+            ).fetchall()]
+        finally:
+            connection.unregister("numbers_to_store")
+    return found
+
+
 def rebuild_conversion(connection: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the per-year conversion factors after delivered ``factors`` changed."""
     execute_file(connection, "normalised_conversion")
@@ -124,6 +151,7 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings) -
     parameters = {"fiscal_year_start_month": settings.fiscal_year_start_month}
     for table in DERIVED_TABLES:
         execute_file(connection, table, parameters)
+        fault_point(f"derived:{table}")
 
 
 def kpi_results_frame(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:

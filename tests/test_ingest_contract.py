@@ -409,3 +409,13 @@ def test_check_reports_problems_without_loading_and_exits_non_zero(tmp_path):
     assert failed.returncode == 1
     assert "REJECTED" in failed.stdout and "row 3, column plant_id, value 'P9'" in failed.stdout
     assert not warehouse.exists()
+
+
+def test_each_run_that_validates_files_writes_data_docs(landing):
+    landing.plants(TWO_PLANTS)
+    landing.energy("energy_bad.csv", [["P1", "2017-04", "electricity", "-1", "kWh"]])
+    landing.run(data_docs=True)
+    index = landing.settings.reports / "data_docs" / "index.html"
+    assert index.exists()
+    pages = [p.read_text(encoding="utf-8") for p in (landing.settings.reports / "data_docs").rglob("*.html")]
+    assert any("expect_column_values_to_be_between" in page or "quantity_number" in page for page in pages)

@@ -1,0 +1,1 @@
+"""Prefect flows that compose the envkpi library; the domain logic lives in ``envkpi/``, not here."""

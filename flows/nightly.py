@@ -1,0 +1,265 @@
+"""The nightly run as a Prefect flow: the library's pipeline steps as tasks, and artifacts for the UI.
+
+The flow only composes ``envkpi.pipeline``: the steps of ``envkpi.pipeline.run`` (the CLI's run),
+under the same writer lock, so a served run and ``envkpi run`` leave the same warehouse, reports
+and published snapshot.
+What the flow adds is Prefect's: retries where a retry can help, a run history, and artifacts
+that say what a night's run did.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, State
+
+from envkpi.ingest import IngestSummary
+from envkpi.pipeline import (
+    annual_report_step,
+    default_report_year,
+    exclusive_run,
+    ingest_step,
+    new_run_id,
+    publish,
+    report_step,
+)
+from envkpi.published import RATING_SYMBOLS
+from envkpi.settings import Settings
+from envkpi.warehouse import connect, kpi_results_frame
+
+FLOW_NAME = "envkpi-nightly"
+
+# Artifact keys: stable across runs, so that the UI's Artifacts page shows each one's history.
+KPI_RESULTS_KEY = "envkpi-kpi-results"
+RUN_SUMMARY_KEY = "envkpi-rejections"
+LINK_KEYS = {
+    "kpi_results": "envkpi-kpi-results-csv",
+    "rejections": "envkpi-rejections-csv",
+    "data_docs": "envkpi-data-docs",
+    "charts": "envkpi-charts",
+    "report_pack": "envkpi-report-pack",
+}
+
+# A UI table is for reading, not auditing: past this many rows it points at rejections.csv.
+MAX_REJECTION_ROWS = 200
+PATH_SETTINGS = ("landing", "warehouse", "reports", "published", "reference", "expectations")
+
+# Retries where a retry can help: writing files (a full disk freed, a share back, a snapshot
+# briefly held open on a filesystem that locks open files). Ingest and validation get none: a
+# rejected file is data, not a fault, and the same files give the same result on a second try.
+IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 10, 30]}
+
+# No task is cached: every night must look at the landing folder again. Results stay in memory.
+TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+def nightly_settings(landing: str | None = None, warehouse: str | None = None, reports: str | None = None,
+                     published: str | None = None) -> Settings:
+    """Settings (defaults and ``ENVKPI_*``) with the flow's parameters on top, paths made absolute.
+
+    Absolute because a served run's working directory is the runner's, and Great Expectations'
+    data docs site needs an absolute folder.
+    """
+    settings = Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports, published=published)
+    return settings.with_overrides(**{name: getattr(settings, name).resolve() for name in PATH_SETTINGS})
+
+
+# --- tasks: each one library step ----------------------------------------------------------
+
+
+@task(name="ingest-and-compute", **TASK_OPTIONS)
+def ingest_and_compute_task(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSummary:
+    """Ingest the whole landing folder and rebuild every KPI, in one warehouse transaction.
+
+    One task for the whole folder, not one task per file: a group delivers tens of thousands of
+    files a year, and as many task runs would cost more in orchestration than the ingest itself
+    (see docs/orchestration.md for the measurement).
+    """
+    return ingest_step(settings, run_id, now)
+
+
+@task(name="write-reports", **TASK_OPTIONS, **IO_RETRIES)
+def write_reports_task(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, str]:
+    """kpi_results.csv, rejections.csv and the run's other reports; returns them, the KPI table
+    and the data cut-off (the last month with data) for the charts."""
+    return report_step(settings, summary)
+
+
+@task(name="publish-snapshot", **TASK_OPTIONS, **IO_RETRIES)
+def publish_task(settings: Settings) -> Path:
+    """Swap the new read-only snapshot in for notebooks (data/published/warehouse.duckdb)."""
+    return publish(settings)
+
+
+# Rendering is deterministic: a second try helps only when the disk was the problem.
+@task(name="write-annual-report", **TASK_OPTIONS, retries=1, retry_delay_seconds=10)
+def write_annual_report_task(kpi_results: pd.DataFrame, settings: Settings, cut_off: str) -> dict[str, Path]:
+    """The charts (reports/charts) and the report pack (reports/pack) of the latest complete year."""
+    return annual_report_step(kpi_results, settings, cut_off)
+
+
+# --- the flow ------------------------------------------------------------------------------
+
+
+@flow(name=FLOW_NAME, log_prints=False)
+def nightly(landing: str | None = None, warehouse: str | None = None, reports: str | None = None,
+            published: str | None = None) -> State:
+    """Ingest the landing folder, rebuild the KPIs, write the reports and charts, publish a snapshot.
+
+    Parameters left empty take the Settings defaults (and ``ENVKPI_*``). Rejected files do not
+    fail the run: it completes with a message naming how many, and the artifacts list them. A
+    broken pipeline (warehouse unreadable, disk full after the retries) fails the run.
+    """
+    logger = get_run_logger()
+    settings = nightly_settings(landing, warehouse, reports, published)
+    now = pd.Timestamp.now()
+    run_id = new_run_id(now)
+    # The steps of envkpi.pipeline.run, as tasks, under the same writer lock: a second run (a
+    # manual one overlapping the night's) waits, and never copies or reads a warehouse that
+    # another run is writing. Tasks run in this process, under this lock.
+    with exclusive_run(settings):
+        summary = ingest_and_compute_task(settings, run_id, now)
+        written, kpi_results, cut_off = write_reports_task(settings, summary)
+        snapshot = publish_task(settings)
+        written.update(write_annual_report_task(kpi_results, settings, cut_off))
+    fiscal_year = default_report_year(kpi_results)
+
+    create_table_artifact(
+        table=kpi_table(kpi_results, fiscal_year),
+        key=KPI_RESULTS_KEY,
+        description=(f"KPI results FY{fiscal_year}, group and business units (run {run_id}); ratings "
+                     f"*** achieved, ** 90% achieved, * not achieved; completeness below 100 means "
+                     f"plant-months are missing" if fiscal_year is not None
+                     else f"No KPI results yet (run {run_id}): nothing was loaded"),
+    )
+    create_markdown_artifact(markdown=run_summary_markdown(summary, settings), key=RUN_SUMMARY_KEY,
+                             description=f"Files loaded, unchanged, rejected and ignored (run {run_id})")
+    for name, path in link_targets(settings, written).items():
+        create_link_artifact(link=path.as_uri(), link_text=str(path), key=LINK_KEYS[name],
+                             description=f"{name.replace('_', ' ')} of run {run_id}")
+
+    message = run_message(summary)
+    (logger.warning if summary.rejected or summary.ignored else logger.info)(
+        "run %s %s; snapshot %s", run_id, message, snapshot)
+    return Completed(message=message, data={
+        "run_id": run_id,
+        "files_seen": summary.files_seen,
+        "loaded": len(summary.loaded),
+        "unchanged": len(summary.unchanged),
+        "rejected": list(summary.rejected),
+        "ignored": list(summary.ignored),
+        "fiscal_year": fiscal_year,
+        "published": str(snapshot),
+    })
+
+
+# --- what the artifacts say ----------------------------------------------------------------
+
+
+def run_message(summary: IngestSummary) -> str:
+    """``completed``, or ``completed with N rejected files`` (and the files left alone)."""
+    if not summary.rejected and not summary.ignored:
+        return f"completed: {len(summary.loaded)} files loaded, {len(summary.unchanged)} unchanged"
+    message = f"completed with {len(summary.rejected)} rejected file{'s' * (len(summary.rejected) != 1)}"
+    if summary.ignored:
+        message += f" and {len(summary.ignored)} not contract file{'s' * (len(summary.ignored) != 1)} left alone"
+    return message + ": see the envkpi-rejections artifact or reports/rejections.csv"
+
+
+def kpi_table(kpi_results: pd.DataFrame, fiscal_year: int | None) -> list[dict[str, object]]:
+    """The group's and business units' KPIs of one year, rounded for reading (the CSV is not)."""
+    if fiscal_year is None:
+        return []
+    rows = kpi_results[(kpi_results["fiscal_year"] == fiscal_year)
+                       & kpi_results["scope_level"].isin(["group", "business_unit"])]
+    return [
+        {
+            "scope": row.scope_id,
+            "kpi": row.kpi,
+            "value": _significant(row.value, 4),
+            "change_vs_base_pct": _rounded(row.change_vs_base_pct, 1),
+            "target_pct": _rounded(row.target_pct, 2),
+            "rating": RATING_SYMBOLS.get(row.rating, "") if isinstance(row.rating, str) else "",
+            "completeness_pct": _rounded(row.completeness_pct, 1),
+        }
+        for row in rows.itertuples(index=False)
+    ]
+
+
+def _significant(value: object, digits: int) -> float | None:
+    return None if pd.isna(value) else float(f"{float(value):.{digits}g}")
+
+
+def _rounded(value: object, decimals: int) -> float | None:
+    return None if pd.isna(value) else round(float(value), decimals)
+
+
+def run_summary_markdown(summary: IngestSummary, settings: Settings) -> str:
+    """Counts of the run's files and the rejection table (file, row, column, value, reason)."""
+    rejections = summary.rejections()
+    lines = [
+        f"# Nightly run {summary.run_id}",
+        "",
+        f"Landing folder: `{settings.landing}`",
+        "",
+        "| files | count |",
+        "|---|---:|",
+        f"| seen | {summary.files_seen} |",
+        f"| loaded | {len(summary.loaded)} |",
+        f"| unchanged (already loaded) | {len(summary.unchanged)} |",
+        f"| rejected | {len(summary.rejected)} |",
+        f"| ignored (not contract files) | {len(summary.ignored)} |",
+        "",
+    ]
+    if rejections.empty:
+        lines.append("No file was rejected.")
+        return "\n".join(lines) + "\n"
+    lines += [
+        f"## Rejections: {len(rejections)} problems in {rejections['file'].nunique()} files",
+        "",
+        "A rejected file loaded nothing and is checked again on every run until it is replaced. "
+        f"All problems: `{settings.reports / 'rejections.csv'}`; the failed expectations: "
+        f"`{settings.reports / 'data_docs' / 'index.html'}`.",
+        "",
+        "| file | row | column | value | reason |",
+        "|---|---:|---|---|---|",
+    ]
+    for row in rejections.head(MAX_REJECTION_ROWS).itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v) for v in (row.file, row.row, row.column, row.value, row.reason)) + " |")
+    if len(rejections) > MAX_REJECTION_ROWS:
+        lines += ["", f"_The first {MAX_REJECTION_ROWS} of {len(rejections)} problems; "
+                      f"the rest are in rejections.csv._"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    """A table cell that delivered text cannot break: no pipes, newlines or HTML."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    text = " ".join(str(value).splitlines())
+    return html.escape(text, quote=False).replace("|", "\\|")
+
+
+def link_targets(settings: Settings, written: dict[str, Path]) -> dict[str, Path]:
+    """The files a reader opens next, where they exist: CSVs, data docs, charts, report pack."""
+    targets = {
+        "kpi_results": settings.reports / "kpi_results.csv",
+        "rejections": settings.reports / "rejections.csv",
+        "data_docs": settings.reports / "data_docs" / "index.html",
+    }
+    charts = [path for name, path in written.items() if name.startswith("chart:")]
+    if charts:
+        targets["charts"] = Path(charts[0]).parent
+    if "pack:pdf" in written:
+        targets["report_pack"] = Path(written["pack:pdf"])
+    return {name: path for name, path in targets.items() if path.exists()}
+
+
+if __name__ == "__main__":
+    # One run now, outside the schedule: against PREFECT_API_URL if set, else a temporary server.
+    nightly()

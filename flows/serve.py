@@ -1,0 +1,39 @@
+"""Serve the nightly flow as the deployment ``envkpi-nightly/nightly``: ``python -m flows.serve``.
+
+The schedule comes from Settings (``ENVKPI_SCHEDULE_CRON``, default ``0 2 * * *``, in
+``ENVKPI_SCHEDULE_TIMEZONE``, default ``Asia/Tokyo``). ``flow.serve`` registers the deployment
+with the Prefect API named by ``PREFECT_API_URL`` and runs each of its flow runs in a subprocess
+of this process: no work pool, no worker. Stopping this process pauses the schedule (no runs
+pile up as "late" while nobody serves them); starting it again resumes it.
+"""
+
+from __future__ import annotations
+
+from prefect.schedules import Cron, Schedule
+
+from envkpi.settings import Settings
+from flows.nightly import nightly
+
+DEPLOYMENT_NAME = "nightly"
+
+
+def nightly_schedule(settings: Settings) -> Schedule:
+    """The deployment's schedule: cron in the settings' time zone (daylight saving included)."""
+    return Cron(settings.schedule_cron, timezone=settings.schedule_timezone)
+
+
+def main() -> None:
+    settings = Settings()
+    nightly.serve(
+        name=DEPLOYMENT_NAME,
+        schedule=nightly_schedule(settings),
+        description=(f"Nightly envkpi run at '{settings.schedule_cron}' ({settings.schedule_timezone}): "
+                     "ingest the landing folder, rebuild the KPIs, write the reports, publish the snapshot."),
+        tags=["envkpi"],
+        # Runs must not overlap: a second one would only wait for the writer lock.
+        limit=1,
+    )
+
+
+if __name__ == "__main__":
+    main()

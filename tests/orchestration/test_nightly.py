@@ -1,0 +1,184 @@
+"""The nightly flow runs the pipeline, says what it did in artifacts, and fails only when it breaks.
+
+The landing folder is a two-plant group made here: FY2005 (the base year) and FY2017 of energy
+and production, a FY2017 group target, and one file from an unknown plant. Expected figures,
+by hand (electricity 0.00976 GJ/kWh):
+
+- FY2017 group: 12 x 1,500,000 kWh x 0.00976 = 175,680 GJ over 12 x 180 t = 2,160 t = 81.33 GJ/t;
+- FY2005 group: 12 x 1,650,000 kWh x 0.00976 = 193,248 GJ / 2,160 t = 89.47 GJ/t;
+- change vs base = (1 - 1,500,000 / 1,650,000) x 100 = 9.09 %, target 10 % -> ratio 0.909 -> "**";
+- Magnets (P01) 117,120 GJ / 1,200 t = 97.6 GJ/t, Cables (P02) 58,560 GJ / 960 t = 61.0 GJ/t.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from flows.nightly import (
+    KPI_RESULTS_KEY,
+    MAX_REJECTION_ROWS,
+    RUN_SUMMARY_KEY,
+    ingest_and_compute_task,
+    nightly,
+    publish_task,
+    run_message,
+    run_summary_markdown,
+    write_reports_task,
+)
+from envkpi.ingest import IngestSummary
+from envkpi.readers import Problem
+from envkpi.settings import Settings
+
+BAD_FILE = "energy_P99_2017-04.csv"
+
+
+def write_lines(path: Path, *lines: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def fiscal_year_months(fiscal_year: int) -> list[str]:
+    return [p.strftime("%Y-%m") for p in pd.period_range(f"{fiscal_year}-04", f"{fiscal_year + 1}-03", freq="M")]
+
+
+def write_two_plant_group(landing: Path) -> None:
+    """Plants, a target, FY2005 and FY2017 energy and production, and one rejected file."""
+    write_lines(landing / "plants.csv", "plant_id,name,business_unit,country,in_scope_from,in_scope_to",
+                "P01,Alpha Plant,Magnets,JP,,", "P02,Beta Plant,Cables,JP,,")
+    write_lines(landing / "targets.csv", "kpi,fiscal_year,target_pct,scope_id", "energy_intensity,2017,10,")
+    monthly = {2005: {"P01": (1_100_000, 100), "P02": (550_000, 80)},
+               2017: {"P01": (1_000_000, 100), "P02": (500_000, 80)}}
+    for fiscal_year, plants in monthly.items():
+        months = fiscal_year_months(fiscal_year)
+        write_lines(landing / f"energy_FY{fiscal_year}.csv", "plant_id,period,energy_type,quantity,unit",
+                    *[f"{plant},{month},electricity,{kwh},kWh" for plant, (kwh, _) in plants.items() for month in months])
+        write_lines(landing / f"production_FY{fiscal_year}.csv", "plant_id,period,quantity,unit",
+                    *[f"{plant},{month},{tonnes},t" for plant, (_, tonnes) in plants.items() for month in months])
+    write_lines(landing / BAD_FILE, "plant_id,period,energy_type,quantity,unit", "P99,2017-04,electricity,5000,kWh")
+
+
+def paths(root: Path) -> dict[str, str]:
+    return {"landing": str(root / "landing"), "warehouse": str(root / "warehouse.duckdb"),
+            "reports": str(root / "reports"), "published": str(root / "published")}
+
+
+def artifacts_of(state) -> dict[str, object]:
+    """The artifacts a flow run created, by key, read back through the Prefect API."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    return {artifact.key: artifact for artifact in found}
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """One nightly run over the two-plant group: its folders, final state and artifacts."""
+    root = tmp_path_factory.mktemp("night")
+    write_two_plant_group(root / "landing")
+    state = nightly(**paths(root), return_state=True)
+    return root, state, artifacts_of(state)
+
+
+@pytest.mark.slow
+def test_a_night_with_a_rejected_file_completes_and_says_so(night):
+    _, state, _ = night
+    assert state.is_completed()
+    assert state.message.startswith("completed with 1 rejected file")
+    outcome = state.result()
+    assert outcome["rejected"] == [BAD_FILE]
+    assert outcome["loaded"] == 6
+    assert outcome["fiscal_year"] == 2017
+
+
+@pytest.mark.slow
+def test_the_kpi_artifact_holds_the_report_year_for_the_group_and_business_units(night):
+    _, _, artifacts = night
+    artifact = artifacts[KPI_RESULTS_KEY]
+    assert artifact.type == "table"
+    table = pd.DataFrame(json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data)
+    assert list(table.columns) == ["scope", "kpi", "value", "change_vs_base_pct", "target_pct", "rating",
+                                   "completeness_pct"]
+    assert set(table["scope"]) == {"group", "Magnets", "Cables"}  # no plant rows
+    energy = table[table["kpi"] == "energy_intensity"].set_index("scope")
+    assert energy.loc["group", "value"] == 81.33
+    assert energy.loc["group", "change_vs_base_pct"] == 9.1
+    assert energy.loc["group", "target_pct"] == 10
+    assert energy.loc["group", "rating"] == "**"
+    assert energy.loc["group", "completeness_pct"] == 100
+    assert energy.loc["Magnets", "value"] == 97.6
+    assert energy.loc["Cables", "value"] == 61.0
+    assert energy.loc["Cables", "rating"] == ""  # no business-unit target
+    assert "FY2017" in artifact.description
+
+
+@pytest.mark.slow
+def test_the_rejection_artifact_counts_the_files_and_lists_each_problem(night):
+    _, _, artifacts = night
+    markdown = artifacts[RUN_SUMMARY_KEY].data
+    assert "| loaded | 6 |" in markdown
+    assert "| rejected | 1 |" in markdown
+    assert "| unchanged (already loaded) | 0 |" in markdown
+    assert f"| {BAD_FILE} | 2 | plant_id | P99 | unknown plant" in markdown
+
+
+@pytest.mark.slow
+def test_link_artifacts_point_at_the_reports_that_exist(night):
+    root, _, artifacts = night
+    for key, path in {"envkpi-kpi-results-csv": root / "reports" / "kpi_results.csv",
+                      "envkpi-rejections-csv": root / "reports" / "rejections.csv",
+                      "envkpi-data-docs": root / "reports" / "data_docs" / "index.html",
+                      "envkpi-charts": root / "reports" / "charts",
+                      "envkpi-report-pack": root / "reports" / "pack" / "report_pack_FY2017.pdf"}.items():
+        assert path.exists()
+        assert path.as_uri() in artifacts[key].data
+
+
+@pytest.mark.slow
+def test_the_run_writes_the_reports_and_publishes_a_readable_snapshot(night):
+    root, _, _ = night
+    rejections = pd.read_csv(root / "reports" / "rejections.csv")
+    assert set(rejections["file"]) == {BAD_FILE}
+    with duckdb.connect(str(root / "published" / "warehouse.duckdb"), read_only=True) as snapshot:
+        value, = snapshot.execute("select value from kpi_results where scope_id = 'group' "
+                                  "and kpi = 'energy_intensity' and fiscal_year = 2017").fetchone()
+    assert value == pytest.approx(175_680 / 2_160)
+
+
+@pytest.mark.slow
+def test_a_broken_pipeline_fails_the_run_and_publishes_nothing(tmp_path):
+    write_two_plant_group(tmp_path / "landing")
+    (tmp_path / "warehouse.duckdb").mkdir()  # a folder where the warehouse file should be
+    state = nightly(**paths(tmp_path), return_state=True)
+    assert state.is_failed()
+    assert not (tmp_path / "published" / "warehouse.duckdb").exists()
+
+
+def test_only_the_steps_that_write_files_retry():
+    # A rejected file is data: ingesting it again gives the same answer, so no retries there.
+    assert ingest_and_compute_task.retries == 0
+    for step in (write_reports_task, publish_task):
+        assert step.retries == 3
+        assert step.retry_delay_seconds == [2, 10, 30]
+
+
+def test_a_clean_run_says_completed_without_flag():
+    summary = IngestSummary("run", loaded=["a.csv", "b.csv"], unchanged=["c.csv"])
+    assert run_message(summary) == "completed: 2 files loaded, 1 unchanged"
+
+
+def test_the_rejection_table_is_cut_at_its_limit_and_cannot_be_broken_by_delivered_text():
+    problems = [(f"energy_{i}.csv", Problem(2, "unit", "k|Wh\n<b>", "unknown unit")) for i in range(250)]
+    summary = IngestSummary("run", rejected=[f"energy_{i}.csv" for i in range(250)], problems=problems)
+    markdown = run_summary_markdown(summary, Settings())
+    table_rows = [line for line in markdown.splitlines() if line.startswith("| energy_")]
+    assert len(table_rows) == MAX_REJECTION_ROWS
+    assert f"The first {MAX_REJECTION_ROWS} of 250 problems" in markdown
+    assert "k\\|Wh &lt;b&gt;" in table_rows[0]

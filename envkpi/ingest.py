@@ -57,6 +57,8 @@ class IngestSummary:
     """What one ingest did with each file it found."""
 
     run_id: str
+    # The first delivery_id this run could give: derived tables recompute from here on.
+    first_delivery_id: int = 1
     loaded: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -200,7 +202,7 @@ class Ingest:
         return self._validator
 
     def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
-        summary = IngestSummary(self.run_id)
+        summary = IngestSummary(self.run_id, first_delivery_id=self._next_delivery_id)
         for relative, problem in ignored:
             summary.ignored.append(relative)
             summary.problems.append((relative, problem))

@@ -135,7 +135,7 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
                     validator_factory or make_validator(settings))
     summary = ingest.run(files, ignored)
     fault_point("ingest:done")
-    rebuild_derived(connection, settings)
+    rebuild_derived(connection, settings, since_delivery_id=summary.first_delivery_id)
     connection.execute(
         "insert into ingest_run values (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?)",
         [run_id, now.to_pydatetime(), pd.Timestamp.now().to_pydatetime(), str(settings.landing),

@@ -25,14 +25,30 @@ from envkpi.settings import SQL_DIR, Settings
 
 # Build order of the views over the stored tables.
 ACCEPTED_VIEWS = tuple(f"accepted_{kind}" for kind in KINDS) + ("raw_row_lineage", "boundary_excluded_rows")
-# Build order of the derived tables, rebuilt on every run.
+# Build order of the derived layers. Each run brings them up to date: normalised_record and
+# normalised_measure slice by slice (only what the run's deliveries restate), the small tables whole.
 DERIVED_TABLES = (
     "normalised_conversion",
-    "normalised_plant_month",
+    "normalised_restated",
     "normalised_record",
+    "normalised_plant_month",
     "normalised_measure",
     "kpi_results",
 )
+
+# What the slice-by-slice tables were built with; when it changes they are rebuilt whole.
+_BUILD_STATE = """
+select
+    cast($fiscal_year_start_month as integer) as fiscal_year_start_month,
+    (select md5(coalesce(string_agg(concat_ws('|', fiscal_year, energy_type, unit, measure, per_unit), ','
+                                    order by fiscal_year, energy_type, unit, measure), ''))
+     from normalised_conversion) as conversion_fingerprint,
+    (select md5(coalesce(string_agg(concat_ws('|', plant_id, coalesce(business_unit, '-'),
+                                              coalesce(cast(in_scope_from as varchar), '-'),
+                                              coalesce(cast(in_scope_to as varchar), '-')), ','
+                                    order by plant_id), ''))
+     from accepted_plants) as boundary_fingerprint
+"""
 
 
 def sql(name: str) -> str:
@@ -146,12 +162,29 @@ def rebuild_conversion(connection: duckdb.DuckDBPyConnection) -> None:
     execute_file(connection, "normalised_conversion")
 
 
-def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Rebuild the normalised layer and ``kpi_results`` from the accepted layer."""
-    parameters = {"fiscal_year_start_month": settings.fiscal_year_start_month}
-    for table in DERIVED_TABLES:
+def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
+                    since_delivery_id: int | None = None) -> None:
+    """Bring the normalised layer and ``kpi_results`` up to date with the accepted layer.
+
+    ``since_delivery_id`` is the first delivery of this run: only the slices that deliveries from
+    there on state are recomputed. Everything is rebuilt when it is None, or when the conversion
+    factors, the plants' boundary or the fiscal-year start differ from the last build.
+    """
+    fiscal_year_start_month = settings.fiscal_year_start_month
+    execute_file(connection, "normalised_conversion")
+    connection.execute(
+        "create table if not exists normalised_build (fiscal_year_start_month integer, "
+        "conversion_fingerprint varchar, boundary_fingerprint varchar)"
+    )
+    state = connection.execute(_BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}).fetchone()
+    built = connection.execute("select * from normalised_build").fetchone()
+    if since_delivery_id is None or built != state:
+        since_delivery_id = 0
+    parameters = {"fiscal_year_start_month": fiscal_year_start_month, "since_delivery_id": since_delivery_id}
+    for table in DERIVED_TABLES[1:]:
         execute_file(connection, table, parameters)
-        fault_point(f"derived:{table}")
+    connection.execute("delete from normalised_build")
+    connection.execute("insert into normalised_build values (?, ?, ?)", list(state))
 
 
 def kpi_results_frame(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -232,3 +232,35 @@ def test_a_restatement_on_a_later_run_changes_exactly_the_affected_fiscal_years(
     )
     p1 = merged[(merged.scope_id == "P1") & (merged.kpi == "energy_intensity") & (merged.fiscal_year == 2016)].iloc[0]
     assert (p1.value_before, p1.value_after) == (approx(9.76 / 10), approx(11.712 / 10))
+
+
+def test_nights_that_update_slice_by_slice_give_the_figures_of_a_rebuild_from_scratch(tmp_path):
+    from conftest import Landing
+
+    nightly = Landing(tmp_path / "nightly")
+    plants_rows = [["P1", "Plant P1", "BU-A", "JP", "", ""], ["P2", "Plant P2", "BU-B", "JP", "", ""]]
+    nightly.plants(plants_rows)
+    nightly.energy("energy_1.csv", [[p, m, "electricity", "1000", "kWh"] for p in ("P1", "P2")
+                                    for m in ("2005-04", "2017-04")])
+    nightly.production("production_1.csv", [[p, m, "10", "t"] for p in ("P1", "P2") for m in ("2005-04", "2017-04")])
+    nightly.waste("waste_1.csv", [[p, m, "slag", "recycled", "1", "t"] for p in ("P1", "P2") for m in ("2005-04", "2017-04")])
+    nightly.run()
+    # Night 2: a restatement and a new month.
+    nightly.energy("energy_2.csv", [["P1", "2017-04", "electricity", "800", "kWh"], ["P1", "2017-05", "city_gas", "50", "m3"]])
+    nightly.production("production_2.csv", [["P1", "2017-05", "5", "t"]])
+    nightly.run()
+    # Night 3: P2 leaves the boundary in 2017-03, a delivered factor changes FY2017's electricity.
+    nightly.plants([plants_rows[0], ["P2", "Plant P2", "BU-B", "JP", "", "2017-03"]], name="plants_2.csv")
+    nightly.csv("factors.csv", ["energy_type", "unit", "gj_per_unit", "valid_from_fy"], [["electricity", "kWh", "0.0036", "2017"]])
+    nightly.run()
+    # Night 4: nothing new.
+    nightly.run()
+    incremental = (nightly.settings.reports / "kpi_results.csv").read_bytes()
+
+    scratch = Landing(tmp_path / "scratch")
+    scratch.settings = scratch.settings.with_overrides(landing=nightly.path)
+    scratch.run()
+    assert (scratch.settings.reports / "kpi_results.csv").read_bytes() == incremental
+    # And the figures are the hand-computed ones: FY2017 P1 = (800 kWh x 0.0036 + 50 m3 x 0.045) / 15 t.
+    assert nightly.kpi("energy_intensity", 2017, "P1").value == approx((2.88 + 2.25) / 15)
+    assert nightly.kpi("energy_intensity", 2017).value == approx((2.88 + 2.25) / 15)  # P2 out of the boundary

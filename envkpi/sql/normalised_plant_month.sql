@@ -3,16 +3,10 @@
 -- in_scope_from and in_scope_to, both included (contract 2); these rows are also the
 -- denominator of completeness.
 create or replace table normalised_plant_month as
-with delivered_months as (
-    select period_month from accepted_energy
-    union all select period_month from accepted_production
-    union all select period_month from accepted_waste
-    union all select period_month from accepted_chemicals
-),
-reporting_span as (
+with reporting_span as (
     select min(fiscal_year(period_month, $fiscal_year_start_month)) as first_fiscal_year,
            max(fiscal_year(period_month, $fiscal_year_start_month)) as last_fiscal_year
-    from delivered_months
+    from normalised_record
 ),
 reporting_months as (
     select cast(unnest(generate_series(

@@ -1,11 +1,26 @@
 -- normalised_record: which kinds have at least one accepted record for each plant-month
 -- (a row with quantity 0 counts: an absent month is missing data, not a zero). Completeness
--- counts these.
-create or replace table normalised_record as
-select distinct plant_id, period_month, 'energy' as kind from accepted_energy
+-- counts these. Kept up to date slice by slice (see normalised_restated).
+create table if not exists normalised_record (
+    kind varchar not null,
+    plant_id varchar not null,
+    period_month date not null
+);
+
+-- Forget the slices that the new deliveries state ...
+delete from normalised_record
+using normalised_restated($since_delivery_id) as restated
+where normalised_record.kind = restated.kind
+  and normalised_record.plant_id = restated.plant_id
+  and normalised_record.period_month = restated.period_month;
+
+-- ... and record them again from the accepted rows: a restated slice's current rows all come
+-- from one delivery, so the new deliveries' current rows are the whole truth for them.
+insert into normalised_record
+select distinct 'energy', plant_id, period_month from accepted_energy where delivery_id >= $since_delivery_id
 union
-select distinct plant_id, period_month, 'production' from accepted_production
+select distinct 'production', plant_id, period_month from accepted_production where delivery_id >= $since_delivery_id
 union
-select distinct plant_id, period_month, 'waste' from accepted_waste
+select distinct 'waste', plant_id, period_month from accepted_waste where delivery_id >= $since_delivery_id
 union
-select distinct plant_id, period_month, 'chemicals' from accepted_chemicals;
+select distinct 'chemicals', plant_id, period_month from accepted_chemicals where delivery_id >= $since_delivery_id;

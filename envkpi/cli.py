@@ -79,7 +79,7 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
            warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
            published: Optional[Path] = PublishedOption) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
-    from envkpi.pipeline import PUBLISHED_NAME, data_cut_off, write_annual_report
+    from envkpi.pipeline import PUBLISHED_NAME, data_cut_off, report_cut_off, write_annual_report
     from envkpi.warehouse import connect, kpi_results_frame
 
     settings = _settings(None, warehouse, reports, published)
@@ -93,7 +93,7 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
     connection = connect(source, read_only=True)
     try:
         kpi_results = kpi_results_frame(connection)
-        cut_off = data_cut_off(connection)
+        cut_off = report_cut_off(data_cut_off(connection), fy, settings.fiscal_year_start_month)
     finally:
         connection.close()
     if fy not in set(kpi_results.fiscal_year):

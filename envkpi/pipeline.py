@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import shutil
 import uuid
@@ -23,7 +24,7 @@ import pandas as pd
 
 from envkpi.export import remove_stale_temporaries, replace_atomically, write_csv
 from envkpi.faults import fault_point
-from envkpi.ingest import Ingest, IngestSummary, discover
+from envkpi.ingest import Ingest, IngestSummary, discover, sha256_of
 from envkpi.settings import Settings
 from envkpi.warehouse import connect, kpi_results_frame, load_reference, rebuild_conversion, rebuild_derived
 
@@ -255,13 +256,57 @@ def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, P
         connection.close()
 
 
+def report_cut_off(cut_off: str, fiscal_year: int, fiscal_year_start_month: int) -> str:
+    """The data cut-off of one fiscal year's report: the last month with data, at most the year's end.
+
+    A report of FY2017 shows nothing of later months, so its footer (and whether it must be
+    drawn again) does not change when FY2019's months arrive.
+    """
+    year_end = str(pd.Period(year=fiscal_year, month=fiscal_year_start_month, freq="M") + 11)
+    return cut_off if cut_off == "no data" else min(cut_off, year_end)
+
+
+def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str) -> str:
+    """A digest of everything the charts and pack of ``fiscal_year`` are drawn from, code included."""
+    from envkpi.settings import PACKAGE_DIR
+
+    years = pd.to_numeric(kpi_results["fiscal_year"], errors="coerce")
+    shown = kpi_results[years <= fiscal_year]
+    next_targets = kpi_results.loc[years == fiscal_year + 1, ["scope_level", "scope_id", "kpi", "target_pct"]]
+    next_targets = next_targets.dropna(subset=["target_pct"])  # the plans shown for the next year
+    digest = hashlib.sha256()
+    for part in (shown.to_csv(index=False), next_targets.to_csv(index=False), f"{fiscal_year}|{cut_off}"):
+        digest.update(part.encode("utf-8"))
+    for path in (settings.reference / "kpis.csv", PACKAGE_DIR / "charts.py", PACKAGE_DIR / "report_pack.py",
+                 *sorted((PACKAGE_DIR / "styles").glob("*.mplstyle"))):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: str) -> dict[str, Path]:
-    """Charts and report pack of the latest complete fiscal year (nothing before any data)."""
+    """Charts and report pack of the latest complete fiscal year (nothing before any data).
+
+    Drawing them costs seconds, so a night whose figures for that year did not change (a new
+    month of a year still open, or nothing new at all) keeps the files of the last drawing,
+    after checking that each is still there as it was written.
+    """
     report_year = default_report_year(kpi_results)
     if report_year is None:
         return {}
+    cut_off = report_cut_off(cut_off, report_year, settings.fiscal_year_start_month)
+    inputs = _annual_report_inputs(kpi_results, settings, report_year, cut_off)
+    manifest = settings.reports / "pack" / f".annual_report_FY{report_year}.json"
+    if manifest.exists():
+        drawn = json.loads(manifest.read_text(encoding="utf-8"))
+        files = {name: Path(path) for name, path in drawn["files"].items()}
+        if drawn["inputs"] == inputs and all(
+                path.exists() and sha256_of(path) == drawn["sha256"][name] for name, path in files.items()):
+            return files
     written = write_annual_report(kpi_results, settings, report_year, cut_off)
     fault_point("reports:annual-written")
+    record = {"inputs": inputs, "files": {name: str(path) for name, path in written.items()},
+              "sha256": {name: sha256_of(path) for name, path in written.items()}}
+    replace_atomically(manifest, lambda tmp: tmp.write_text(json.dumps(record, indent=1), encoding="utf-8"))
     return written
 
 

@@ -154,7 +154,8 @@ def figures_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Data
     rows = kpi_results[years == fiscal_year].copy()
     order = {kpi: i for i, kpi in enumerate(charts.kpis_in_order(kpi_results, registry))}
     levels = {"group": 0, "business_unit": 1, "plant": 2}
-    rows["label"] = [charts.kpi_info(k, registry, kpi_results).label for k in rows["kpi"]]
+    labels = {kpi: charts.kpi_info(kpi, registry, kpi_results).label for kpi in rows["kpi"].unique()}
+    rows["label"] = rows["kpi"].map(labels)
     rows = rows.assign(_kpi=rows["kpi"].map(order), _level=rows["scope_level"].map(levels).fillna(3))
     rows = rows.sort_values(["_kpi", "_level", "scope_id"], kind="stable").drop(columns=["_kpi", "_level"])
     columns = ["kpi", "label"] + [c for c in rows.columns if c not in ("kpi", "label")]

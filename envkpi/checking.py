@@ -53,7 +53,7 @@ def _copy_reference(connection: duckdb.DuckDBPyConnection, source: Path) -> None
     connection.execute("attach ? as source (read_only)", [str(source)])
     try:
         for table in _REFERENCE_TABLES:
-            connection.execute(f"insert into {table} select * from source.{table}")  # fixed table names
+            connection.execute(f"insert into {table} by name select * from source.{table}")  # fixed table names
         connection.execute(
             "insert into current_slice select * from source.current_slice "
             "where kind in ('plants', 'factors', 'targets')"

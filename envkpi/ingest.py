@@ -30,15 +30,13 @@ import pyarrow as pa
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, kind_of
 from envkpi.faults import fault_point
-from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_delivery, to_frame, trimmed
+from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, to_frame, trimmed, without_blank_rows
 from envkpi.validation import SOURCE_FILE, ReferenceData, Validator
 from envkpi.warehouse import rebuild_conversion, unstorable_numbers
 
 REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
 UNSTORABLE_REASON = ("{column} cannot be stored as an exact decimal (too many digits or too large an exponent): "
                      "write a plain decimal number, e.g. 1234.5")
-# Separates the values of a slice key; a control character never appears in delivered text.
-_KEY_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -139,16 +137,8 @@ def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_m
     )
 
 
-def _slice_keys(kind: str, frame: pd.DataFrame) -> pd.Series:
-    parts = [frame[c].fillna("").astype(str) for c in KINDS[kind].slice_columns]
-    key = parts[0]
-    for part in parts[1:]:
-        key = key + _KEY_SEPARATOR + part
-    return key
-
-
-def kind_frame(kind: str, tables: dict[str, DeliveredTable]) -> pd.DataFrame:
-    """The rows of several readable files of one kind as one frame of trimmed text.
+def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
+    """The rows of several readable files of one kind as one Arrow table of trimmed text.
 
     Columns: ``source_file``, ``source_row``, every contract column of the kind (missing where a
     file leaves an optional one out) and ``extra_columns`` (JSON of the columns beyond the
@@ -163,18 +153,21 @@ def kind_frame(kind: str, tables: dict[str, DeliveredTable]) -> pd.DataFrame:
         columns.update(table.arrow(names))
         if table.extra_columns:
             extras = zip(*(table.arrow(table.extra_columns)[c].to_pylist() for c in table.extra_columns))
+            values = [[(v or "").strip() for v in row] for row in extras]
+            # No JSON for a row whose extra cells are all empty: a blank row stays recognisably blank.
             columns["extra_columns"] = pa.array(
-                [json.dumps(dict(zip(table.extra_columns, ((v or "").strip() for v in row))), ensure_ascii=False)
-                 for row in extras], pa.string())
+                [json.dumps(dict(zip(table.extra_columns, row)), ensure_ascii=False) if any(row) else None
+                 for row in values], pa.string())
         else:
             columns["extra_columns"] = pa.nulls(count, pa.string())
         pieces.append(pa.table(columns))
     if not pieces:
-        return pd.DataFrame(columns=[SOURCE_FILE, SOURCE_ROW, *names, "extra_columns"])
+        return pa.table({SOURCE_FILE: pa.array([], pa.string()), SOURCE_ROW: pa.array([], pa.int64()),
+                         **{name: pa.array([], pa.string()) for name in [*names, "extra_columns"]}})
     combined = pa.concat_tables(pieces)
     for name in names:
         combined = combined.set_column(combined.schema.get_field_index(name), name, trimmed(combined.column(name)))
-    return to_frame(combined)
+    return without_blank_rows(combined, [*names, "extra_columns"])
 
 
 class Ingest:
@@ -245,14 +238,15 @@ class Ingest:
 
     def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str, int | None]],
                      summary: IngestSummary) -> None:
-        tables: dict[str, DeliveredTable] = {}
+        tables: dict[str, DeliveredTable] = read_deliveries(
+            {landed.relative: landed.path for landed, _, _ in candidates
+             if landed.path.suffix.casefold() in READABLE_SUFFIXES}, kind)
         for landed, _, _ in candidates:
             if landed.path.suffix.casefold() not in READABLE_SUFFIXES:
                 tables[landed.relative] = DeliveredTable(problems=[Problem(
                     None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
-            else:
-                tables[landed.relative] = read_delivery(landed.path, kind)
-        frame = kind_frame(kind, {label: t for label, t in tables.items() if t.readable})
+        rows = kind_table(kind, {label: t for label, t in tables.items() if t.readable})
+        frame = to_frame(rows)
         reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
         found = self.validator.validate(kind, frame, reference) if len(frame) else {}
         for file, row, column, value in unstorable_numbers(self.connection, frame):
@@ -273,11 +267,9 @@ class Ingest:
             summary.loaded.append(landed.relative)
         self._flush_deliveries()
         fault_point(f"ingest:deliveries-recorded:{kind}")
+        del frame  # validated: the rows go to the warehouse from Arrow, without pandas in between
         if delivery_ids:
-            rows = frame[frame[SOURCE_FILE].isin(delivery_ids.keys())]
-            rows = rows.assign(delivery_id=rows[SOURCE_FILE].map(delivery_ids).astype("int64"),
-                               slice_key=_slice_keys(kind, rows)).drop(columns=[SOURCE_FILE])
-            self._load(kind, rows)
+            self._load(kind, rows, delivery_ids)
 
     def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
         """Give the file its delivery_id; the row is written with the kind's others by ``_flush_deliveries``."""
@@ -315,20 +307,36 @@ class Ingest:
             [[delivery_id, p.row, p.column, p.value, p.reason] for p in problems],
         )
 
-    def _load(self, kind: str, rows: pd.DataFrame) -> None:
-        """Append the raw rows and let their deliveries state the slices they cover."""
-        table = f"raw_{kind}"  # kind is one of the contract's names, never delivered text
+    def _load(self, kind: str, rows: pa.Table, delivery_ids: dict[str, int]) -> None:
+        """Append the accepted files' rows to the raw layer and let them state the slices they cover."""
+        # Identifiers only, all from the contract's fixed names; no delivered text enters the SQL.
+        # A slice key joins its columns with chr(31), a control character no delivered text holds.
+        table = f"raw_{kind}"
+        columns = ", ".join(KINDS[kind].columns)
+        slice_key = " || chr(31) || ".join(f"coalesce({c}, '')" for c in KINDS[kind].slice_columns)
+        row_key = ", ".join(KINDS[kind].row_key)
+        accepted = pa.table({SOURCE_FILE: pa.array(list(delivery_ids), pa.string()),
+                             "delivery_id": pa.array(list(delivery_ids.values()), pa.int64())})
+        self.connection.register("incoming_delivery", accepted)
         self.connection.register("incoming_rows", rows)
         try:
-            self.connection.execute(f"insert into {table} by name select * from incoming_rows")
+            self.connection.execute(
+                f"insert into {table} by name "
+                f"select incoming_delivery.delivery_id, incoming_rows.{SOURCE_ROW}, {slice_key} as slice_key, "
+                f"row_number() over (partition by {SOURCE_FILE}, {row_key} order by {SOURCE_ROW}) > 1 as is_repeat, "
+                f"{columns}, incoming_rows.extra_columns "
+                f"from incoming_rows join incoming_delivery using ({SOURCE_FILE})"
+            )
             fault_point(f"ingest:raw-inserted:{kind}")
             # The latest delivery of this run states each slice it covers.
             self.connection.execute(
-                "create or replace temp table incoming_slice as "
-                "select slice_key, max(delivery_id) as delivery_id from incoming_rows group by slice_key"
+                f"create or replace temp table incoming_slice as "
+                f"select slice_key, max(delivery_id) as delivery_id from {table} "
+                f"where delivery_id >= ? group by slice_key", [min(delivery_ids.values())]
             )
         finally:
             self.connection.unregister("incoming_rows")
+            self.connection.unregister("incoming_delivery")
         self.connection.execute(
             "delete from current_slice where kind = ? and slice_key in (select slice_key from incoming_slice)", [kind]
         )

@@ -89,6 +89,11 @@ def _with_derived_columns(kind: str, frame: pd.DataFrame, reference: ReferenceDa
     return derived
 
 
+def _shown(value: object) -> str:
+    """A cell as text; a missing one (None, or NaN in Arrow-backed columns) is empty."""
+    return "" if value is None or pd.isna(value) else str(value)
+
+
 def duplicate_key_problems(kind: str, frame: pd.DataFrame) -> list[tuple[str, Problem]]:
     """Rows that repeat another row's key in the same file with different values (contract 3)."""
     key = [SOURCE_FILE, *KINDS[kind].row_key]
@@ -102,11 +107,11 @@ def duplicate_key_problems(kind: str, frame: pd.DataFrame) -> list[tuple[str, Pr
     for _, group in frame[duplicated].groupby(keyed[duplicated].apply(tuple, axis=1), sort=False):
         first = group.iloc[0]
         for _, row in group.iloc[1:].iterrows():
-            differing = [c for c in compared if (row[c] or "") != (first[c] or "")]
+            differing = [c for c in compared if _shown(row[c]) != _shown(first[c])]
             if differing:
                 column = differing[0]
                 problems.append((row[SOURCE_FILE], Problem(
-                    int(row[SOURCE_ROW]), column, str(row[column] or ""),
+                    int(row[SOURCE_ROW]), column, _shown(row[column]),
                     f"duplicate key ({', '.join(KINDS[kind].row_key)}) of row {int(first[SOURCE_ROW])} "
                     f"with a different {column}",
                 )))

@@ -183,6 +183,7 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     parameters = {"fiscal_year_start_month": fiscal_year_start_month, "since_delivery_id": since_delivery_id}
     for table in DERIVED_TABLES[1:]:
         execute_file(connection, table, parameters)
+        fault_point(f"derived:{table}")
     connection.execute("delete from normalised_build")
     connection.execute("insert into normalised_build values (?, ?, ?)", list(state))
 

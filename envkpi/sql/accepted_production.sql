@@ -5,6 +5,8 @@ with current_rows as (
     from raw_production as raw
     join current_slice as slice
       on slice.kind = 'production' and slice.slice_key = raw.slice_key and slice.delivery_id = raw.delivery_id
+    -- A row repeated identically within one file is one record, never counted twice.
+    where not raw.is_repeat
 ),
 typed as (
     select
@@ -16,6 +18,4 @@ typed as (
         source_row
     from current_rows
 )
-select * from typed
--- A row repeated identically within one file is one record, never counted twice.
-qualify row_number() over (partition by delivery_id, plant_id, period_month order by source_row) = 1;
+select * from typed;

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, kind_of
 from envkpi.faults import fault_point
-from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, to_frame, trimmed, without_blank_rows
+from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
 from envkpi.validation import SOURCE_FILE, ReferenceData, Validator
 from envkpi.warehouse import rebuild_conversion, unstorable_numbers
 
@@ -170,6 +170,25 @@ def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
     return without_blank_rows(combined, [*names, "extra_columns"])
 
 
+# A kind's new files are read, validated and loaded in batches of about this many bytes of
+# delivered text: memory stays bounded (a full history of a large group is gigabytes of CSV)
+# while each batch stays large enough that Great Expectations' fixed cost per run is small.
+BATCH_BYTES = 96 * 1024 * 1024
+
+
+def _batches(candidates: list) -> list[list]:
+    """Consecutive runs of candidates (in delivery order) of at most BATCH_BYTES (one file at least)."""
+    batches: list[list] = []
+    size = 0
+    for candidate in candidates:
+        if not batches or size + candidate[0].size > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(candidate)
+        size += candidate[0].size
+    return batches
+
+
 class Ingest:
     """One run's ingest into an open warehouse connection (the caller owns the transaction)."""
 
@@ -213,8 +232,8 @@ class Ingest:
             candidates.append((landed, sha, rejected_before))
         for kind in KINDS:
             of_kind = [c for c in candidates if c[0].kind == kind]
-            if of_kind:
-                self._ingest_kind(kind, of_kind, summary)
+            for batch in _batches(of_kind):
+                self._ingest_kind(kind, batch, summary)
             if kind == "factors" and of_kind:
                 rebuild_conversion(self.connection)
             fault_point(f"ingest:kind-done:{kind}")
@@ -246,10 +265,9 @@ class Ingest:
                 tables[landed.relative] = DeliveredTable(problems=[Problem(
                     None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
         rows = kind_table(kind, {label: t for label, t in tables.items() if t.readable})
-        frame = to_frame(rows)
         reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
-        found = self.validator.validate(kind, frame, reference) if len(frame) else {}
-        for file, row, column, value in unstorable_numbers(self.connection, frame):
+        found = self.validator.validate(kind, rows, reference) if len(rows) else {}
+        for file, row, column, value in unstorable_numbers(self.connection, rows):
             if not any(p.row == row and p.column == column for p in found.get(file, [])):  # not reported yet
                 found.setdefault(file, []).append(Problem(row, column, value, UNSTORABLE_REASON.format(column=column)))
                 found[file].sort(key=lambda p: (p.row or 0, p.column))
@@ -267,7 +285,6 @@ class Ingest:
             summary.loaded.append(landed.relative)
         self._flush_deliveries()
         fault_point(f"ingest:deliveries-recorded:{kind}")
-        del frame  # validated: the rows go to the warehouse from Arrow, without pandas in between
         if delivery_ids:
             self._load(kind, rows, delivery_ids)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from envkpi.contract import KINDS
 from envkpi.faults import fault_point
@@ -76,7 +77,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         execute_file_macros(connection)
         return connection
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path))
+    # A bounded working set: DuckDB spills large joins and aggregations to disk beyond it, so a
+    # full rebuild of a large group's history fits beside the pipeline's own batches.
+    connection = duckdb.connect(str(path), config={"memory_limit": "2GB"})
     create_schema(connection)
     return connection
 
@@ -137,14 +140,13 @@ def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) ->
 STORED_NUMBER_TYPES = {"quantity": "decimal(38, 10)", "gj_per_unit": "decimal(18, 9)", "target_pct": "double"}
 
 
-def unstorable_numbers(connection: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> list[tuple[str, int, str, str]]:
+def unstorable_numbers(connection: duckdb.DuckDBPyConnection, rows: pa.Table) -> list[tuple[str, int, str, str]]:
     """(source_file, source_row, column, text) of each delivered number the warehouse cannot cast."""
     found: list[tuple[str, int, str, str]] = []
     for column, sql_type in STORED_NUMBER_TYPES.items():
-        if column not in frame or frame.empty:
+        if column not in rows.column_names or not len(rows):
             continue
-        values = pd.DataFrame({"source_file": frame["source_file"].astype(object),
-                               "source_row": frame["source_row"], "value": frame[column].astype(object)})
+        values = rows.select(["source_file", "source_row", column]).rename_columns(["source_file", "source_row", "value"])
         connection.register("numbers_to_store", values)
         try:
             found += [(file, int(row), column, value) for file, row, value in connection.execute(

@@ -25,7 +25,7 @@ from envkpi.faults import fault_point
 from envkpi.settings import SQL_DIR, Settings
 
 # Build order of the views over the stored tables.
-ACCEPTED_VIEWS = tuple(f"accepted_{kind}" for kind in KINDS) + ("raw_row_lineage", "boundary_excluded_rows")
+ACCEPTED_VIEWS = tuple(f"accepted_{kind}" for kind in KINDS) + ("raw_row_lineage",)
 # Build order of the derived layers. Each run brings them up to date: normalised_record and
 # normalised_measure slice by slice (only what the run's deliveries restate), the small tables whole.
 DERIVED_TABLES = (
@@ -35,6 +35,7 @@ DERIVED_TABLES = (
     "normalised_plant_month",
     "normalised_measure",
     "kpi_results",
+    "boundary_excluded_rows",
 )
 
 # What the slice-by-slice tables were built with; when it changes they are rebuilt whole.

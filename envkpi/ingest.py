@@ -271,7 +271,8 @@ class Ingest:
                     None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
         rows = kind_table(kind, {label: t for label, t in tables.items() if t.readable})
         reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
-        found = self.validator.validate(kind, rows, reference) if len(rows) else {}
+        validation = self.validator.validate(kind, rows, reference) if len(rows) else None
+        found = validation.problems if validation else {}
         for file, row, column, value in unstorable_numbers(self.connection, rows):
             if not any(p.row == row and p.column == column for p in found.get(file, [])):  # not reported yet
                 found.setdefault(file, []).append(Problem(row, column, value, UNSTORABLE_REASON.format(column=column)))
@@ -291,7 +292,7 @@ class Ingest:
         self._flush_deliveries()
         fault_point(f"ingest:deliveries-recorded:{kind}")
         if delivery_ids:
-            self._load(kind, rows, delivery_ids)
+            self._load(kind, rows.append_column("is_repeat", pa.array(validation.is_repeat)), delivery_ids)
 
     def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
         """Give the file its delivery_id; the row is written with the kind's others by ``_flush_deliveries``."""
@@ -336,7 +337,6 @@ class Ingest:
         table = f"raw_{kind}"
         columns = ", ".join(KINDS[kind].columns)
         slice_key = " || chr(31) || ".join(f"coalesce({c}, '')" for c in KINDS[kind].slice_columns)
-        row_key = ", ".join(KINDS[kind].row_key)
         accepted = pa.table({SOURCE_FILE: pa.array(list(delivery_ids), pa.string()),
                              "delivery_id": pa.array(list(delivery_ids.values()), pa.int64())})
         self.connection.register("incoming_delivery", accepted)
@@ -345,7 +345,7 @@ class Ingest:
             self.connection.execute(
                 f"insert into {table} by name "
                 f"select incoming_delivery.delivery_id, incoming_rows.{SOURCE_ROW}, {slice_key} as slice_key, "
-                f"row_number() over (partition by {SOURCE_FILE}, {row_key} order by {SOURCE_ROW}) > 1 as is_repeat, "
+                f"incoming_rows.is_repeat, "
                 f"{columns}, incoming_rows.extra_columns "
                 f"from incoming_rows join incoming_delivery using ({SOURCE_FILE})"
             )

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -98,17 +99,21 @@ def _shown(value: object) -> str:
     return "" if value is None or pd.isna(value) else str(value)
 
 
-def duplicate_key_problems(kind: str, frame: pd.DataFrame) -> list[tuple[str, Problem]]:
+def row_key_groups(kind: str, frame: pd.DataFrame) -> pd.Series:
+    """A number per row that is the same for rows with the same file and row key."""
+    present = [c for c in (SOURCE_FILE, *KINDS[kind].row_key) if c in frame]
+    return frame[present].fillna("\x00").groupby(present, sort=False, dropna=False).ngroup()
+
+
+def duplicate_key_problems(kind: str, frame: pd.DataFrame, groups: pd.Series | None = None) -> list[tuple[str, Problem]]:
     """Rows that repeat another row's key in the same file with different values (contract 3)."""
-    key = [SOURCE_FILE, *KINDS[kind].row_key]
-    present = [c for c in key if c in frame]
+    groups = row_key_groups(kind, frame) if groups is None else groups
     compared = [c for c in KINDS[kind].columns if c in frame]
     problems: list[tuple[str, Problem]] = []
-    keyed = frame[present].fillna("\x00")
-    duplicated = keyed.duplicated(keep=False)
+    duplicated = groups.duplicated(keep=False)
     if not duplicated.any():
         return problems
-    for _, group in frame[duplicated].groupby(keyed[duplicated].apply(tuple, axis=1), sort=False):
+    for _, group in frame[duplicated].groupby(groups[duplicated], sort=False):
         first = group.iloc[0]
         for _, row in group.iloc[1:].iterrows():
             differing = [c for c in compared if _shown(row[c]) != _shown(first[c])]
@@ -120,6 +125,16 @@ def duplicate_key_problems(kind: str, frame: pd.DataFrame) -> list[tuple[str, Pr
                     f"with a different {column}",
                 )))
     return problems
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What validating one kind's rows found."""
+
+    problems: dict[str, list[Problem]]  # per file; a file with none passes
+    # Per row: it repeats an earlier row of its file with the same row key. Such a repeat is
+    # identical (one that differs is a problem), so it is kept in the raw layer but counted once.
+    is_repeat: np.ndarray
 
 
 class Validator:
@@ -171,14 +186,14 @@ class Validator:
         if self._data_docs and self._checkpoints:
             self._context.build_data_docs()
 
-    def validate(self, kind: str, rows: pa.Table, reference: ReferenceData) -> dict[str, list[Problem]]:
+    def validate(self, kind: str, rows: pa.Table, reference: ReferenceData) -> Validation:
         """Problems per file for one kind's rows (``source_file`` names the file of each row).
 
         A file with no entry, or an empty list, passes.
         """
         problems: dict[str, list[Problem]] = {}
         if not len(rows):
-            return problems
+            return Validation(problems, np.zeros(0, dtype=bool))
         frame = to_frame(_with_derived_columns(kind, rows, reference))
         frame[_ROW_ID] = range(len(frame))
         result = self._checkpoint(kind).run(
@@ -202,8 +217,9 @@ class Validator:
                 for file, row, value in zip(failing[SOURCE_FILE], failing[SOURCE_ROW], values):
                     shown = "" if value is None or value != value else str(value)
                     problems.setdefault(file, []).append(Problem(int(row), column, shown, reason))
-        for file, problem in duplicate_key_problems(kind, frame):
+        groups = row_key_groups(kind, frame)
+        for file, problem in duplicate_key_problems(kind, frame, groups):
             problems.setdefault(file, []).append(problem)
         for found in problems.values():
             found.sort(key=lambda p: (p.row or 0, p.column))
-        return problems
+        return Validation(problems, groups.duplicated(keep="first").to_numpy())

@@ -70,13 +70,17 @@ def explain_storage_errors(settings: Settings) -> Iterator[None]:
         problem = storage_problem(error)
         if problem is None:
             raise
-        what = ("the disk is full (free space" if problem == "disk full"
-                else "a folder the run writes to is not writable (fix its permissions")
+        folders = (f"the warehouse folder {settings.warehouse.parent}, the reports folder {settings.reports} and the "
+                   f"published folder {settings.published}")
+        if problem == "disk full":
+            headline, action = "the disk is full", f"free disk space for {folders}"
+        else:
+            headline = "a file or folder the run writes to is not writable"
+            action = f"make {folders} (and the files in them) writable for this user"
         raise StorageError(
-            f"{what} for the warehouse {settings.warehouse}, the reports {settings.reports} and the published "
-            f"snapshot {settings.published}, then run again): {error}. Nothing was lost: the landing folder is "
-            f"untouched, the warehouse keeps its last committed run, and the last published results in "
-            f"{settings.published} are unchanged."
+            f"{headline} ({error}).\nWhat to do: {action}, then run again.\nNothing was lost: the landing folder is "
+            f"untouched, the warehouse keeps every committed run, and readers of the published snapshot in "
+            f"{settings.published} still see the last complete one."
         ) from error
 
 
@@ -298,13 +302,15 @@ def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: s
     manifest = settings.reports / "pack" / f".annual_report_FY{report_year}.json"
     if manifest.exists():
         drawn = json.loads(manifest.read_text(encoding="utf-8"))
-        files = {name: Path(path) for name, path in drawn["files"].items()}
+        files = {name: settings.reports / path for name, path in drawn["files"].items()}
         if drawn["inputs"] == inputs and all(
                 path.exists() and sha256_of(path) == drawn["sha256"][name] for name, path in files.items()):
             return files
     written = write_annual_report(kpi_results, settings, report_year, cut_off)
     fault_point("reports:annual-written")
-    record = {"inputs": inputs, "files": {name: str(path) for name, path in written.items()},
+    # Paths relative to the reports folder: a copied or moved folder keeps its record.
+    record = {"inputs": inputs,
+              "files": {name: Path(path).relative_to(settings.reports).as_posix() for name, path in written.items()},
               "sha256": {name: sha256_of(path) for name, path in written.items()}}
     replace_atomically(manifest, lambda tmp: tmp.write_text(json.dumps(record, indent=1), encoding="utf-8"))
     return written

@@ -178,7 +178,7 @@ def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
 # A kind's new files are read, validated and loaded in batches of about this many bytes of
 # delivered text: memory stays bounded (a full history of a large group is gigabytes of CSV)
 # while each batch stays large enough that Great Expectations' fixed cost per run is small.
-BATCH_BYTES = 96 * 1024 * 1024
+BATCH_BYTES = 64 * 1024 * 1024
 
 
 def _batches(candidates: list) -> list[list]:

@@ -16,11 +16,11 @@ it): without the delivery rules a re-delivered month would count twice.
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
 
 import duckdb
+
+from benchmarks.method import time_and_report
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = PROJECT_DIR / "data" / "reference"
@@ -139,23 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the result rows and the time here")
     parser.add_argument("--union-by-name", action="store_true", help="match columns by name in every file")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    try:
-        rows = group_kpis(args.landing, args.reference, union_by_name=args.union_by_name)
-    except Exception as error:  # reported by the harness as the step's result
-        if args.json:
-            message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-            args.json.write_text(json.dumps({"error": message[:400]}), encoding="utf-8")
-        raise
-    seconds = time.perf_counter() - started
-    if args.json:
-        args.json.write_text(json.dumps({"seconds": seconds, "group": rows}, indent=1), encoding="utf-8")
-    else:
-        for row in rows:
-            print(f"{row['kpi']:<20} FY{row['fiscal_year']}  {row['value']:.6f}")
-        print(f"{seconds:.2f} s")
-    return 0
-
+    return time_and_report(lambda: group_kpis(args.landing, args.reference, union_by_name=args.union_by_name), args.json)
 
 if __name__ == "__main__":
     raise SystemExit(main())

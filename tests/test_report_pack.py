@@ -9,25 +9,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from conftest import COLUMNS, REGISTRY
 from envkpi import report_pack
 from envkpi.export import FORMULA_STARTS
 
 CUT_OFF = "2018-05-15"
 
-REGISTRY = pd.DataFrame(
-    [
-        ("energy_intensity", "Energy per production unit", "energy", "GJ", "production", "t", 1, 2005, "reduction", "energy"),
-        ("waste_intensity", "Waste and valuables per production unit", "waste", "t", "production", "t", 1, 2005, "reduction", "waste"),
-        ("chemical_intensity", "Chemical emissions per production unit", "chemicals", "kg", "production", "t", 1, 2006, "reduction", "chemicals"),
-        ("recycling_rate", "Recycling rate", "recycled", "t", "waste", "t", 100, None, "rate", "waste"),
-    ],
-    columns=["kpi", "label", "numerator_measure", "numerator_unit", "denominator_measure", "denominator_unit",
-             "scale", "base_fiscal_year", "target_kind", "own_kind"],
-)
-
-COLUMNS = ["scope_level", "scope_id", "kpi", "fiscal_year", "numerator", "numerator_unit", "denominator",
-           "denominator_unit", "value", "base_year", "base_value", "change_vs_base_pct", "target_pct",
-           "achievement_ratio", "rating", "completeness_pct"]
 
 PLANNED, RESULTS, NEXT = "FY2017 measures (planned)", "FY2017 measures (results)", "Measures planned for FY2018"
 

@@ -55,3 +55,8 @@ BENCH_ARGS ?=
 
 bench: $(STAMP) ## benchmark the pipeline at scale against bare DuckDB and pandas: docs/benchmarks.md
 	$(BIN)/python -m benchmarks.run --plants 2000 --years 15 $(BENCH_ARGS)
+
+# The reliability tests at length: every fault point of the hand-made landing with its own rerun,
+# 24 kills by timer, the whole demo group killed at 30 points, ten times the fuzzed deliveries.
+soak: $(STAMP) ## the crash, fuzz and security tests at length (ENVKPI_SOAK=1; about an hour)
+	ENVKPI_SOAK=1 $(BIN)/python -m pytest -n 2 --dist loadfile tests/test_crash_safety.py tests/test_fuzz_deliveries.py tests/test_security.py

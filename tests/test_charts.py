@@ -12,27 +12,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation
 
-from conftest import COLUMNS, REGISTRY
+from conftest import COLUMNS, REGISTRY, kpi_row
 from envkpi import charts
 
 CUT_OFF = "2018-05-15"
 
-
-
-def result(level, scope, kpi, fy, value, base_value=None, target=None, rating=None, completeness=100.0,
-           denominator=1000.0):
-    """One kpi_results row, written out as the pipeline would; change vs base as in contract 4."""
-    info = REGISTRY.set_index("kpi").loc[kpi]
-    base_year = None if pd.isna(info["base_fiscal_year"]) else int(info["base_fiscal_year"])
-    change = None if base_value is None or value is None else (1 - value / base_value) * 100
-    return {
-        "scope_level": level, "scope_id": scope, "kpi": kpi, "fiscal_year": fy,
-        "numerator": None if value is None else value * denominator / info["scale"],
-        "numerator_unit": info["numerator_unit"],
-        "denominator": None if value is None else denominator, "denominator_unit": info["denominator_unit"],
-        "value": value, "base_year": base_year, "base_value": base_value, "change_vs_base_pct": change,
-        "target_pct": target, "achievement_ratio": None, "rating": rating, "completeness_pct": completeness,
-    }
 
 
 def kpi_results() -> pd.DataFrame:
@@ -42,35 +26,35 @@ def kpi_results() -> pd.DataFrame:
     """
     rows = [
         # energy: base 10 GJ/t in FY2005
-        result("group", "group", "energy_intensity", 2005, 10.0, 10.0),
-        result("group", "group", "energy_intensity", 2015, 9.6, 10.0),
-        result("group", "group", "energy_intensity", 2016, 9.5, 10.0, 10.5, "not achieved", completeness=95.8),
-        result("group", "group", "energy_intensity", 2017, 9.34, 10.0, 11.5, "not achieved"),
-        result("group", "group", "energy_intensity", 2018, None, 10.0, 13.0),
-        result("business_unit", "Magnets", "energy_intensity", 2017, 9.0, 10.0, denominator=600.0),
-        result("business_unit", "Cables", "energy_intensity", 2017, 9.85, 10.0, denominator=400.0),
-        result("plant", "P01", "energy_intensity", 2017, 8.8, 10.0, denominator=400.0),
-        result("plant", "P02", "energy_intensity", 2017, 9.4, 10.0, denominator=200.0),
-        result("plant", "P03", "energy_intensity", 2017, 10.3, 10.0, denominator=300.0, completeness=91.7),
-        result("plant", "P04", "energy_intensity", 2017, 8.5, None, denominator=100.0),
+        kpi_row("group", "group", "energy_intensity", 2005, 10.0, 10.0),
+        kpi_row("group", "group", "energy_intensity", 2015, 9.6, 10.0),
+        kpi_row("group", "group", "energy_intensity", 2016, 9.5, 10.0, 10.5, "not achieved", completeness=95.8),
+        kpi_row("group", "group", "energy_intensity", 2017, 9.34, 10.0, 11.5, "not achieved"),
+        kpi_row("group", "group", "energy_intensity", 2018, None, 10.0, 13.0),
+        kpi_row("business_unit", "Magnets", "energy_intensity", 2017, 9.0, 10.0, denominator=600.0),
+        kpi_row("business_unit", "Cables", "energy_intensity", 2017, 9.85, 10.0, denominator=400.0),
+        kpi_row("plant", "P01", "energy_intensity", 2017, 8.8, 10.0, denominator=400.0),
+        kpi_row("plant", "P02", "energy_intensity", 2017, 9.4, 10.0, denominator=200.0),
+        kpi_row("plant", "P03", "energy_intensity", 2017, 10.3, 10.0, denominator=300.0, completeness=91.7),
+        kpi_row("plant", "P04", "energy_intensity", 2017, 8.5, None, denominator=100.0),
         # waste: base 0.2 t/t
-        result("group", "group", "waste_intensity", 2005, 0.2, 0.2),
-        result("group", "group", "waste_intensity", 2016, 0.184, 0.2, 7.0, "achieved"),
-        result("group", "group", "waste_intensity", 2017, 0.1776, 0.2, 7.5, "achieved"),
-        result("group", "group", "waste_intensity", 2018, None, 0.2, 8.0),
-        result("plant", "P01", "waste_intensity", 2017, 0.17, 0.2),
-        result("plant", "P04", "waste_intensity", 2017, 0.15, None),
+        kpi_row("group", "group", "waste_intensity", 2005, 0.2, 0.2),
+        kpi_row("group", "group", "waste_intensity", 2016, 0.184, 0.2, 7.0, "achieved"),
+        kpi_row("group", "group", "waste_intensity", 2017, 0.1776, 0.2, 7.5, "achieved"),
+        kpi_row("group", "group", "waste_intensity", 2018, None, 0.2, 8.0),
+        kpi_row("plant", "P01", "waste_intensity", 2017, 0.17, 0.2),
+        kpi_row("plant", "P04", "waste_intensity", 2017, 0.15, None),
         # chemicals: base 2.0 kg/t in FY2006
-        result("group", "group", "chemical_intensity", 2006, 2.0, 2.0),
-        result("group", "group", "chemical_intensity", 2017, 1.614, 2.0, 32.0, "not achieved"),
-        result("group", "group", "chemical_intensity", 2018, None, 2.0, 34.0),
+        kpi_row("group", "group", "chemical_intensity", 2006, 2.0, 2.0),
+        kpi_row("group", "group", "chemical_intensity", 2017, 1.614, 2.0, 32.0, "not achieved"),
+        kpi_row("group", "group", "chemical_intensity", 2018, None, 2.0, 34.0),
         # recycling rate: no base year
-        result("group", "group", "recycling_rate", 2015, 70.0),
-        result("group", "group", "recycling_rate", 2016, 71.0, target=72.0, rating="90% achieved"),
-        result("group", "group", "recycling_rate", 2017, 79.4, target=72.0, rating="achieved"),
-        result("group", "group", "recycling_rate", 2018, None, target=74.0),
-        result("business_unit", "Magnets", "recycling_rate", 2017, 81.0),
-        result("plant", "P04", "recycling_rate", 2017, 75.0),
+        kpi_row("group", "group", "recycling_rate", 2015, 70.0),
+        kpi_row("group", "group", "recycling_rate", 2016, 71.0, target=72.0, rating="90% achieved"),
+        kpi_row("group", "group", "recycling_rate", 2017, 79.4, target=72.0, rating="achieved"),
+        kpi_row("group", "group", "recycling_rate", 2018, None, target=74.0),
+        kpi_row("business_unit", "Magnets", "recycling_rate", 2017, 81.0),
+        kpi_row("plant", "P04", "recycling_rate", 2017, 75.0),
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import COLUMNS, REGISTRY
+from conftest import COLUMNS, REGISTRY, kpi_row
 from envkpi import report_pack
 from envkpi.export import FORMULA_STARTS
 
@@ -17,25 +17,6 @@ CUT_OFF = "2018-05-15"
 
 
 PLANNED, RESULTS, NEXT = "FY2017 measures (planned)", "FY2017 measures (results)", "Measures planned for FY2018"
-
-
-def result(level, scope, kpi, fy, value, base_value=None, target=None, rating=None, completeness=100.0,
-           denominator=1000.0):
-    """One kpi_results row as the pipeline writes it (change vs base as in contract 4)."""
-    info = REGISTRY.set_index("kpi").loc[kpi]
-    base_year = None if pd.isna(info["base_fiscal_year"]) else int(info["base_fiscal_year"])
-    change = None if base_value is None or value is None else (1 - value / base_value) * 100
-    actual = change if base_year is not None else value
-    return {
-        "scope_level": level, "scope_id": scope, "kpi": kpi, "fiscal_year": fy,
-        "numerator": None if value is None else value * denominator / info["scale"],
-        "numerator_unit": info["numerator_unit"],
-        "denominator": None if value is None else denominator, "denominator_unit": info["denominator_unit"],
-        "value": value, "base_year": base_year, "base_value": base_value, "change_vs_base_pct": change,
-        "target_pct": target,
-        "achievement_ratio": None if target is None or actual is None else actual / target,
-        "rating": rating, "completeness_pct": completeness,
-    }
 
 
 def fy2017() -> pd.DataFrame:
@@ -47,22 +28,22 @@ def fy2017() -> pd.DataFrame:
     FY2018 holds the next year's targets only; P04 was acquired after the base year.
     """
     rows = [
-        result("group", "group", "energy_intensity", 2016, 9.45, 10.0, 10.5, "not achieved"),
-        result("group", "group", "energy_intensity", 2017, 9.3362, 10.0, 11.5, "not achieved"),
-        result("group", "group", "energy_intensity", 2018, None, 10.0, 13.0),
-        result("business_unit", "Magnets", "energy_intensity", 2017, 9.0, 10.0),
-        result("business_unit", "Cables", "energy_intensity", 2017, 9.8, 10.0),
-        result("plant", "P01", "energy_intensity", 2017, 8.9, 10.0),
-        result("plant", "P02", "energy_intensity", 2017, 9.2, 10.0),
-        result("plant", "P03", "energy_intensity", 2017, 9.7, 10.0),
-        result("plant", "P04", "energy_intensity", 2017, 9.9, None),
-        result("group", "group", "waste_intensity", 2017, 0.17801, 0.2, 7.5, "achieved"),
-        result("group", "group", "waste_intensity", 2018, None, 0.2, 8.0),
-        result("group", "group", "chemical_intensity", 2017, 1.6201, 2.0, 32.0, "not achieved", completeness=95.8),
-        result("group", "group", "chemical_intensity", 2018, None, 2.0, 34.0),
-        result("group", "group", "recycling_rate", 2016, 75.0, target=80.0, rating="90% achieved"),
-        result("group", "group", "recycling_rate", 2017, 79.02, target=72.0, rating="achieved"),
-        result("group", "group", "recycling_rate", 2018, None, target=74.0),
+        kpi_row("group", "group", "energy_intensity", 2016, 9.45, 10.0, 10.5, "not achieved"),
+        kpi_row("group", "group", "energy_intensity", 2017, 9.3362, 10.0, 11.5, "not achieved"),
+        kpi_row("group", "group", "energy_intensity", 2018, None, 10.0, 13.0),
+        kpi_row("business_unit", "Magnets", "energy_intensity", 2017, 9.0, 10.0),
+        kpi_row("business_unit", "Cables", "energy_intensity", 2017, 9.8, 10.0),
+        kpi_row("plant", "P01", "energy_intensity", 2017, 8.9, 10.0),
+        kpi_row("plant", "P02", "energy_intensity", 2017, 9.2, 10.0),
+        kpi_row("plant", "P03", "energy_intensity", 2017, 9.7, 10.0),
+        kpi_row("plant", "P04", "energy_intensity", 2017, 9.9, None),
+        kpi_row("group", "group", "waste_intensity", 2017, 0.17801, 0.2, 7.5, "achieved"),
+        kpi_row("group", "group", "waste_intensity", 2018, None, 0.2, 8.0),
+        kpi_row("group", "group", "chemical_intensity", 2017, 1.6201, 2.0, 32.0, "not achieved", completeness=95.8),
+        kpi_row("group", "group", "chemical_intensity", 2018, None, 2.0, 34.0),
+        kpi_row("group", "group", "recycling_rate", 2016, 75.0, target=80.0, rating="90% achieved"),
+        kpi_row("group", "group", "recycling_rate", 2017, 79.02, target=72.0, rating="achieved"),
+        kpi_row("group", "group", "recycling_rate", 2018, None, target=74.0),
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -122,7 +103,7 @@ def test_the_next_years_plan_needs_a_target_not_a_result_row():
 
 
 def test_an_intensity_that_rose_is_reported_as_an_increase():
-    data = pd.DataFrame([result("group", "group", "energy_intensity", 2017, 10.32, 10.0, 11.5, "not achieved")],
+    data = pd.DataFrame([kpi_row("group", "group", "energy_intensity", 2017, 10.32, 10.0, 11.5, "not achieved")],
                         columns=COLUMNS)
 
     table = report_pack.results_table(data, 2017, REGISTRY)
@@ -131,8 +112,8 @@ def test_an_intensity_that_rose_is_reported_as_an_increase():
 
 
 def test_results_show_one_decimal_where_needed():
-    data = pd.DataFrame([result("group", "group", "waste_intensity", 2017, 0.17748, 0.2, 7.5, "achieved"),
-                         result("group", "group", "recycling_rate", 2017, 64.96, target=72.0, rating="90% achieved")],
+    data = pd.DataFrame([kpi_row("group", "group", "waste_intensity", 2017, 0.17748, 0.2, 7.5, "achieved"),
+                         kpi_row("group", "group", "recycling_rate", 2017, 64.96, target=72.0, rating="90% achieved")],
                         columns=COLUMNS)
 
     table = report_pack.results_table(data, 2017, REGISTRY)
@@ -145,7 +126,7 @@ def test_results_show_one_decimal_where_needed():
 
 def test_a_missed_target_never_prints_as_the_target_itself():
     # 11.46 % would round to 11.5 %, the target, next to a "**" self-assessment.
-    data = pd.DataFrame([result("group", "group", "energy_intensity", 2017, 8.854, 10.0, 11.5, "90% achieved")],
+    data = pd.DataFrame([kpi_row("group", "group", "energy_intensity", 2017, 8.854, 10.0, 11.5, "90% achieved")],
                         columns=COLUMNS)
 
     table = report_pack.results_table(data, 2017, REGISTRY)
@@ -155,7 +136,7 @@ def test_a_missed_target_never_prints_as_the_target_itself():
 
 
 def test_a_kpi_without_target_has_no_self_assessment():
-    data = pd.DataFrame([result("group", "group", "waste_intensity", 2017, 0.19, 0.2)], columns=COLUMNS)
+    data = pd.DataFrame([kpi_row("group", "group", "waste_intensity", 2017, 0.19, 0.2)], columns=COLUMNS)
 
     table = report_pack.results_table(data, 2017, REGISTRY)
 

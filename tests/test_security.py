@@ -72,6 +72,14 @@ def hostile_run(tmp_path_factory):
     # Not contract files, listed by name: names are not trimmed, so a tab can start one.
     write_csv(landing.path / "=cmd|' calc'!A0.csv", ["a"], [["b"]])
     write_csv(landing.path / "\tnotes.csv", ["a"], [["b"]])
+    # One KPI of the registry: every kind of output file is written, and charts cost seconds per KPI.
+    reference = landing.root / "reference"
+    reference.mkdir()
+    for path in (PROJECT_DIR / "data" / "reference").glob("*_factors.csv"):
+        (reference / path.name).write_bytes(path.read_bytes())
+    registry = pd.read_csv(PROJECT_DIR / "data" / "reference" / "kpis.csv", dtype=str, keep_default_na=False)
+    registry[registry.kpi == "energy_intensity"].to_csv(reference / "kpis.csv", index=False)
+    landing.settings = landing.settings.with_overrides(reference=reference)
     result = run(landing.settings)
     return landing, result
 

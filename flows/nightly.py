@@ -30,7 +30,6 @@ from envkpi.pipeline import (
 )
 from envkpi.published import RATING_SYMBOLS
 from envkpi.settings import Settings
-from envkpi.warehouse import connect, kpi_results_frame
 
 FLOW_NAME = "envkpi-nightly"
 

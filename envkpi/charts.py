@@ -587,11 +587,22 @@ def write_charts(
     paths: list[Path] = []
     for kpi in kpis_in_order(kpi_results, registry):
         for stem, fig in (
-            (f"trend_{_safe_stem(kpi)}", trend_figure(kpi_results, kpi, cut_off, registry, fiscal_year)),
-            (f"breakdown_{_safe_stem(kpi)}_FY{fiscal_year}",
-             breakdown_figure(kpi_results, kpi, fiscal_year, cut_off, registry)),
+            (trend_stem(kpi), trend_figure(kpi_results, kpi, cut_off, registry, fiscal_year)),
+            (breakdown_stem(kpi, fiscal_year), breakdown_figure(kpi_results, kpi, fiscal_year, cut_off, registry)),
         ):
             paths += save_figure(fig, out_dir, stem)
     paths += save_figure(overview_figure(kpi_results, fiscal_year, cut_off, registry), out_dir,
-                         f"overview_FY{fiscal_year}")
+                         overview_stem(fiscal_year))
     return paths
+
+
+def trend_stem(kpi: str) -> str:
+    return f"trend_{_safe_stem(kpi)}"
+
+
+def breakdown_stem(kpi: str, fiscal_year: int) -> str:
+    return f"breakdown_{_safe_stem(kpi)}_FY{fiscal_year}"
+
+
+def overview_stem(fiscal_year: int) -> str:
+    return f"overview_FY{fiscal_year}"

@@ -193,14 +193,10 @@ def data_cut_off(connection: duckdb.DuckDBPyConnection) -> str:
 
 def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str) -> dict[str, Path]:
     """Charts (PNG, SVG, PDF) and the report pack (PDF, Markdown, HTML, XLSX, CSV) for one fiscal year."""
-    from envkpi import charts, report_pack  # matplotlib is only needed here
+    from envkpi import annual_report  # matplotlib is only needed here
 
-    registry = charts.read_registry(settings.reference / "kpis.csv")
-    written = {f"chart:{p.name}": p for p in charts.write_charts(
-        kpi_results, settings.reports / "charts", fiscal_year, cut_off, registry)}
-    pack = report_pack.write_report_pack(kpi_results, settings.reports / "pack", fiscal_year, cut_off, registry)
-    written.update({f"pack:{fmt}": path for fmt, path in pack.items()})
-    return written
+    return annual_report.write_annual_report(kpi_results, settings.reports, fiscal_year, cut_off,
+                                             settings.reference / "kpis.csv")
 
 
 def publish(settings: Settings) -> Path:

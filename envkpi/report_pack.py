@@ -281,14 +281,21 @@ def write_report_pack(
     out_dir.mkdir(parents=True, exist_ok=True)
     table = results_table(kpi_results, fiscal_year, registry)
     stem = f"results_FY{fiscal_year}"
-    paths = {"md": out_dir / f"{stem}.md", "html": out_dir / f"{stem}.html"}
-    markdown, html_text = to_markdown(table, fiscal_year, cut_off), to_html(table, fiscal_year, cut_off)
-    replace_atomically(paths["md"], lambda tmp: tmp.write_text(markdown, encoding="utf-8"))
-    replace_atomically(paths["html"], lambda tmp: tmp.write_text(html_text, encoding="utf-8"))
+    paths = write_table_texts(table, out_dir, fiscal_year, cut_off)
     paths["xlsx"] = write_xlsx({f"Results FY{fiscal_year}": table,
                                 f"Figures FY{fiscal_year}": figures_table(kpi_results, fiscal_year, registry)},
                                out_dir / f"{stem}.xlsx")
     paths["csv"] = write_csv(table, out_dir / f"{stem}.csv")
     paths["pdf"] = write_pdf(kpi_results, table, out_dir / f"report_pack_FY{fiscal_year}.pdf", fiscal_year,
                              cut_off, registry)
+    return paths
+
+
+def write_table_texts(table: pd.DataFrame, out_dir: Path, fiscal_year: int, cut_off: str) -> dict[str, Path]:
+    """The results table as ``results_FY<fy>.md`` and ``.html``; returns the paths by format."""
+    stem = f"results_FY{fiscal_year}"
+    paths = {"md": out_dir / f"{stem}.md", "html": out_dir / f"{stem}.html"}
+    markdown, html_text = to_markdown(table, fiscal_year, cut_off), to_html(table, fiscal_year, cut_off)
+    replace_atomically(paths["md"], lambda tmp: tmp.write_text(markdown, encoding="utf-8"))
+    replace_atomically(paths["html"], lambda tmp: tmp.write_text(html_text, encoding="utf-8"))
     return paths

@@ -21,10 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -150,29 +152,55 @@ def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
     contract). Built in Arrow, so its cost is per row in C++ and per file only a few calls.
     """
     names = KINDS[kind].columns
-    pieces = []
-    for label, table in tables.items():
-        count = len(table)
-        columns = {SOURCE_FILE: pa.repeat(label, count).cast(pa.string()),
-                   SOURCE_ROW: pa.array(table.source_rows, pa.int64())}
-        columns.update(table.arrow(names))
-        if table.extra_columns:
-            extras = zip(*(table.arrow(table.extra_columns)[c].to_pylist() for c in table.extra_columns))
-            values = [[(v or "").strip() for v in row] for row in extras]
-            # No JSON for a row whose extra cells are all empty: a blank row stays recognisably blank.
-            columns["extra_columns"] = pa.array(
-                [json.dumps(dict(zip(table.extra_columns, row)), ensure_ascii=False) if any(row) else None
-                 for row in values], pa.string())
-        else:
-            columns["extra_columns"] = pa.nulls(count, pa.string())
-        pieces.append(pa.table(columns))
-    if not pieces:
+    if not tables:
         return pa.table({SOURCE_FILE: pa.array([], pa.string()), SOURCE_ROW: pa.array([], pa.int64()),
                          **{name: pa.array([], pa.string()) for name in [*names, "extra_columns"]}})
-    combined = pa.concat_tables(pieces)
+    # Columns are gathered as lists of pieces and joined once: tens of thousands of small
+    # tables, or kernels run over as many chunks, cost more than the rows themselves.
+    labels, counts = list(tables), np.array([len(table) for table in tables.values()], dtype=np.int64)
+    file_index = pa.array(np.repeat(np.arange(len(labels), dtype=np.int32), counts))
+    columns = {
+        SOURCE_FILE: pa.DictionaryArray.from_arrays(file_index, pa.array(labels, pa.string())).cast(pa.string()),
+        SOURCE_ROW: pa.array(np.concatenate([_row_numbers(table.source_rows) for table in tables.values()])),
+    }
+    pieces: dict[str, list] = {name: [] for name in [*names, "extra_columns"]}
+    for table in tables.values():
+        for name, values in table.arrow(names).items():
+            pieces[name].extend(values.chunks if isinstance(values, pa.ChunkedArray) else [values])
+        pieces["extra_columns"].append(_extra_columns_json(table))
     for name in names:
-        combined = combined.set_column(combined.schema.get_field_index(name), name, trimmed(combined.column(name)))
-    return without_blank_rows(combined, [*names, "extra_columns"])
+        columns[name] = trimmed(pa.chunked_array(pieces[name], pa.string()).combine_chunks())
+    columns["extra_columns"] = pa.chunked_array(pieces["extra_columns"], pa.string()).combine_chunks()
+    return without_blank_rows(pa.table(columns), [*names, "extra_columns"])
+
+
+def _row_numbers(rows) -> np.ndarray:
+    if isinstance(rows, range):
+        return np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+    return np.asarray(rows, dtype=np.int64)
+
+
+def _extra_columns_json(table: DeliveredTable) -> pa.Array:
+    """Per row, JSON of the cells beyond the contract's columns (null where there are none)."""
+    if not table.extra_columns:
+        return pa.nulls(len(table), pa.string())
+    extras = zip(*(table.arrow(table.extra_columns)[c].to_pylist() for c in table.extra_columns))
+    values = [[(v or "").strip() for v in row] for row in extras]
+    # No JSON for a row whose extra cells are all empty: a blank row stays recognisably blank.
+    return pa.array([json.dumps(dict(zip(table.extra_columns, row)), ensure_ascii=False) if any(row) else None
+                     for row in values], pa.string())
+
+
+def _read_batch(kind: str, candidates: list[tuple[LandedFile, str, int | None]]) -> tuple[dict[str, DeliveredTable], pa.Table]:
+    """A batch's files as read (or why not) and the rows of the readable ones as one table."""
+    tables: dict[str, DeliveredTable] = read_deliveries(
+        {landed.relative: landed.path for landed, _, _ in candidates
+         if landed.path.suffix.casefold() in READABLE_SUFFIXES}, kind)
+    for landed, _, _ in candidates:
+        if landed.path.suffix.casefold() not in READABLE_SUFFIXES:
+            tables[landed.relative] = DeliveredTable(problems=[Problem(
+                None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
+    return tables, kind_table(kind, {label: t for label, t in tables.items() if t.readable})
 
 
 # A kind's new files are read, validated and loaded in batches of about this many bytes of
@@ -205,6 +233,7 @@ class Ingest:
         self.fiscal_year_start_month = fiscal_year_start_month
         self._make_validator = make_validator  # builds a Validator only when something is new
         self._validator: Validator | None = None
+        self._validator_build: Future | None = None
         self._pending_deliveries: list[tuple] = []
         self.plants_known = plants_known
         self._next_delivery_id = 1 + connection.execute(
@@ -215,7 +244,7 @@ class Ingest:
     @property
     def validator(self) -> Validator:
         if self._validator is None:
-            self._validator = self._make_validator()
+            self._validator = self._validator_build.result() if self._validator_build else self._make_validator()
         return self._validator
 
     def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
@@ -224,6 +253,33 @@ class Ingest:
             summary.ignored.append(relative)
             summary.problems.append((relative, problem))
         known = self._known_deliveries()
+        # Two threads beside this one: Great Expectations is imported while the files are hashed
+        # and the first ones read, and each batch is read while the one before it is validated
+        # and loaded. Hashing and reading are the OS's and Arrow's work, outside the GIL; only
+        # this thread touches the warehouse, so deliveries, rows and fault points come in the
+        # same order as they would one after the other.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="envkpi-ingest") as helpers:
+            if any((f.relative, f.size, f.modified_ns) not in known["by_stat"] for f in files):
+                self._validator_build = helpers.submit(self._make_validator)  # something is new
+            candidates = self._candidates(files, known, summary)
+            batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
+            work = [(kind, batch) for kind in KINDS for batch in batches_of[kind]]
+            reads = [helpers.submit(_read_batch, *work[0])] if work else []
+            for kind in KINDS:
+                for batch in batches_of[kind]:
+                    tables, rows = reads[-1].result()
+                    if len(reads) < len(work):
+                        reads.append(helpers.submit(_read_batch, *work[len(reads)]))
+                    self._ingest_kind(kind, batch, tables, rows, summary)
+                if kind == "factors" and batches_of[kind]:
+                    rebuild_conversion(self.connection)
+                fault_point(f"ingest:kind-done:{kind}")
+        if self._validator is not None:
+            self._validator.build_data_docs()
+        return summary
+
+    def _candidates(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> list[tuple[LandedFile, str, int | None]]:
+        """The files whose content is new, in delivery order, with their sha256 and earlier rejection."""
         accepted_content = {sha for sha, status in known["by_sha"].items() if status["accepted"]}
         candidates: list[tuple[LandedFile, str, int | None]] = []
         seen_this_run: set[str] = set()
@@ -235,16 +291,7 @@ class Ingest:
             seen_this_run.add(sha)
             rejected_before = known["by_sha"].get(sha, {}).get("rejected_id")
             candidates.append((landed, sha, rejected_before))
-        for kind in KINDS:
-            of_kind = [c for c in candidates if c[0].kind == kind]
-            for batch in _batches(of_kind):
-                self._ingest_kind(kind, batch, summary)
-            if kind == "factors" and of_kind:
-                rebuild_conversion(self.connection)
-            fault_point(f"ingest:kind-done:{kind}")
-        if self._validator is not None:
-            self._validator.build_data_docs()
-        return summary
+        return candidates
 
     def _known_deliveries(self) -> dict:
         by_stat: dict[tuple[str, int, int], str] = {}
@@ -261,15 +308,7 @@ class Ingest:
         return {"by_stat": by_stat, "by_sha": by_sha}
 
     def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str, int | None]],
-                     summary: IngestSummary) -> None:
-        tables: dict[str, DeliveredTable] = read_deliveries(
-            {landed.relative: landed.path for landed, _, _ in candidates
-             if landed.path.suffix.casefold() in READABLE_SUFFIXES}, kind)
-        for landed, _, _ in candidates:
-            if landed.path.suffix.casefold() not in READABLE_SUFFIXES:
-                tables[landed.relative] = DeliveredTable(problems=[Problem(
-                    None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
-        rows = kind_table(kind, {label: t for label, t in tables.items() if t.readable})
+                     tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary) -> None:
         reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
         validation = self.validator.validate(kind, rows, reference) if len(rows) else None
         found = validation.problems if validation else {}

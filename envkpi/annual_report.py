@@ -8,17 +8,23 @@ drawing leaves the previous files, never a mix, and the files and fault points c
 order as when ``charts.write_charts`` and ``report_pack.write_report_pack`` (the one-process
 versions, which notebooks and tests call) write them.
 
-Workers are forked where the platform can (they share the parent's imports and the KPI table
-without copying it) and spawned elsewhere.
+Workers are fresh interpreters (``python -m envkpi.annual_report``), not forks: a run's process
+has DuckDB's, Arrow's and Prefect's threads, and a child forked from a threaded process can
+crash (one did, in matplotlib's garbage collection). Nor are they multiprocessing's spawned
+children, which import the caller's main script again (a script that calls the pipeline
+without a ``__main__`` guard would run twice). Each worker pays about a second of imports, in
+parallel with the others.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
+import pickle
 import shutil
+import subprocess
+import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -26,16 +32,13 @@ import pandas as pd
 from envkpi import charts, faults, report_pack
 from envkpi.export import replace_atomically, write_csv
 
-# What a worker draws, set once per worker by ``_start_worker``.
+# What a worker draws (set once per worker process, or for the drawing in the run's own process).
 _job_inputs: dict = {}
 
 # Rough seconds of each job, to hand out the longest first (the workers finish together).
 _COST = {"pdf": 4.0, "xlsx": 2.5, "breakdown": 1.0, "overview": 0.7, "trend": 0.3}
 
 
-def _start_worker(inputs: dict) -> None:
-    faults.suspended().__enter__()  # for the worker's life: the parent's fault points stand for the drawing
-    _job_inputs.update(inputs)
 
 
 def _draw(job: tuple[str, str | None]) -> list[str]:
@@ -63,17 +66,17 @@ def _draw(job: tuple[str, str | None]) -> list[str]:
     return [path.name for path in charts.save_figure(figure, staging, stem)]
 
 
-def _workers(jobs: int) -> int:
+def _workers(jobs: int, wanted: int) -> int:
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(jobs, available))
+    return max(1, min(jobs, wanted or available))
 
 
 def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: int, cut_off: str,
-                        registry: pd.DataFrame) -> dict[str, Path]:
+                        registry: pd.DataFrame, workers: int = 0) -> dict[str, Path]:
     """Charts under ``reports/charts`` and the report pack under ``reports/pack`` for one year.
 
     Returns the files by name (``chart:<file>``, ``pack:<format>``), as the one-process writers
-    name them.
+    name them. ``workers`` processes draw (0: one per available core; 1: this process).
     """
     registry = charts.read_registry(registry)
     kpis = charts.kpis_in_order(kpi_results, registry)
@@ -84,7 +87,7 @@ def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: i
         staging = Path(folder)
         inputs = {"kpi_results": kpi_results, "registry": registry, "fiscal_year": fiscal_year,
                   "cut_off": cut_off, "staging": staging, "table": table}
-        staged = _draw_all(jobs, inputs)
+        staged = _draw_all(jobs, inputs, workers)
 
         def put(job: tuple[str, str | None], folder: Path) -> list[Path]:
             placed = []
@@ -106,9 +109,9 @@ def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: i
     return written
 
 
-def _draw_all(jobs: list[tuple[str, str | None]], inputs: dict) -> dict[tuple[str, str | None], list[str]]:
+def _draw_all(jobs: list[tuple[str, str | None]], inputs: dict, wanted: int) -> dict[tuple[str, str | None], list[str]]:
     ordered = sorted(jobs, key=lambda job: -_COST[job[0]])
-    workers = _workers(len(jobs))
+    workers = _workers(len(jobs), wanted)
     if workers == 1:
         _job_inputs.update(inputs)
         try:
@@ -116,7 +119,42 @@ def _draw_all(jobs: list[tuple[str, str | None]], inputs: dict) -> dict[tuple[st
                 return {job: _draw(job) for job in ordered}
         finally:
             _job_inputs.clear()
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker, initargs=(inputs,)) as pool:
-        return dict(zip(ordered, pool.map(_draw, ordered)))
+    # The longest jobs first, each to the worker with the least work so far.
+    shares: list[list[tuple[str, str | None]]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for job in ordered:
+        least = loads.index(min(loads))
+        shares[least].append(job)
+        loads[least] += _COST[job[0]]
+    inputs_file = inputs["staging"] / "inputs.pickle"
+    with inputs_file.open("wb") as handle:
+        pickle.dump(inputs, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    # The workers import this very copy of envkpi, wherever it was imported from.
+    library = str(Path(__file__).resolve().parent.parent)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (library, os.environ.get("PYTHONPATH")) if p)}
+    processes = [subprocess.Popen([sys.executable, "-m", "envkpi.annual_report", str(inputs_file), json.dumps(share)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+                 for share in shares]
+    staged: dict[tuple[str, str | None], list[str]] = {}
+    failures = []
+    for process, share in zip(processes, shares):
+        out, err = process.communicate()
+        if process.returncode != 0:
+            failures.append(err.decode("utf-8", "replace")[-3000:])
+            continue
+        staged.update({tuple(job): names for job, names in zip(share, json.loads(out))})
+    if failures:
+        raise RuntimeError("drawing the annual report failed in a worker process:\n" + "\n".join(failures))
+    return staged
+
+
+def _worker(inputs_file: str, jobs: str) -> None:
+    """A worker process: draw the given jobs, print the files of each as JSON."""
+    with Path(inputs_file).open("rb") as handle:
+        _job_inputs.update(pickle.load(handle))
+    with faults.suspended():  # the parent's fault points stand for the drawing
+        print(json.dumps([_draw(tuple(job)) for job in json.loads(jobs)]))
+
+
+if __name__ == "__main__":
+    _worker(*sys.argv[1:])

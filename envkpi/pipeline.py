@@ -14,6 +14,7 @@ import hashlib
 import json
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,11 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
                     validator_factory or make_validator(settings))
     summary = ingest.run(files, ignored)
     fault_point("ingest:done")
-    rebuild_derived(connection, settings, since_delivery_id=summary.first_delivery_id)
+    # Data Docs are rendered (Python) while DuckDB rebuilds the derived tables (its own threads).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envkpi-data-docs") as helper:
+        data_docs = helper.submit(ingest.build_data_docs)
+        rebuild_derived(connection, settings, since_delivery_id=summary.first_delivery_id)
+        data_docs.result()
     connection.execute(
         "insert into ingest_run values (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?)",
         [run_id, now.to_pydatetime(), pd.Timestamp.now().to_pydatetime(), str(settings.landing),
@@ -150,11 +155,16 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
     return summary
 
 
-def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary) -> dict[str, Path]:
-    """The contract's outputs (kpi_results.csv, rejections.csv) and the run's own reports."""
+def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary,
+                  kpi_results: pd.DataFrame | None = None) -> dict[str, Path]:
+    """The contract's outputs (kpi_results.csv, rejections.csv) and the run's own reports.
+
+    ``kpi_results`` is ``kpi_results_frame(connection)`` when the caller has it already.
+    """
     reports = settings.reports
+    kpi_results = kpi_results_frame(connection) if kpi_results is None else kpi_results
     written = {
-        "kpi_results": write_csv(kpi_results_frame(connection), reports / "kpi_results.csv"),
+        "kpi_results": write_csv(kpi_results, reports / "kpi_results.csv"),
         "rejections": write_csv(summary.rejections(), reports / "rejections.csv"),
         "boundary_warnings": write_csv(
             connection.execute("select * from boundary_excluded_rows order by file, \"row\"").df(),
@@ -196,7 +206,7 @@ def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_ye
     from envkpi import annual_report  # matplotlib is only needed here
 
     return annual_report.write_annual_report(kpi_results, settings.reports, fiscal_year, cut_off,
-                                             settings.reference / "kpis.csv")
+                                             settings.reference / "kpis.csv", settings.drawing_workers)
 
 
 def publish(settings: Settings) -> Path:
@@ -249,9 +259,10 @@ def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, P
     """The contract's CSVs and the run's reports; returns them, the KPI table and the data cut-off."""
     connection = connect(settings.warehouse, read_only=True)
     try:
-        reports = write_reports(connection, settings, summary)
+        kpi_results = kpi_results_frame(connection)
+        reports = write_reports(connection, settings, summary, kpi_results)
         fault_point("reports:written")
-        return reports, kpi_results_frame(connection), data_cut_off(connection)
+        return reports, kpi_results, data_cut_off(connection)
     finally:
         connection.close()
 
@@ -275,10 +286,14 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
     next_targets = kpi_results.loc[years == fiscal_year + 1, ["scope_level", "scope_id", "kpi", "target_pct"]]
     next_targets = next_targets.dropna(subset=["target_pct"])  # the plans shown for the next year
     digest = hashlib.sha256()
-    for part in (shown.to_csv(index=False), next_targets.to_csv(index=False), f"{fiscal_year}|{cut_off}"):
-        digest.update(part.encode("utf-8"))
+    for frame in (shown, next_targets):
+        # pandas' row hashes (fixed key, so the same in every run): a CSV of every plant's
+        # history took most of a quiet night's second here.
+        digest.update("|".join(f"{c}:{t}" for c, t in frame.dtypes.items()).encode("utf-8"))
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(f"{fiscal_year}|{cut_off}".encode("utf-8"))
     for path in (settings.reference / "kpis.csv", PACKAGE_DIR / "charts.py", PACKAGE_DIR / "report_pack.py",
-                 *sorted((PACKAGE_DIR / "styles").glob("*.mplstyle"))):
+                 PACKAGE_DIR / "annual_report.py", *sorted((PACKAGE_DIR / "styles").glob("*.mplstyle"))):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -175,10 +175,11 @@ def _plain_csv(label: str, raw: bytes) -> _PlainCsv | None:
         return None
     encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
     body = raw[3:] if encoding == "utf-8-sig" else raw
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    if not body.isascii():  # plain ASCII is UTF-8; only other bytes need decoding to check
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     header_line, _, rest = body.partition(b"\n")
     if not rest.endswith(b"\n"):
         rest += b"\n"

@@ -41,6 +41,9 @@ class Settings:
     fiscal_year_start_month: int = field(default_factory=lambda: int(_env("FISCAL_YEAR_START_MONTH", "4")))
     # Render Great Expectations Data Docs (reports/data_docs) for each run that validates files.
     data_docs: bool = field(default_factory=lambda: _env("DATA_DOCS", "1").strip().lower() not in ("0", "false", "no"))
+    # Worker processes that draw the annual report's charts and pack (0: one per available core;
+    # 1: draw in the run's own process).
+    drawing_workers: int = field(default_factory=lambda: int(_env("DRAWING_WORKERS", "0")))
     # Nightly schedule of the Prefect deployment.
     schedule_cron: str = field(default_factory=lambda: _env("SCHEDULE_CRON", "0 2 * * *"))
     schedule_timezone: str = field(default_factory=lambda: _env("SCHEDULE_TIMEZONE", "Asia/Tokyo"))

@@ -81,20 +81,29 @@ def fiscal_year_of(periods: pa.ChunkedArray, start_month: int) -> pa.ChunkedArra
     return pc.subtract(year, pc.cast(pc.less(month, start_month), pa.int32()))
 
 
-def _with_derived_columns(kind: str, rows: pa.Table, reference: ReferenceData) -> pa.Table:
+# Typed columns that the suites check, each computed from one delivered column.
+NUMBER_COLUMNS = {f"{column}_number": column for column in ("quantity", "gj_per_unit", "target_pct")}
+
+
+def _as_number(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The number each text states (null where it is not a plain decimal number)."""
+    return pc.cast(_where_matches(values, _NUMBER), pa.float64())
+
+
+def _with_derived_columns(kind: str, rows: pa.Table, reference: ReferenceData, numbers: bool = True) -> pa.Table:
     """Add the typed columns that the suites check (named ``<column>_number`` and the like).
 
     Computed in Arrow (vectorised C++): at millions of rows, pandas string methods cost more
-    than the expectations themselves.
+    than the expectations themselves. With ``numbers=False`` the number columns are left to
+    the caller, who computes them from distinct values.
     """
     derived = rows
     for column in KINDS[kind].columns:
         if column not in derived.column_names:
             derived = derived.append_column(column, pa.nulls(len(derived), pa.string()))  # optional, left out
-    for column in ("quantity", "gj_per_unit", "target_pct"):
-        if column in derived.column_names:
-            number = pc.cast(_where_matches(derived[column], _NUMBER), pa.float64())
-            derived = derived.append_column(f"{column}_number", number)
+    for number_column, column in NUMBER_COLUMNS.items():
+        if numbers and column in derived.column_names:
+            derived = derived.append_column(number_column, _as_number(derived[column]))
     if kind == "energy":
         fiscal_year = fiscal_year_of(derived["period"], reference.fiscal_year_start_month)
         key = pc.binary_join_element_wise(derived["energy_type"], pc.fill_null(derived["unit"], ""),
@@ -220,7 +229,12 @@ class Validator:
     def _failing_rows_by_value(self, kind: str, derived: pa.Table, reference: ReferenceData):
         """Check each column's distinct values; yield every failed expectation with its rows."""
         checked = sorted({e.configuration.kwargs["column"] for e in self.suites[kind].expectations})
-        distinct = {column: pc.unique(derived[column]) for column in checked}
+        # The delivered column each checked column is judged by (a number column by its text),
+        # and that column's distinct values; a number column is typed from them, not per row.
+        source = {column: NUMBER_COLUMNS.get(column, column) for column in checked}
+        delivered = {name: pc.unique(derived[name]) for name in set(source.values())}
+        distinct = {column: _as_number(delivered[name]) if column in NUMBER_COLUMNS else delivered[name]
+                    for column, name in source.items()}
         length = max(len(values) for values in distinct.values())
         # Columns of one batch have one length: a shorter column repeats its first value, which
         # changes no verdict (a value either passes or fails wherever it stands).
@@ -230,8 +244,8 @@ class Validator:
         frame = to_frame(pa.table(padded))
         frame[_ROW_ID] = range(length)
         for expectation, ids in self._run(kind, frame, reference):
-            column = expectation.kwargs["column"]
-            values = distinct[column]
+            column = source[expectation.kwargs["column"]]
+            values = delivered[column]
             failing = values.take(pa.array(sorted({i if i < len(values) else 0 for i in ids}), pa.int64()))
             rows = pc.is_in(derived[column], value_set=failing.drop_null())
             if failing.null_count:
@@ -251,8 +265,9 @@ class Validator:
         problems: dict[str, list[Problem]] = {}
         if not len(rows):
             return Validation(problems, np.zeros(0, dtype=bool))
-        derived = _with_derived_columns(kind, rows, reference)
-        failing_rows = self._failing_rows_by_value if self._reads_one_value(kind) else self._failing_rows_by_row
+        by_value = self._reads_one_value(kind)
+        derived = _with_derived_columns(kind, rows, reference, numbers=not by_value)
+        failing_rows = self._failing_rows_by_value if by_value else self._failing_rows_by_row
         for expectation, row_ids in failing_rows(kind, derived, reference):
             meta = expectation.meta or {}
             column = meta.get("column", "")
@@ -284,7 +299,12 @@ def _rows_sharing_a_key_hash(keys: pa.Table) -> np.ndarray:
     text columns themselves; only the few rows that share a hash are then grouped exactly.
     """
     with duckdb.connect() as connection:
-        hashes = connection.from_arrow(keys).select("hash(*COLUMNS(*)) as key_hash").fetchnumpy()["key_hash"]
+        hashed = connection.from_arrow(keys).select("hash(*COLUMNS(*)) as key_hash")
+        # Nearly always every key differs: counting the distinct hashes says so without sorting.
+        ((distinct,),) = hashed.aggregate("count(distinct key_hash)").fetchall()
+        if distinct == len(keys):
+            return np.zeros(len(keys), dtype=bool)
+        hashes = hashed.fetchnumpy()["key_hash"]
     ordered = np.sort(hashes)
     shared = ordered[1:][ordered[1:] == ordered[:-1]]
     return np.isin(hashes, shared) if len(shared) else np.zeros(len(hashes), dtype=bool)

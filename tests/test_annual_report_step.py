@@ -42,3 +42,32 @@ def test_charts_are_drawn_again_only_when_the_report_year_changes(landing):
     run(landing.settings, publish_snapshot=False)
     after = _drawn(landing)
     assert all(after[name] != before[name] for name in before)
+
+
+def test_worker_processes_draw_the_files_one_process_draws(landing, tmp_path):
+    """The nightly drawing in worker processes writes, file for file, what the one-process
+    writers (charts.write_charts, report_pack.write_report_pack) write from the same table."""
+    from openpyxl import load_workbook
+
+    from envkpi import charts, report_pack
+
+    landing.plants([["P1", "Plant 1", "BU-A", "JP", "", ""], ["P2", "Plant 2", "BU-B", "JP", "", ""]])
+    _deliver_year(landing, ["2005-04"], "base")
+    _deliver_year(landing, MONTHS_FY2017, "fy2017")
+    result = run(landing.settings.with_overrides(drawing_workers=2), publish_snapshot=False)
+    registry = charts.read_registry(landing.settings.reference / "kpis.csv")
+    # The last delivered month, 2018-03, is also the last of FY2017.
+    one_process = {p.name: p for p in charts.write_charts(result.kpi_results, tmp_path / "charts", 2017, "2018-03",
+                                                           registry)}
+    one_process.update({p.name: p for p in report_pack.write_report_pack(
+        result.kpi_results, tmp_path / "pack", 2017, "2018-03", registry).values()})
+
+    drawn = {path.name: path for name, path in result.reports.items() if name.startswith(("chart:", "pack:"))}
+    assert sorted(drawn) == sorted(one_process) and len(drawn) > 10
+    for name, path in drawn.items():
+        if name.endswith(".xlsx"):  # zip timestamps differ; the cells may not
+            sheets = [[list(row) for row in load_workbook(p, read_only=True).worksheets[i].iter_rows(values_only=True)]
+                      for p in (path, one_process[name]) for i in (0, 1)]
+            assert sheets[:2] == sheets[2:], name
+        else:
+            assert path.read_bytes() == one_process[name].read_bytes(), name

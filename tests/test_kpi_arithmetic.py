@@ -65,6 +65,23 @@ def test_units_convert_to_gj_t_and_kg(landing):
     assert (co2.numerator, co2.numerator_unit) == (approx(0.555 + 0.223 + 0.06 + 1.665 + 5.42), "t-CO2")
 
 
+def test_the_largest_accepted_quantities_sum_exactly_without_overflow(landing):
+    """Quantities up to 10^15 are accepted: a plant-month of them must not overflow the exact
+    decimals the build multiplies and sums in (masses are summed before they are converted)."""
+    plants(landing, ("P1", "BU-A", "", ""))
+    landing.energy("energy.csv", [["P1", "2017-04", "heavy_oil_a", "1e15", "kL"],     # 3.91e16 GJ
+                                  ["P1", "2017-04", "electricity", "1e15", "MWh"]])   # 9.76e15 GJ
+    landing.production("production.csv", [["P1", "2017-04", "1e15", "t"]])
+    landing.waste("waste.csv", [["P1", "2017-04", f"waste {i}", "recycled", "1e15", "t"] for i in range(10)])
+    landing.chemicals("chemicals.csv", [["P1", "2017-04", f"substance {i}", "", "air", "1e15", "t"] for i in range(15)])
+    landing.run()
+
+    assert landing.kpi("energy_intensity", 2017).numerator == approx(3.91e16 + 9.76e15)
+    assert landing.kpi("waste_intensity", 2017).numerator == approx(1e16)
+    assert landing.kpi("chemical_intensity", 2017).numerator == approx(15 * 1e15 * 1000)  # kg
+    assert landing.kpi("chemical_intensity", 2017).value == approx(15 * 1e15 * 1000 / 1e15)
+
+
 def test_a_scope_sums_numerators_and_denominators_and_never_averages_plant_ratios(landing):
     plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-A", "", ""), ("P3", "BU-B", "", ""))
     landing.energy("energy.csv", [

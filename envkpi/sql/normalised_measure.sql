@@ -18,18 +18,19 @@ create table if not exists normalised_measure (
 create or replace macro normalised_measure_since(since_delivery_id, fiscal_year_start_month) as table
 with mass_unit(unit, reporting_unit, per_unit) as (
     -- Delivered masses to the reporting unit of their measure.
-    values ('t', 't', 1.0::decimal(18, 9)), ('kg', 't', 0.001), ('g', 't', 0.000001),
+    values ('t', 't', 1.0::decimal(18, 6)), ('kg', 't', 0.001), ('g', 't', 0.000001),
            ('t', 'kg', 1000), ('kg', 'kg', 1), ('g', 'kg', 0.001)
 ),
--- Products are kept exact (19 decimals) and rounded to 10 decimals once, after the sum per
--- plant-month and measure: the same figure as rounding each row's product, or a closer one,
--- and rounding 38-digit decimals row by row was the slowest arithmetic of the whole build.
--- Masses are summed per delivered unit before they are converted (one product per sum; an
--- energy row is already one per plant, month and energy type).
+-- Every amount is rounded to 10 decimals once. An energy row (one per plant, month and energy
+-- type) is multiplied by its factor, 9 decimals, as delivered. Masses are summed per plant-month
+-- and delivered unit first and the sum converted: one 38-digit product and rounding per sum
+-- instead of per row (rounding row by row was the slowest arithmetic of the whole build), the
+-- same figure or a closer one. The unit factors have 6 decimals, so that the product of the
+-- largest accepted sum (15 substances of 10^15 t in kg) still fits the 38 digits.
 energy_measures as (
     select 'energy' as kind, energy.plant_id, energy.period_month, conversion.measure, conversion.measure_unit as unit,
            -- quantity in the delivered unit x the factor valid in the month's fiscal year
-           energy.quantity * conversion.per_unit as amount
+           cast(energy.quantity * conversion.per_unit as decimal(38, 10)) as amount
     from accepted_energy as energy
     join normalised_conversion as conversion
       on conversion.energy_type = energy.energy_type
@@ -57,7 +58,7 @@ delivered_masses as (
 ),
 mass_measures as (
     select masses.kind, masses.plant_id, masses.period_month, masses.measure, masses.reporting_unit as unit,
-           masses.quantity * mass_unit.per_unit as amount
+           cast(masses.quantity * mass_unit.per_unit as decimal(38, 10)) as amount
     from delivered_masses as masses
     join mass_unit on mass_unit.unit = masses.unit and mass_unit.reporting_unit = masses.reporting_unit
 ),
@@ -66,7 +67,7 @@ all_measures as (
     union all select * from mass_measures
 ),
 plant_month_measures as (
-    select kind, plant_id, period_month, measure, unit, cast(sum(amount) as decimal(38, 10)) as amount
+    select kind, plant_id, period_month, measure, unit, sum(amount) as amount
     from all_measures
     group by all
 )

@@ -119,11 +119,8 @@ def discover(landing: Path) -> tuple[list[LandedFile], list[tuple[str, Problem]]
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int,

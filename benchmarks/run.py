@@ -80,7 +80,8 @@ PHASES: tuple[tuple[str, tuple[tuple[str, str, str | None], ...]], ...] = (
     ("read files", ((I, "read_delivery", None), (I, "read_deliveries", None))),
     ("assemble kind frame", ((I, "kind_frame", None), (I, "kind_table", None))),
     ("reference for checks", ((I, "current_reference", None),)),
-    ("GX setup", ((V, "__init__", "Validator"),)),
+    # In the run's thread: waiting for the helper thread that imports GX and builds the suites.
+    ("GX setup", ((V, "__init__", "Validator"), (I, "_built_validator", "Ingest"))),
     ("validation: GX suites", ((V, "validate", "Validator"),)),
     ("validation: typed columns", ((V, "_with_derived_columns", None),)),
     ("validation: duplicate keys", ((V, "duplicate_key_problems", None),)),
@@ -614,14 +615,19 @@ def render_report(steps: dict[str, Step], manifests: dict[str, dict], machine: d
         lines.append(f"| peak memory of the full pipeline (RSS) | {full.peak_rss_mb:,.0f} MB | "
                      f"< {GOAL_PEAK_RSS_MB:,.0f} MB | {verdict(full.peak_rss_mb < GOAL_PEAK_RSS_MB, full)} |")
     if full and full.result.get("phases"):
-        # A phase run in a helper thread counts in full, although it overlaps the main thread's.
-        validation = sum(full.result["phases"].get(p + suffix, {}).get("seconds", 0.0)
-                         for p in VALIDATION_PHASES for suffix in ("", HELPER_THREAD))
-        share = validation / full.wall if full.wall else None
-        if share is not None:
-            lines.append(f"| validation (GX setup and suites, typed columns, duplicate keys, storable numbers, Data Docs) "
-                         f"/ full run | {share * 100:.1f} % | "
-                         f"< {GOAL_VALIDATION_SHARE * 100:.0f} % | {verdict(share < GOAL_VALIDATION_SHARE, full)} |")
+        phases = full.result["phases"]
+        # Two readings, each with its verdict: the validation the run waits for (its phases in
+        # the run's own thread: their time is the run's time), and all validation work, where
+        # GX's import and the Data Docs, done in helper threads beside other work, count in full.
+        waited = sum(phases.get(p, {}).get("seconds", 0.0) for p in VALIDATION_PHASES)
+        overlapped = sum(phases.get(p + HELPER_THREAD, {}).get("seconds", 0.0) for p in VALIDATION_PHASES)
+        if full.wall:
+            for label, seconds in (("validation the run waits for (GX suites, typed columns, duplicate keys, "
+                                    "storable numbers, and GX setup and Data Docs where not overlapped)", waited),
+                                   ("all validation work, helper threads' GX setup and Data Docs included", waited + overlapped)):
+                share = seconds / full.wall
+                lines.append(f"| {label} / full run | {share * 100:.1f} % | < {GOAL_VALIDATION_SHARE * 100:.0f} % | "
+                             f"{verdict(share < GOAL_VALIDATION_SHARE, full)} |")
     lines.append("")
     lines.append("### Agreement")
     lines.append("")

@@ -243,8 +243,12 @@ class Ingest:
     @property
     def validator(self) -> Validator:
         if self._validator is None:
-            self._validator = self._validator_build.result() if self._validator_build else self._make_validator()
+            self._validator = self._built_validator()
         return self._validator
+
+    def _built_validator(self) -> Validator:
+        """The validator being built beside the hashing and reading (waiting for it), or a new one."""
+        return self._validator_build.result() if self._validator_build else self._make_validator()
 
     def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
         summary = IngestSummary(self.run_id, first_delivery_id=self._next_delivery_id)

@@ -49,6 +49,34 @@ def test_file_with_errors_is_rejected_whole_and_its_rows_named(landing):
     assert landing.query("select count(*) n from raw_energy").n[0] == 1
 
 
+def test_a_failing_value_names_every_row_of_every_file_that_holds_it(landing):
+    """GX judges each distinct value once (validation.py); the verdict must still reach every
+    row with that value, in each file, and rows with other values must not be named."""
+    landing.plants(TWO_PLANTS)
+    landing.energy("energy_a.csv", [
+        ["PX", "2017-04", "electricity", "100", "kWh"],   # row 2: unknown plant
+        ["P1", "2017-05", "electricity", "7..5", "kWh"],  # row 3: not a number
+        ["PX", "2017-06", "electricity", "100", "kWh"],   # row 4: the same unknown plant
+        ["", "2017-07", "electricity", "100", "kWh"],     # row 5: empty plant
+    ])
+    landing.energy("energy_b.csv", [
+        ["P2", "2017-04", "electricity", "7..5", "kWh"],  # row 2: the same bad number
+        ["P2", "2017-05", "electricity", "100", "kWh"],   # row 3: fine
+        ["", "2017-06", "electricity", "100", "kWh"],     # row 4: empty plant
+    ])
+    landing.energy("energy_c.csv", [["P1", "2017-04", "electricity", "100", "kWh"]])
+    result = landing.run()
+
+    assert sorted(result.ingest.rejected) == ["energy_a.csv", "energy_b.csv"]
+    named = landing.rejections()[["file", "row", "column", "value"]].values.tolist()
+    assert sorted(named) == sorted([
+        ["energy_a.csv", "2", "plant_id", "PX"], ["energy_a.csv", "3", "quantity", "7..5"],
+        ["energy_a.csv", "4", "plant_id", "PX"], ["energy_a.csv", "5", "plant_id", ""],
+        ["energy_b.csv", "2", "quantity", "7..5"], ["energy_b.csv", "4", "plant_id", ""],
+    ])
+    assert accepted(landing, "energy").plant_id.tolist() == ["P1"]
+
+
 @pytest.mark.parametrize(
     "header, row, column, reason",
     [

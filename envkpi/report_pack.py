@@ -19,10 +19,10 @@ from __future__ import annotations
 import html
 import math
 import re
+import tempfile
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from envkpi import charts
@@ -241,24 +241,54 @@ def title_page(table: pd.DataFrame, fiscal_year: int, cut_off: str) -> Figure:
     return fig
 
 
+def write_title_page(table: pd.DataFrame, path: Path, fiscal_year: int, cut_off: str) -> Path:
+    """The title page alone, as a one-page PDF (the first page of the pack)."""
+    fig = title_page(table, fiscal_year, cut_off)
+    with charts.house_style():
+        fig.savefig(path, format="pdf", metadata={"CreationDate": None})
+    return path
+
+
+def pack_pages(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame) -> list[str]:
+    """The chart stems of the pack's pages after the title page, in order."""
+    stems = [charts.overview_stem(fiscal_year)]
+    for kpi in charts.kpis_in_order(kpi_results, registry):
+        stems += [charts.trend_stem(kpi), charts.breakdown_stem(kpi, fiscal_year)]
+    return stems
+
+
+def join_pdf(pages: list[Path], path: Path, fiscal_year: int) -> Path:
+    """The PDF pack: the given one-page PDFs, in order, as one document (written atomically)."""
+    from pypdf import PdfWriter  # only the pack needs it
+
+    writer = PdfWriter()
+    for page in pages:
+        writer.append(page)
+    writer.add_metadata({"/Title": f"Environmental report pack FY{fiscal_year}", "/Creator": "envkpi"})
+    replace_atomically(path, lambda tmp: writer.write(tmp))  # a killed run never leaves half a PDF
+    return path
+
+
 def write_pdf(kpi_results: pd.DataFrame, table: pd.DataFrame, path: Path, fiscal_year: int, cut_off: str,
               registry: pd.DataFrame) -> Path:
-    """Title page with the table, then the overview, then each KPI's trend and breakdown."""
+    """Title page with the table, then the overview, then each KPI's trend and breakdown.
+
+    The pages are the charts' own PDFs (``charts.save_figure``), drawn here into a temporary
+    folder; the nightly run joins the ones it has just drawn instead (envkpi.annual_report).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    figures = [title_page(table, fiscal_year, cut_off),
-               charts.overview_figure(kpi_results, fiscal_year, cut_off, registry)]
-    for kpi in charts.kpis_in_order(kpi_results, registry):
-        figures.append(charts.trend_figure(kpi_results, kpi, cut_off, registry, fiscal_year))
-        figures.append(charts.breakdown_figure(kpi_results, kpi, fiscal_year, cut_off, registry))
-    metadata = {"Title": f"Environmental report pack FY{fiscal_year}", "Creator": "envkpi", "CreationDate": None}
-
-    def write(tmp: Path) -> None:  # through a temporary file: a killed run never leaves half a PDF
-        with charts.house_style(), PdfPages(tmp, metadata=metadata) as pdf:
-            for fig in figures:
-                pdf.savefig(fig)
-
-    replace_atomically(path, write)
-    return path
+    with tempfile.TemporaryDirectory(prefix="envkpi-pack-") as folder:
+        drawn = Path(folder)
+        figures = {charts.overview_stem(fiscal_year): charts.overview_figure(kpi_results, fiscal_year, cut_off, registry)}
+        for kpi in charts.kpis_in_order(kpi_results, registry):
+            figures[charts.trend_stem(kpi)] = charts.trend_figure(kpi_results, kpi, cut_off, registry, fiscal_year)
+            figures[charts.breakdown_stem(kpi, fiscal_year)] = charts.breakdown_figure(
+                kpi_results, kpi, fiscal_year, cut_off, registry)
+        for stem, fig in figures.items():
+            charts.save_figure(fig, drawn, stem)
+        title = write_title_page(table, drawn / "title.pdf", fiscal_year, cut_off)
+        pages = [title] + [drawn / f"{stem}.pdf" for stem in pack_pages(kpi_results, fiscal_year, registry)]
+        return join_pdf(pages, path, fiscal_year)
 
 
 # --- the pack -------------------------------------------------------------------------------

@@ -812,20 +812,28 @@ def run_benchmark(args) -> int:
         return step
 
     def script(key: str, label: str, what: str, module: str, landing: Path, n_rows: int, n_files: int,
-               options: tuple[str, ...] = (), extra_row: bool = False) -> Step:
-        result = work / f"{key}.json"
-        step = Step(key, label, what, n_rows, n_files, extra=extra_row,
-                    argv=[py, "-m", module, str(landing), "--json", str(result), "--reference", str(reference),
-                          *options])
-        measure(step, logs / f"{key}.log", args.step_timeout, args.rss_limit_mb, library)
-        _read_result(step, result)
-        steps[key] = step
-        return step
+               options: tuple[str, ...] = (), extra_row: bool = False, repeat: int = 1) -> Step:
+        runs = []
+        for _ in range(repeat):
+            result = work / f"{key}.json"
+            step = Step(key, label, what, n_rows, n_files, extra=extra_row,
+                        argv=[py, "-m", module, str(landing), "--json", str(result), "--reference", str(reference),
+                              *options])
+            measure(step, logs / f"{key}.log", args.step_timeout, args.rss_limit_mb, library)
+            _read_result(step, result)
+            runs.append(step)
+        best = min((run for run in runs if run.ok), key=lambda run: run.wall, default=runs[-1])
+        if repeat > 1:
+            best.what += f"; the fastest of {repeat} runs ({', '.join(f'{run.wall:.1f}' for run in runs)} s)"
+        steps[key] = best
+        return best
 
     pipeline("full", "1. full pipeline", "envkpi run from an empty warehouse: ingest, validation, KPIs, "
              "reports, charts, publish" + charts, files, work / "full", rows, nfiles)
+    # The lower bound is short, so a busy moment of the machine moves it most: its fastest of
+    # three runs is the bound the pipeline is held to (the pipeline's single run is not favoured).
     script("bare", "2. lower bound", "bare DuckDB: read_csv of every file, one SQL statement, no validation, "
-           "no lineage", "benchmarks.bare_duckdb", files, rows, nfiles)
+           "no lineage", "benchmarks.bare_duckdb", files, rows, nfiles, repeat=3)
     script("pandas", "3. plain pandas", "pd.read_csv per file, concat, group by", "benchmarks.plain_pandas",
            files, rows, nfiles)
 

@@ -27,7 +27,8 @@ from envkpi.export import remove_stale_temporaries, replace_atomically, write_cs
 from envkpi.faults import fault_point
 from envkpi.ingest import Ingest, IngestSummary, discover, sha256_of
 from envkpi.settings import Settings
-from envkpi.warehouse import connect, kpi_results_frame, load_reference, rebuild_conversion, rebuild_derived
+from envkpi.warehouse import (connect, kpi_results_frame, load_reference, rebuild_conversion, rebuild_derived,
+                              write_kpi_results_csv)
 
 PUBLISHED_NAME = "warehouse.duckdb"
 
@@ -155,16 +156,11 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
     return summary
 
 
-def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary,
-                  kpi_results: pd.DataFrame | None = None) -> dict[str, Path]:
-    """The contract's outputs (kpi_results.csv, rejections.csv) and the run's own reports.
-
-    ``kpi_results`` is ``kpi_results_frame(connection)`` when the caller has it already.
-    """
+def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary) -> dict[str, Path]:
+    """The contract's outputs (kpi_results.csv, rejections.csv) and the run's own reports."""
     reports = settings.reports
-    kpi_results = kpi_results_frame(connection) if kpi_results is None else kpi_results
     written = {
-        "kpi_results": write_csv(kpi_results, reports / "kpi_results.csv"),
+        "kpi_results": write_kpi_results_csv(connection, reports / "kpi_results.csv"),
         "rejections": write_csv(summary.rejections(), reports / "rejections.csv"),
         "boundary_warnings": write_csv(
             connection.execute("select * from boundary_excluded_rows order by file, \"row\"").df(),
@@ -259,10 +255,9 @@ def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, P
     """The contract's CSVs and the run's reports; returns them, the KPI table and the data cut-off."""
     connection = connect(settings.warehouse, read_only=True)
     try:
-        kpi_results = kpi_results_frame(connection)
-        reports = write_reports(connection, settings, summary, kpi_results)
+        reports = write_reports(connection, settings, summary)
         fault_point("reports:written")
-        return reports, kpi_results, data_cut_off(connection)
+        return reports, kpi_results_frame(connection), data_cut_off(connection)
     finally:
         connection.close()
 

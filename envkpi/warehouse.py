@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from envkpi.contract import KINDS
+from envkpi.export import replace_atomically
 from envkpi.faults import fault_point
 from envkpi.settings import SQL_DIR, Settings
 
@@ -189,6 +190,16 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
         fault_point(f"derived:{table}")
     connection.execute("delete from normalised_build")
     connection.execute("insert into normalised_build values (?, ?, ?)", list(state))
+
+
+def write_kpi_results_csv(connection: duckdb.DuckDBPyConnection, path: Path) -> Path:
+    """``reports/kpi_results.csv``, written by DuckDB from ``sql/kpi_results_export.sql``.
+
+    The same rows, order and text as ``export.write_csv(kpi_results_frame(...))`` gives.
+    """
+    query = sql("kpi_results_export")
+    replace_atomically(path, lambda tmp: connection.sql(query).write_csv(str(tmp), header=True))
+    return path
 
 
 def kpi_results_frame(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:

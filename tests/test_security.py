@@ -100,6 +100,21 @@ def test_every_csv_a_run_writes_starts_no_formula(hostile_run):
     assert set(warnings.plant_id) == {"P4"} and len(warnings) == 2 * 9  # energy and production, 2017-07 .. 2018-03
 
 
+def test_kpi_results_csv_written_by_duckdb_equals_the_pandas_writer(hostile_run, tmp_path):
+    """DuckDB writes kpi_results.csv (sql/kpi_results_export.sql); the general writer
+    (export.write_csv of the KPI table) must give the same bytes, hostile plant ids included."""
+    from envkpi.export import write_csv as export_csv
+    from envkpi.warehouse import connect, kpi_results_frame
+
+    landing, _ = hostile_run
+    connection = connect(landing.settings.warehouse, read_only=True)
+    try:
+        by_pandas = export_csv(kpi_results_frame(connection), tmp_path / "kpi_results.csv")
+    finally:
+        connection.close()
+    assert by_pandas.read_bytes() == (landing.settings.reports / "kpi_results.csv").read_bytes()
+
+
 def test_every_xlsx_a_run_writes_holds_no_formula(hostile_run):
     landing, _ = hostile_run
     written = list(landing.settings.reports.rglob("*.xlsx"))

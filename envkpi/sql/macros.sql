@@ -7,3 +7,8 @@ create or replace macro fiscal_year(period_month, start_month) as
 
 -- A delivered `YYYY-MM` (already validated) as the first day of that month.
 create or replace macro month_start(period) as cast(period || '-01' as date);
+
+-- Text that a spreadsheet would run as a formula, with a leading apostrophe: the characters of
+-- FORMULA_STARTS in envkpi/export.py, for the tables that DuckDB writes as CSV itself.
+create or replace macro formula_safe(text) as
+    case when left(text, 1) in ('=', '+', '-', '@', chr(9), chr(13)) then '''' || text else text end;

@@ -50,7 +50,9 @@ select
                                               coalesce(cast(in_scope_from as varchar), '-'),
                                               coalesce(cast(in_scope_to as varchar), '-')), ','
                                     order by plant_id), ''))
-     from accepted_plants) as boundary_fingerprint
+     from accepted_plants) as boundary_fingerprint,
+    (select md5(coalesce(string_agg(cast(registry_row as varchar), chr(10) order by registry_row.kpi), ''))
+     from reference_kpi as registry_row) as kpi_fingerprint
 """
 
 
@@ -172,15 +174,22 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
 
     ``since_delivery_id`` is the first delivery of this run: only the slices that deliveries from
     there on state are recomputed. Everything is rebuilt when it is None, or when the conversion
-    factors, the plants' boundary or the fiscal-year start differ from the last build.
+    factors, the plants' boundary, the KPI registry or the fiscal-year start differ from the last
+    build. ``kpi_results`` is computed again for the fiscal years the restated slices fall in (see
+    sql/kpi_results.sql).
     """
     fiscal_year_start_month = settings.fiscal_year_start_month
     execute_file(connection, "normalised_conversion")
+    state = connection.execute(_BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}).fetchone()
+    columns = connection.execute(
+        "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'"
+    ).fetchone()[0]
+    if columns != len(state):  # a warehouse built before the state had its current columns: rebuild once
+        connection.execute("drop table if exists normalised_build")
     connection.execute(
         "create table if not exists normalised_build (fiscal_year_start_month integer, "
-        "conversion_fingerprint varchar, boundary_fingerprint varchar)"
+        "conversion_fingerprint varchar, boundary_fingerprint varchar, kpi_fingerprint varchar)"
     )
-    state = connection.execute(_BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}).fetchone()
     built = connection.execute("select * from normalised_build").fetchone()
     if since_delivery_id is None or built != state:
         since_delivery_id = 0
@@ -189,7 +198,7 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
         execute_file(connection, table, parameters)
         fault_point(f"derived:{table}")
     connection.execute("delete from normalised_build")
-    connection.execute("insert into normalised_build values (?, ?, ?)", list(state))
+    connection.execute("insert into normalised_build values (?, ?, ?, ?)", list(state))
 
 
 def write_kpi_results_csv(connection: duckdb.DuckDBPyConnection, path: Path) -> Path:

@@ -270,14 +270,43 @@ def test_nights_that_update_slice_by_slice_give_the_figures_of_a_rebuild_from_sc
     nightly.plants([plants_rows[0], ["P2", "Plant P2", "BU-B", "JP", "", "2017-03"]], name="plants_2.csv")
     nightly.csv("factors.csv", ["energy_type", "unit", "gj_per_unit", "valid_from_fy"], [["electricity", "kWh", "0.0036", "2017"]])
     nightly.run()
-    # Night 4: nothing new.
+    # Night 4: targets for FY2017 arrive.
+    nightly.targets([["energy_intensity", "2017", "5", ""], ["waste_intensity", "2017", "1", "P1"]])
+    nightly.run()
+    # Night 5: the base year is restated: every later year's change versus it moves.
+    nightly.energy("energy_3.csv", [["P1", "2005-04", "electricity", "1200", "kWh"]])
+    nightly.run()
+    # Night 6: a month of FY2020: FY2018 and FY2019 enter the reporting span without data.
+    nightly.energy("energy_4.csv", [["P1", "2020-04", "electricity", "900", "kWh"]])
+    nightly.production("production_4.csv", [["P1", "2020-04", "9", "t"]])
+    nightly.run()
+    # Night 7: the KPI registry moves waste's base year to FY2017.
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    for path in nightly.settings.reference.glob("*.csv"):
+        (reference / path.name).write_bytes(path.read_bytes())
+    registry = pd.read_csv(reference / "kpis.csv", dtype=str, keep_default_na=False)
+    registry.loc[registry.kpi == "waste_intensity", "base_fiscal_year"] = "2017"
+    registry.to_csv(reference / "kpis.csv", index=False)
+    nightly.settings = nightly.settings.with_overrides(reference=reference)
+    nightly.run()
+    # Night 8: nothing new.
     nightly.run()
     incremental = (nightly.settings.reports / "kpi_results.csv").read_bytes()
 
     scratch = Landing(tmp_path / "scratch")
-    scratch.settings = scratch.settings.with_overrides(landing=nightly.path)
+    scratch.settings = scratch.settings.with_overrides(landing=nightly.path, reference=reference)
     scratch.run()
     assert (scratch.settings.reports / "kpi_results.csv").read_bytes() == incremental
     # And the figures are the hand-computed ones: FY2017 P1 = (800 kWh x 0.0036 + 50 m3 x 0.045) / 15 t.
     assert nightly.kpi("energy_intensity", 2017, "P1").value == approx((2.88 + 2.25) / 15)
     assert nightly.kpi("energy_intensity", 2017).value == approx((2.88 + 2.25) / 15)  # P2 out of the boundary
+    # The restated base year: FY2005 = (1,200 kWh x 0.00976 + 1,000 kWh x 0.00976) / 20 t (factor
+    # 0.0036 from FY2017 only), so FY2017 is 1 - 0.342 / 1.0736 = 68.14...% below it.
+    base = (1200 * 0.00976 + 1000 * 0.00976) / 20
+    assert nightly.kpi("energy_intensity", 2005).value == approx(base)
+    assert nightly.kpi("energy_intensity", 2017).change_vs_base_pct == approx((1 - (2.88 + 2.25) / 15 / base) * 100)
+    # The target arrived on night 4: achievement = change vs base / 5 %.
+    assert nightly.kpi("energy_intensity", 2017).target_pct == 5
+    assert nightly.kpi("energy_intensity", 2019).completeness_pct == 0  # in the span, no data
+    assert nightly.kpi("waste_intensity", 2017).base_year == 2017  # the registry's new base year

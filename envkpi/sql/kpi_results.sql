@@ -1,17 +1,64 @@
 -- kpi_results: one row per scope, KPI and fiscal year (contract 4 and 5). KPIs are rows of
 -- reference_kpi (data/reference/kpis.csv), not code: each names a numerator and a denominator
--- measure of normalised_measure.
-create or replace table kpi_results as
+-- measure of normalised_measure. Kept up to date fiscal year by fiscal year.
+create table if not exists kpi_results (
+    scope_level varchar,
+    scope_id varchar,
+    kpi varchar,
+    fiscal_year bigint,
+    numerator decimal(38, 10),
+    numerator_unit varchar,
+    denominator decimal(38, 10),
+    denominator_unit varchar,
+    value double,
+    base_year integer,
+    base_value double,
+    change_vs_base_pct double,
+    target_pct double,
+    achievement_ratio double,
+    rating varchar,
+    completeness_pct double
+);
+
+-- The fiscal years a night computes again: those of the plant-months it restated, the years
+-- that have just entered the reporting span, and every year when targets arrived or a base year
+-- was restated (every year is compared with its base year). A full rebuild (0) is every year.
+create or replace temp table kpi_results_years as
+with restated as (
+    select distinct fiscal_year(period_month, $fiscal_year_start_month) as fiscal_year
+    from normalised_restated($since_delivery_id)
+),
+every_year as (
+    select $since_delivery_id = 0
+        or exists (select 1 from raw_targets where delivery_id >= $since_delivery_id)
+        or exists (select 1 from restated join reference_kpi on reference_kpi.base_fiscal_year = restated.fiscal_year)
+        as wanted
+)
+select fiscal_year from restated
+union
+select distinct fiscal_year from normalised_plant_month
+where (select wanted from every_year) or fiscal_year not in (select fiscal_year from kpi_results);
+
+delete from kpi_results
+where $since_delivery_id = 0 or fiscal_year in (select fiscal_year from kpi_results_years);
+
+insert into kpi_results
 with scope_member as (
     -- Each in-boundary plant-month belongs to three scopes: the group, its business unit, itself.
+    -- The years computed again, and the base years they are compared with.
+    with plant_month as (
+        select * from normalised_plant_month
+        where fiscal_year in (select fiscal_year from kpi_results_years)
+           or fiscal_year in (select base_fiscal_year from reference_kpi)
+    )
     select 'group' as scope_level, 'group' as scope_id, plant_id, period_month, fiscal_year
-    from normalised_plant_month
+    from plant_month
     union all
     select 'business_unit', business_unit, plant_id, period_month, fiscal_year
-    from normalised_plant_month
+    from plant_month
     union all
     select 'plant', plant_id, plant_id, period_month, fiscal_year
-    from normalised_plant_month
+    from plant_month
 ),
 scope_measure as (
     -- A scope's figure sums numerators and denominators over its plant-months; plant ratios
@@ -112,4 +159,7 @@ select
         else 'not achieved'
     end as rating,
     completeness_pct
-from versus_target;
+from versus_target
+where fiscal_year in (select fiscal_year from kpi_results_years);
+
+drop table kpi_results_years;

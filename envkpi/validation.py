@@ -183,6 +183,14 @@ class Validator:
         for kind in KINDS:
             definition = json.loads((expectations_dir / f"{kind}.json").read_text(encoding="utf-8"))
             self.suites[kind] = self._context.suites.add(ExpectationSuite(**definition))
+        # Per kind, the columns its expectations read when each reads one value of one column
+        # (then GX checks distinct values), or None (then GX checks rows). Read once: GX builds
+        # an expectation's configuration anew on every access.
+        self._value_columns: dict[str, list[str] | None] = {}
+        for kind, suite in self.suites.items():
+            arguments = [e.configuration.kwargs for e in suite.expectations]
+            one_value = all("column" in a and not {"column_A", "column_B", "column_list"} & set(a) for a in arguments)
+            self._value_columns[kind] = sorted({a["column"] for a in arguments}) if one_value else None
 
     def _checkpoint(self, kind: str):
         if kind not in self._checkpoints:
@@ -204,11 +212,6 @@ class Validator:
         if self._data_docs and self._checkpoints:
             self._context.build_data_docs()
 
-    def _reads_one_value(self, kind: str) -> bool:
-        """Whether every expectation of the kind's suite judges a row by one column's value."""
-        return all(set(e.configuration.kwargs) & {"column_A", "column_B", "column_list"} == set()
-                   and "column" in e.configuration.kwargs for e in self.suites[kind].expectations)
-
     def _run(self, kind: str, frame: pd.DataFrame, reference: ReferenceData):
         """The failed expectations of one run of the kind's checkpoint, with the batch's row ids."""
         result = self._checkpoint(kind).run(
@@ -228,7 +231,7 @@ class Validator:
 
     def _failing_rows_by_value(self, kind: str, derived: pa.Table, reference: ReferenceData):
         """Check each column's distinct values; yield every failed expectation with its rows."""
-        checked = sorted({e.configuration.kwargs["column"] for e in self.suites[kind].expectations})
+        checked = self._value_columns[kind]
         # The delivered column each checked column is judged by (a number column by its text),
         # and that column's distinct values; a number column is typed from them, not per row.
         source = {column: NUMBER_COLUMNS.get(column, column) for column in checked}
@@ -265,7 +268,7 @@ class Validator:
         problems: dict[str, list[Problem]] = {}
         if not len(rows):
             return Validation(problems, np.zeros(0, dtype=bool))
-        by_value = self._reads_one_value(kind)
+        by_value = self._value_columns[kind] is not None
         derived = _with_derived_columns(kind, rows, reference, numbers=not by_value)
         failing_rows = self._failing_rows_by_value if by_value else self._failing_rows_by_row
         for expectation, row_ids in failing_rows(kind, derived, reference):

@@ -4,10 +4,10 @@ Drawing is matplotlib's rendering, single-threaded and the same work whatever th
 group: eleven charts in three formats, the title page and the XLSX take about 10 s of CPU (the
 PDF pack joins the charts' own PDFs behind the title page). Each file is rendered by a worker
 process into a staging folder; this process then moves them into place one by one, in a fixed
-order, through ``replace_atomically``. So a run killed while
-drawing leaves the previous files, never a mix, and the files and fault points come in the same
-order as when ``charts.write_charts`` and ``report_pack.write_report_pack`` (the one-process
-versions, which notebooks and tests call) write them.
+order, through ``replace_atomically``. So a run killed while drawing leaves the previous files,
+never a mix, and the files and fault points come in the same order as when
+``charts.write_charts`` and ``report_pack.write_report_pack`` (the one-process versions, which
+notebooks and tests call) write them.
 
 Workers are fresh interpreters (``python -m envkpi.annual_report``), not forks: a run's process
 has DuckDB's, Arrow's and Prefect's threads, and a child forked from a threaded process can
@@ -38,8 +38,6 @@ _job_inputs: dict = {}
 
 # Rough seconds of each job, to hand out the longest first (the workers finish together).
 _COST = {"breakdown": 1.2, "xlsx": 1.0, "overview": 0.7, "trend": 0.35, "title": 0.3}
-
-
 
 
 def _draw(job: tuple[str, str | None]) -> list[str]:
@@ -135,28 +133,31 @@ def _draw_all(jobs: list[tuple[str, str | None]], inputs: dict, wanted: int) -> 
     # The workers import this very copy of envkpi, wherever it was imported from.
     library = str(Path(__file__).resolve().parent.parent)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (library, os.environ.get("PYTHONPATH")) if p)}
-    processes = [subprocess.Popen([sys.executable, "-m", "envkpi.annual_report", str(inputs_file), json.dumps(share)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
-                 for share in shares]
+    answers = [inputs["staging"] / f"worker{i}.json" for i in range(workers)]
+    processes = [subprocess.Popen([sys.executable, "-m", "envkpi.annual_report", str(inputs_file), json.dumps(share),
+                                   str(answer)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
+                 for share, answer in zip(shares, answers)]
     staged: dict[tuple[str, str | None], list[str]] = {}
     failures = []
-    for process, share in zip(processes, shares):
-        out, err = process.communicate()
+    for process, share, answer in zip(processes, shares, answers):
+        _, err = process.communicate()
         if process.returncode != 0:
             failures.append(err.decode("utf-8", "replace")[-3000:])
             continue
-        staged.update({tuple(job): names for job, names in zip(share, json.loads(out))})
+        names = json.loads(answer.read_text(encoding="utf-8"))
+        staged.update({tuple(job): files for job, files in zip(share, names)})
     if failures:
         raise RuntimeError("drawing the annual report failed in a worker process:\n" + "\n".join(failures))
     return staged
 
 
-def _worker(inputs_file: str, jobs: str) -> None:
-    """A worker process: draw the given jobs, print the files of each as JSON."""
-    with Path(inputs_file).open("rb") as handle:
+def _worker(inputs_file: str, jobs: str, answer: str) -> None:
+    """A worker process: draw the given jobs; write the files of each, as JSON, to ``answer``."""
+    with Path(inputs_file).open("rb") as handle:  # written by _draw_all, in its private folder
         _job_inputs.update(pickle.load(handle))
     with faults.suspended():  # the parent's fault points stand for the drawing
-        print(json.dumps([_draw(tuple(job)) for job in json.loads(jobs)]))
+        drawn = [_draw(tuple(job)) for job in json.loads(jobs)]
+    Path(answer).write_text(json.dumps(drawn), encoding="utf-8")
 
 
 if __name__ == "__main__":

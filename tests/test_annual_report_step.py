@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from envkpi.pipeline import run
 
 MONTHS_FY2017 = [f"2017-{m:02d}" for m in range(4, 13)] + [f"2018-{m:02d}" for m in range(1, 4)]
@@ -44,9 +46,11 @@ def test_charts_are_drawn_again_only_when_the_report_year_changes(landing):
     assert all(after[name] != before[name] for name in before)
 
 
-def test_worker_processes_draw_the_files_one_process_draws(landing, tmp_path):
-    """The nightly drawing in worker processes writes, file for file, what the one-process
-    writers (charts.write_charts, report_pack.write_report_pack) write from the same table."""
+@pytest.mark.parametrize("workers", [2, 1])
+def test_worker_processes_draw_the_files_one_process_draws(landing, tmp_path, workers):
+    """The nightly drawing in worker processes (or, with one, in the run's own process) writes,
+    file for file, what the one-process writers (charts.write_charts,
+    report_pack.write_report_pack) write from the same table."""
     from openpyxl import load_workbook
 
     from envkpi import charts, report_pack
@@ -54,7 +58,7 @@ def test_worker_processes_draw_the_files_one_process_draws(landing, tmp_path):
     landing.plants([["P1", "Plant 1", "BU-A", "JP", "", ""], ["P2", "Plant 2", "BU-B", "JP", "", ""]])
     _deliver_year(landing, ["2005-04"], "base")
     _deliver_year(landing, MONTHS_FY2017, "fy2017")
-    result = run(landing.settings.with_overrides(drawing_workers=2), publish_snapshot=False)
+    result = run(landing.settings.with_overrides(drawing_workers=workers), publish_snapshot=False)
     registry = charts.read_registry(landing.settings.reference / "kpis.csv")
     # The last delivered month, 2018-03, is also the last of FY2017.
     one_process = {p.name: p for p in charts.write_charts(result.kpi_results, tmp_path / "charts", 2017, "2018-03",

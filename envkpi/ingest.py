@@ -188,6 +188,12 @@ def _extra_columns_json(table: DeliveredTable) -> pa.Array:
                      for row in values], pa.string())
 
 
+def _read_ahead(helpers: ThreadPoolExecutor, work) -> Future | None:
+    """Start reading the next batch of ``work`` (an iterator of (kind, batch)), if any."""
+    following = next(work, None)
+    return helpers.submit(_read_batch, *following) if following else None
+
+
 def _read_batch(kind: str, candidates: list[tuple[LandedFile, str, int | None]]) -> tuple[dict[str, DeliveredTable], pa.Table]:
     """A batch's files as read (or why not) and the rows of the readable ones as one table."""
     tables: dict[str, DeliveredTable] = read_deliveries(
@@ -203,8 +209,7 @@ def _read_batch(kind: str, candidates: list[tuple[LandedFile, str, int | None]])
 # A kind's new files are read, validated and loaded in batches of about this many bytes of
 # delivered text: memory stays bounded (a full history of a large group is gigabytes of CSV)
 # while each batch stays large enough that Great Expectations' fixed cost per run is small.
-# Two batches are in memory at once (one read ahead): at 48 MB the full benchmark peaks near
-# 3 GB.
+# Two batches are in memory at once (one read ahead).
 BATCH_BYTES = 48 * 1024 * 1024
 
 
@@ -266,14 +271,16 @@ class Ingest:
                 self._validator_build = helpers.submit(self._make_validator)  # something is new
             candidates = self._candidates(files, known, summary)
             batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
-            work = [(kind, batch) for kind in KINDS for batch in batches_of[kind]]
-            reads = [helpers.submit(_read_batch, *work[0])] if work else []
+            work = iter([(kind, batch) for kind in KINDS for batch in batches_of[kind]])
+            # Only the batch being read is held here: a finished read's rows go as soon as they
+            # are loaded.
+            reading = _read_ahead(helpers, work)
             for kind in KINDS:
                 for batch in batches_of[kind]:
-                    tables, rows = reads[-1].result()
-                    if len(reads) < len(work):
-                        reads.append(helpers.submit(_read_batch, *work[len(reads)]))
+                    tables, rows = reading.result()
+                    reading = _read_ahead(helpers, work)
                     self._ingest_kind(kind, batch, tables, rows, summary)
+                    del tables, rows
                 if kind == "factors" and batches_of[kind]:
                     rebuild_conversion(self.connection)
                 fault_point(f"ingest:kind-done:{kind}")

@@ -50,9 +50,7 @@ def _draw(job: tuple[str, str | None]) -> list[str]:
         return ["title.pdf"]
     if what == "xlsx":
         name = f"results_FY{fiscal_year}.xlsx"
-        report_pack.write_xlsx({f"Results FY{fiscal_year}": _job_inputs["table"],
-                                f"Figures FY{fiscal_year}": report_pack.figures_table(data, fiscal_year, registry)},
-                               staging / name)
+        report_pack.write_results_xlsx(data, _job_inputs["table"], staging / name, fiscal_year, registry)
         return [name]
     if what == "trend":
         figure, stem = charts.trend_figure(data, kpi, cut_off, registry, fiscal_year), charts.trend_stem(kpi)

@@ -312,9 +312,7 @@ def write_report_pack(
     table = results_table(kpi_results, fiscal_year, registry)
     stem = f"results_FY{fiscal_year}"
     paths = write_table_texts(table, out_dir, fiscal_year, cut_off)
-    paths["xlsx"] = write_xlsx({f"Results FY{fiscal_year}": table,
-                                f"Figures FY{fiscal_year}": figures_table(kpi_results, fiscal_year, registry)},
-                               out_dir / f"{stem}.xlsx")
+    paths["xlsx"] = write_results_xlsx(kpi_results, table, out_dir / f"{stem}.xlsx", fiscal_year, registry)
     paths["csv"] = write_csv(table, out_dir / f"{stem}.csv")
     paths["pdf"] = write_pdf(kpi_results, table, out_dir / f"report_pack_FY{fiscal_year}.pdf", fiscal_year,
                              cut_off, registry)
@@ -329,3 +327,10 @@ def write_table_texts(table: pd.DataFrame, out_dir: Path, fiscal_year: int, cut_
     replace_atomically(paths["md"], lambda tmp: tmp.write_text(markdown, encoding="utf-8"))
     replace_atomically(paths["html"], lambda tmp: tmp.write_text(html_text, encoding="utf-8"))
     return paths
+
+
+def write_results_xlsx(kpi_results: pd.DataFrame, table: pd.DataFrame, path: Path, fiscal_year: int,
+                       registry: pd.DataFrame) -> Path:
+    """The results table and, on a second sheet, the unrounded figures of the year, as XLSX."""
+    return write_xlsx({f"Results FY{fiscal_year}": table,
+                       f"Figures FY{fiscal_year}": figures_table(kpi_results, fiscal_year, registry)}, path)

@@ -83,6 +83,8 @@ PHASES: tuple[tuple[str, tuple[tuple[str, str, str | None], ...]], ...] = (
     # In the run's thread: waiting for the helper thread that imports GX and builds the suites.
     ("GX setup", ((V, "__init__", "Validator"), (I, "_built_validator", "Ingest"))),
     ("validation: GX suites", ((V, "validate", "Validator"),)),
+    # In the run's thread: waiting for a batch's validation, run ahead in a helper thread.
+    ("validation: waiting for the check ahead", ((I, "_validation", "_BatchesAhead"),)),
     ("validation: typed columns", ((V, "_with_derived_columns", None),)),
     ("validation: duplicate keys", ((V, "duplicate_key_problems", None),)),
     ("validation: numbers the warehouse can store", ((I, "unstorable_numbers", None),)),
@@ -105,7 +107,7 @@ PHASE_GROUPS = {
     "ingest + validation": (
         "load reference", "rebuild conversion", "discover files", "ingest bookkeeping (known files, order, waiting for reads)",
         "hash files", "read files", "assemble kind frame", "reference for checks", "GX setup",
-        "validation: GX suites", "validation: typed columns", "validation: duplicate keys",
+        "validation: GX suites", "validation: waiting for the check ahead", "validation: typed columns", "validation: duplicate keys",
         "validation: numbers the warehouse can store", "Data Docs", "kind bookkeeping (accepted rows, slice keys)", "delivery rows", "rejection rows", "load raw rows + slices",
         "transaction: connect, commit, checkpoint"),
     "KPI rebuild": ("KPI rebuild (normalised + kpi_results)",),
@@ -114,7 +116,7 @@ PHASE_GROUPS = {
     "publish": ("publish snapshot",),
 }
 HELPER_THREAD = " (helper thread)"
-VALIDATION_PHASES = ("GX setup", "validation: GX suites", "validation: typed columns", "validation: duplicate keys",
+VALIDATION_PHASES = ("GX setup", "validation: GX suites", "validation: waiting for the check ahead", "validation: typed columns", "validation: duplicate keys",
                      "validation: numbers the warehouse can store", "Data Docs")
 
 

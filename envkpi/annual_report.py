@@ -9,12 +9,8 @@ never a mix, and the files and fault points come in the same order as when
 ``charts.write_charts`` and ``report_pack.write_report_pack`` (the one-process versions, which
 notebooks and tests call) write them.
 
-Workers are fresh interpreters (``python -m envkpi.annual_report``), not forks: a run's process
-has DuckDB's, Arrow's and Prefect's threads, and a child forked from a threaded process can
-crash (one did, in matplotlib's garbage collection). Nor are they multiprocessing's spawned
-children, which import the caller's main script again (a script that calls the pipeline
-without a ``__main__`` guard would run twice). Each worker pays about a second of imports, in
-parallel with the others.
+Workers are fresh interpreters (``python -m envkpi.annual_report``; ``envkpi.workers`` says why
+not forks). Each pays about a second of imports, in parallel with the others.
 """
 
 from __future__ import annotations
@@ -32,6 +28,7 @@ import pandas as pd
 
 from envkpi import charts, faults, report_pack
 from envkpi.export import replace_atomically, write_csv
+from envkpi.workers import library_command, library_environment
 
 # What a worker draws (set once per worker process, or for the drawing in the run's own process).
 _job_inputs: dict = {}
@@ -128,12 +125,9 @@ def _draw_all(jobs: list[tuple[str, str | None]], inputs: dict, wanted: int) -> 
     inputs_file = inputs["staging"] / "inputs.pickle"
     with inputs_file.open("wb") as handle:
         pickle.dump(inputs, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    # The workers import this very copy of envkpi, wherever it was imported from.
-    library = str(Path(__file__).resolve().parent.parent)
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (library, os.environ.get("PYTHONPATH")) if p)}
     answers = [inputs["staging"] / f"worker{i}.json" for i in range(workers)]
-    processes = [subprocess.Popen([sys.executable, "-m", "envkpi.annual_report", str(inputs_file), json.dumps(share),
-                                   str(answer)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
+    processes = [subprocess.Popen(library_command("envkpi.annual_report", str(inputs_file), json.dumps(share), str(answer)),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=library_environment())
                  for share, answer in zip(shares, answers)]
     staged: dict[tuple[str, str | None], list[str]] = {}
     failures = []

@@ -90,5 +90,6 @@ def check_files(paths: list[Path], settings: Settings) -> CheckOutcome:
                     make_validator(settings, data_docs=False),
                     plants_known=source is not None or delivers_plants)
     summary = ingest.run(files, ignored)
+    ingest.finish_validation()
     connection.close()
     return CheckOutcome(summary, notes)

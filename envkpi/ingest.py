@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ import pyarrow as pa
 from envkpi.contract import KINDS, READABLE_SUFFIXES, kind_of
 from envkpi.faults import fault_point
 from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
-from envkpi.validation import SOURCE_FILE, ReferenceData, Validator
+from envkpi.validation import SOURCE_FILE, ReferenceData, Validation, Validator
 from envkpi.warehouse import rebuild_conversion, unstorable_numbers
 
 REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -188,10 +189,51 @@ def _extra_columns_json(table: DeliveredTable) -> pa.Array:
                      for row in values], pa.string())
 
 
-def _read_ahead(helpers: ThreadPoolExecutor, work) -> Future | None:
-    """Start reading the next batch of ``work`` (an iterator of (kind, batch)), if any."""
-    following = next(work, None)
-    return helpers.submit(_read_batch, *following) if following else None
+class _BatchesAhead:
+    """The batches of a run in order, read (and, once a reference is given, validated) ahead.
+
+    At most two batches wait beyond the one being loaded: one read, one being read or checked.
+    """
+
+    def __init__(self, reader: ThreadPoolExecutor, checker: ThreadPoolExecutor, work: list[tuple[str, list]]):
+        self._reader, self._checker = reader, checker
+        self._work = iter(work)
+        self._ahead: deque[list] = deque()  # [kind, reading, checking or None]
+        self._check: tuple[Validator, ReferenceData] | None = None
+        self._fill()
+
+    @property
+    def checking(self) -> bool:
+        return self._check is not None
+
+    def check_with(self, validator: Validator, reference: ReferenceData) -> None:
+        """Validate every batch of a monthly kind ahead, against this (final) reference."""
+        self._check = (validator, reference)
+        self._fill()
+
+    def next(self) -> tuple[dict[str, DeliveredTable], pa.Table, Validation | None]:
+        """The next batch's files, rows and validation (None when it was not validated ahead)."""
+        _, reading, checking = self._ahead.popleft()
+        tables, rows = reading.result()
+        validation = self._validation(checking) if checking else None
+        self._fill()
+        return tables, rows, validation
+
+    def _validation(self, checking: Future) -> Validation | None:
+        return checking.result()  # a method of its own, so that the benchmark times this wait
+
+    def _fill(self) -> None:
+        while len(self._ahead) < 2 and (following := next(self._work, None)):
+            self._ahead.append([following[0], self._reader.submit(_read_batch, *following), None])
+        for entry in self._ahead:
+            kind, reading, checking = entry
+            if checking is None and self._check and KINDS[kind].monthly:
+                entry[2] = self._checker.submit(_validated, kind, reading, *self._check)
+
+
+def _validated(kind: str, reading: Future, validator: Validator, reference: ReferenceData) -> Validation | None:
+    _, rows = reading.result()
+    return validator.validate(kind, rows, reference) if len(rows) else None
 
 
 def _read_batch(kind: str, candidates: list[tuple[LandedFile, str, int | None]]) -> tuple[dict[str, DeliveredTable], pa.Table]:
@@ -209,8 +251,8 @@ def _read_batch(kind: str, candidates: list[tuple[LandedFile, str, int | None]])
 # A kind's new files are read, validated and loaded in batches of about this many bytes of
 # delivered text: memory stays bounded (a full history of a large group is gigabytes of CSV)
 # while each batch stays large enough that Great Expectations' fixed cost per run is small.
-# Two batches are in memory at once (one read ahead).
-BATCH_BYTES = 48 * 1024 * 1024
+# Three batches are in memory at once: one loaded, one validated and one read ahead.
+BATCH_BYTES = 96 * 1024 * 1024
 
 
 def _batches(candidates: list) -> list[list]:
@@ -253,7 +295,7 @@ class Ingest:
 
     def _built_validator(self) -> Validator:
         """The validator being built beside the hashing and reading (waiting for it), or a new one."""
-        return self._validator_build.result() if self._validator_build else self._make_validator()
+        return self._validator_build.result() if self._validator_build else self._make_validator(0)
 
     def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
         summary = IngestSummary(self.run_id, first_delivery_id=self._next_delivery_id)
@@ -261,35 +303,58 @@ class Ingest:
             summary.ignored.append(relative)
             summary.problems.append((relative, problem))
         known = self._known_deliveries()
-        # Two threads beside this one: Great Expectations is imported while the files are hashed
-        # and the first ones read, and each batch is read while the one before it is validated
-        # and loaded. Hashing and reading are the OS's and Arrow's work, outside the GIL; only
-        # this thread touches the warehouse, so deliveries, rows and fault points come in the
-        # same order as they would one after the other.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="envkpi-ingest") as helpers:
-            if any((f.relative, f.size, f.modified_ns) not in known["by_stat"] for f in files):
-                self._validator_build = helpers.submit(self._make_validator)  # something is new
+        try:
+            self._run(files, known, summary)
+        except BaseException:
+            self._close_validator()
+            raise
+        return summary
+
+    def _run(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> None:
+        # Three stages run at once, each in its own thread: batch i+2 is read, batch i+1 is
+        # validated (Great Expectations' part in its worker process on a large night) and batch
+        # i is loaded. Validation runs ahead only for the monthly kinds: by then every reference
+        # kind is loaded, so what a batch is checked against no longer changes. Only this thread
+        # touches the warehouse, so deliveries, rows and fault points come in the same order as
+        # they would one after the other. The validator is built (GX imported) while the files
+        # are hashed.
+        with ThreadPoolExecutor(1, "envkpi-read") as reader, ThreadPoolExecutor(1, "envkpi-check") as checker:
+            new_bytes = sum(f.size for f in files if (f.relative, f.size, f.modified_ns) not in known["by_stat"])
+            if new_bytes:
+                self._validator_build = checker.submit(self._make_validator, new_bytes)  # something is new
             candidates = self._candidates(files, known, summary)
             batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
-            work = iter([(kind, batch) for kind in KINDS for batch in batches_of[kind]])
-            # Only the batch being read is held here: a finished read's rows go as soon as they
-            # are loaded.
-            reading = _read_ahead(helpers, work)
+            ahead = _BatchesAhead(reader, checker, [(kind, batch) for kind in KINDS for batch in batches_of[kind]])
             for kind in KINDS:
+                if KINDS[kind].monthly and batches_of[kind] and not ahead.checking:
+                    ahead.check_with(self.validator, current_reference(
+                        self.connection, self.fiscal_year_start_month, self.plants_known))
                 for batch in batches_of[kind]:
-                    tables, rows = reading.result()
-                    reading = _read_ahead(helpers, work)
-                    self._ingest_kind(kind, batch, tables, rows, summary)
-                    del tables, rows
+                    tables, rows, validation = ahead.next()
+                    self._ingest_kind(kind, batch, tables, rows, summary, validation)
+                    del tables, rows, validation
                 if kind == "factors" and batches_of[kind]:
                     rebuild_conversion(self.connection)
                 fault_point(f"ingest:kind-done:{kind}")
-        return summary
 
-    def build_data_docs(self) -> None:
-        """Render the Data Docs of this run's validations (nothing when nothing was validated)."""
-        if self._validator is not None:
-            self._validator.build_data_docs()
+    def finish_validation(self) -> None:
+        """Render the Data Docs of this run's validations (nothing when nothing was validated) and
+        end the validator's worker process, if it has one."""
+        if self._validator is None and self._validator_build is None:
+            return
+        validator = self.validator
+        try:
+            validator.build_data_docs()
+        finally:
+            validator.close()
+
+    def _close_validator(self) -> None:
+        """End the validator's worker process on the way out of a failed ingest."""
+        try:
+            if self._validator is not None or self._validator_build is not None:
+                self.validator.close()
+        except Exception:  # noqa: BLE001 - the error that ended the ingest is the one to report
+            pass
 
     def _candidates(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> list[tuple[LandedFile, str, int | None]]:
         """The files whose content is new, in delivery order, with their sha256 and earlier rejection."""
@@ -321,9 +386,11 @@ class Ingest:
         return {"by_stat": by_stat, "by_sha": by_sha}
 
     def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str, int | None]],
-                     tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary) -> None:
-        reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
-        validation = self.validator.validate(kind, rows, reference) if len(rows) else None
+                     tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary,
+                     validation: Validation | None) -> None:
+        if validation is None and len(rows):  # not validated ahead
+            reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
+            validation = self.validator.validate(kind, rows, reference)
         found = validation.problems if validation else {}
         for file, row, column, value in unstorable_numbers(self.connection, rows):
             if not any(p.row == row and p.column == column for p in found.get(file, [])):  # not reported yet

@@ -119,14 +119,19 @@ def run_lock(warehouse: Path) -> Iterator[None]:
 
 
 def make_validator(settings: Settings, data_docs: bool | None = None):
-    """A factory, so that Great Expectations is imported only when there is something to check."""
+    """A factory, so that Great Expectations is imported only when there is something to check.
 
-    def build():
+    It is given how many bytes of new files the run checks (see ``Settings.validation_process_mb``).
+    """
+
+    def build(new_bytes: int):
         from envkpi.validation import Validator
 
         # Absolute: Great Expectations refuses a relative Data Docs folder (`envkpi run --reports r`).
         wanted = settings.data_docs if data_docs is None else data_docs
-        return Validator(settings.expectations, (settings.reports / "data_docs").resolve() if wanted else None)
+        limit = settings.validation_process_mb
+        return Validator(settings.expectations, (settings.reports / "data_docs").resolve() if wanted else None,
+                         in_worker_process=limit >= 0 and new_bytes > limit * 2**20)
 
     return build
 
@@ -144,7 +149,7 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
     fault_point("ingest:done")
     # Data Docs are rendered (Python) while DuckDB rebuilds the derived tables (its own threads).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envkpi-data-docs") as helper:
-        data_docs = helper.submit(ingest.build_data_docs)
+        data_docs = helper.submit(ingest.finish_validation)
         rebuild_derived(connection, settings, since_delivery_id=summary.first_delivery_id)
         data_docs.result()
     connection.execute(

@@ -41,6 +41,10 @@ class Settings:
     fiscal_year_start_month: int = field(default_factory=lambda: int(_env("FISCAL_YEAR_START_MONTH", "4")))
     # Render Great Expectations Data Docs (reports/data_docs) for each run that validates files.
     data_docs: bool = field(default_factory=lambda: _env("DATA_DOCS", "1").strip().lower() not in ("0", "false", "no"))
+    # Great Expectations runs in a worker process of its own when a run has more than this many
+    # MB of new files to check (0: always; negative: never): the worker's imports cost a few
+    # seconds of CPU, which only a large night wins back.
+    validation_process_mb: float = field(default_factory=lambda: float(_env("VALIDATION_PROCESS_MB", "32")))
     # Worker processes that draw the annual report's charts and pack (0: one per available core;
     # 1: draw in the run's own process).
     drawing_workers: int = field(default_factory=lambda: int(_env("DRAWING_WORKERS", "0")))

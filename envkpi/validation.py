@@ -9,9 +9,13 @@ Every expectation of the monthly kinds reads one value of one column (not empty,
 matching a pattern, between bounds), so its verdict on a row is its verdict on that value. GX
 therefore checks each column's distinct values, not its rows: 3.5 million waste rows hold 2,000
 plant ids, 180 periods and about 200,000 quantities, and GX's cost grows with the rows it is
-given. A value that fails is mapped back to every row that holds it. The Data Docs of those
-kinds count distinct values, not rows. A suite with an expectation over two columns (the
-reference kinds' date ranges) is checked row by row.
+given. A value that fails is mapped back to every row that holds it, and a value that passed
+is not given to GX again in the same run. The Data Docs of those kinds count distinct values,
+not rows. A suite with an expectation over two columns (the reference kinds' date ranges) is
+checked row by row.
+
+GX itself sits behind one small interface (``GreatExpectations.failures``): in this process, or,
+on a large night, in a worker process of its own (``GreatExpectationsProcess``).
 
 Two rules need more than one row at a time and are explicit checks here: duplicate key rows that
 disagree, and the readers' structural problems (encoding, ragged rows, missing columns).
@@ -23,7 +27,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pickle
 import re
+import subprocess
+import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +44,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS
 from envkpi.readers import SOURCE_ROW, Problem, to_frame
+from envkpi.workers import library_command, library_environment
 
 SOURCE_FILE = "source_file"
 _ROW_ID = "_row_id"
@@ -55,8 +65,8 @@ class ReferenceData:
     # When False (``envkpi check`` with no plants reference), plant ids are not checked.
     plants_known: bool = True
 
-    def parameters(self, frame: pd.DataFrame) -> dict[str, list[str]]:
-        plants = sorted(self.known_plants) if self.plants_known else sorted(_present(frame, "plant_id"))
+    def parameters(self, table: pa.Table) -> dict[str, list[str]]:
+        plants = sorted(self.known_plants) if self.plants_known else sorted(_present(table, "plant_id"))
         return {
             "known_plants": plants,
             "known_energy_factor_keys": sorted(self.known_energy_factor_keys),
@@ -65,8 +75,8 @@ class ReferenceData:
         }
 
 
-def _present(frame: pd.DataFrame, column: str) -> set[str]:
-    return set(frame[column].dropna()) if column in frame else set()
+def _present(table: pa.Table, column: str) -> set[str]:
+    return set(pc.unique(table[column]).drop_null().to_pylist()) if column in table.column_names else set()
 
 
 def _where_matches(values: pa.ChunkedArray, pattern: re.Pattern) -> pa.ChunkedArray:
@@ -155,12 +165,16 @@ class Validation:
     is_repeat: np.ndarray
 
 
-class Validator:
-    """Runs the contract's expectation suites over delivered tables; one GX context per run."""
+class GreatExpectations:
+    """Great Expectations' side of validation: one ephemeral context, the suites as GX objects, a
+    checkpoint per suite (or part of one), and the Data Docs site.
+
+    Works on Arrow tables and answers in plain data (expectation positions and row ids), so the
+    same calls can be served by a worker process (``GreatExpectationsProcess``).
+    """
 
     def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None):
         import great_expectations as gx
-        from great_expectations.core import ExpectationSuite
 
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         self._gx = gx
@@ -179,44 +193,44 @@ class Validator:
             )
         self._datasource = self._context.data_sources.add_pandas("deliveries")
         self._checkpoints = {}
-        self.suites: dict[str, ExpectationSuite] = {}
-        for kind in KINDS:
-            definition = json.loads((expectations_dir / f"{kind}.json").read_text(encoding="utf-8"))
-            self.suites[kind] = self._context.suites.add(ExpectationSuite(**definition))
-        # Per kind, the columns its expectations read when each reads one value of one column
-        # (then GX checks distinct values), or None (then GX checks rows). Read once: GX builds
-        # an expectation's configuration anew on every access.
-        self._value_columns: dict[str, list[str] | None] = {}
-        for kind, suite in self.suites.items():
-            arguments = [e.configuration.kwargs for e in suite.expectations]
-            one_value = all("column" in a and not {"column_A", "column_B", "column_list"} & set(a) for a in arguments)
-            self._value_columns[kind] = sorted({a["column"] for a in arguments}) if one_value else None
+        self._suites = {kind: self._context.suites.add(gx.ExpectationSuite(**definition))
+                        for kind, definition in suite_definitions(expectations_dir).items()}
+        # Per checkpoint, the position in its kind's suite of each of its expectations (by GX id).
+        self._positions: dict[str, dict[str, int]] = {}
 
-    def _checkpoint(self, kind: str):
-        if kind not in self._checkpoints:
-            batch_definition = self._datasource.add_dataframe_asset(kind).add_batch_definition_whole_dataframe(kind)
+    def _checkpoint(self, kind: str, positions: tuple[int, ...] | None):
+        """The checkpoint of the kind's suite, or of the expectations at ``positions`` in it."""
+        name = kind if positions is None else f"{kind} ({', '.join(map(str, positions))})"
+        if name not in self._checkpoints:
+            expectations = self._suites[kind].expectations
+            chosen = range(len(expectations)) if positions is None else positions
+            suite = self._suites[kind] if positions is None else self._context.suites.add(self._gx.ExpectationSuite(
+                name=name, expectations=[expectations[i].configuration for i in chosen]))
+            self._positions[name] = {e.id: i for e, i in zip(suite.expectations, chosen)}
+            batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
             validation = self._context.validation_definitions.add(
-                self._gx.ValidationDefinition(name=kind, data=batch_definition, suite=self.suites[kind])
+                self._gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
             )
-            self._checkpoints[kind] = self._context.checkpoints.add(
+            self._checkpoints[name] = self._context.checkpoints.add(
                 self._gx.Checkpoint(
-                    name=kind,
+                    name=name,
                     validation_definitions=[validation],
                     result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [_ROW_ID]},
                 )
             )
-        return self._checkpoints[kind]
+        return name, self._checkpoints[name]
 
-    def build_data_docs(self) -> None:
-        """Render the Data Docs of every validation this validator ran (once per run: rendering is slow)."""
-        if self._data_docs and self._checkpoints:
-            self._context.build_data_docs()
+    def failures(self, kind: str, table: pa.Table, parameters: dict[str, list[str]],
+                 positions: tuple[int, ...] | None = None) -> list[tuple[int, list[int]]]:
+        """Run the kind's suite (or the expectations at ``positions`` in it) over ``table``.
 
-    def _run(self, kind: str, frame: pd.DataFrame, reference: ReferenceData):
-        """The failed expectations of one run of the kind's checkpoint, with the batch's row ids."""
-        result = self._checkpoint(kind).run(
-            batch_parameters={"dataframe": frame}, expectation_parameters=reference.parameters(frame)
-        )
+        Returns each failed expectation's position in the suite and the table rows it failed on.
+        """
+        frame = to_frame(table)
+        frame[_ROW_ID] = range(len(frame))
+        name, checkpoint = self._checkpoint(kind, positions)
+        result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+        failed = []
         for validation in result.run_results.values():
             for outcome in validation.results:
                 if outcome.success:
@@ -227,38 +241,189 @@ class Validator:
                         f"{outcome.exception_info.get('exception_message')}"
                     )
                 ids = [int(entry[_ROW_ID]) for entry in outcome.result.get("unexpected_index_list") or []]
-                yield outcome.expectation_config, ids
+                failed.append((self._positions[name][outcome.expectation_config.id], ids))
+        return failed
+
+    def build_data_docs(self) -> None:
+        """Render the Data Docs of every validation run so far (once per run: rendering is slow)."""
+        if self._data_docs and self._checkpoints:
+            self._context.build_data_docs()
+
+    def close(self) -> None:
+        pass
+
+
+class GreatExpectationsProcess:
+    """``GreatExpectations`` served by a worker interpreter (``python -m envkpi.validation``).
+
+    A large night's checks then run beside this process's reading and loading, on another core,
+    instead of taking turns with them for Python's one lock (GX's cost is Python, not numpy).
+    The worker imports GX while this process hashes the files. Requests and answers are pickled
+    over the worker's stdin and a pipe of its own; the worker ends when its stdin closes, so it
+    does not outlive a killed run.
+    """
+
+    def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None):
+        self._process = subprocess.Popen(
+            library_command("envkpi.validation", str(expectations_dir), str(data_docs_dir or "")),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=library_environment(),
+        )
+
+    def _call(self, method: str, *arguments):
+        try:
+            pickle.dump((method, arguments), self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._process.stdin.flush()
+            status, answer = pickle.load(self._process.stdout)
+        except (BrokenPipeError, EOFError) as error:
+            raise RuntimeError(f"the validation worker process ended (exit code {self._process.poll()}); "
+                               "its error is above in the run's log") from error
+        if status == "error":
+            raise RuntimeError(f"validation in the worker process failed:\n{answer}")
+        return answer
+
+    def failures(self, kind: str, table: pa.Table, parameters: dict[str, list[str]],
+                 positions: tuple[int, ...] | None = None) -> list[tuple[int, list[int]]]:
+        return self._call("failures", kind, table, parameters, positions)
+
+    def build_data_docs(self) -> None:
+        self._call("build_data_docs")
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.stdin.close()  # the worker's signal to end
+            self._process.wait()
+        self._process.stdout.close()
+
+
+def _serve(expectations_dir: str, data_docs_dir: str) -> None:
+    """The worker's loop: answer ``GreatExpectations`` calls until stdin closes."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever GX prints goes to stderr, not into the answers
+    requests = sys.stdin.buffer
+    try:
+        engine, failed = GreatExpectations(Path(expectations_dir), Path(data_docs_dir) if data_docs_dir else None), None
+    except Exception:
+        engine, failed = None, traceback.format_exc()
+    while True:
+        try:
+            method, arguments = pickle.load(requests)
+        except EOFError:
+            return
+        try:
+            if failed:
+                raise RuntimeError(failed)
+            answer = ("ok", getattr(engine, method)(*arguments))
+        except Exception:
+            answer = ("error", traceback.format_exc())
+        pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
+        answers.flush()
+
+
+def suite_definitions(expectations_dir: Path) -> dict[str, dict]:
+    """Each kind's suite as written in ``expectations/<kind>.json``."""
+    return {kind: json.loads((expectations_dir / f"{kind}.json").read_text(encoding="utf-8")) for kind in KINDS}
+
+
+class Validator:
+    """Runs the contract's expectation suites over delivered tables; one GX context per run.
+
+    ``in_worker_process`` puts Great Expectations in a worker process of its own (worth its
+    start-up when a night has much to check; see ``Settings.validation_process_mb``).
+    """
+
+    def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None, in_worker_process: bool = False):
+        engine = GreatExpectationsProcess if in_worker_process else GreatExpectations
+        self._engine = engine(expectations_dir, data_docs_dir)
+        self.expectations = {kind: definition["expectations"]
+                             for kind, definition in suite_definitions(expectations_dir).items()}
+        # Per kind, the columns its expectations read when each reads one value of one column
+        # (then GX checks distinct values), or None (then GX checks rows).
+        self._value_columns: dict[str, list[str] | None] = {}
+        for kind, expectations in self.expectations.items():
+            arguments = [e["kwargs"] for e in expectations]
+            one_value = all("column" in a and not {"column_A", "column_B", "column_list"} & set(a) for a in arguments)
+            self._value_columns[kind] = sorted({a["column"] for a in arguments}) if one_value else None
+        # Per kind and checked column, what its verdict on a value depends on: the expectations on
+        # the column. The monthly kinds share those of plant_id and period, so a plant id that
+        # passed in an energy file is known to pass in a waste file too.
+        self._rules: dict[tuple[str, str], str] = {
+            (kind, column): "\n".join(sorted(json.dumps([e["type"], e["kwargs"]], sort_keys=True)
+                                             for e in expectations if e["kwargs"]["column"] == column))
+            for kind, expectations in self.expectations.items() for column in self._value_columns[kind] or ()
+        }
+        # Per rules of a column and reference: the delivered values that passed them in this run
+        # (None once too many to keep; see _failing_rows_by_value).
+        self._passed: dict[tuple[str, ReferenceData], pa.Array | None] = {}
+
+    def build_data_docs(self) -> None:
+        """Render the Data Docs of every validation this validator ran (once per run: rendering is slow)."""
+        self._engine.build_data_docs()
+
+    def close(self) -> None:
+        """End the worker process, if GX runs in one."""
+        self._engine.close()
+
+    def _run(self, kind: str, table: pa.Table, reference: ReferenceData, columns: list[str] | None = None):
+        """The failed expectations of the kind's suite (or of those reading ``columns``) with their row ids."""
+        expectations = self.expectations[kind]
+        positions = None if columns is None else tuple(
+            i for i, e in enumerate(expectations) if e["kwargs"]["column"] in columns)
+        for position, ids in self._engine.failures(kind, table, reference.parameters(table), positions):
+            yield expectations[position], ids
 
     def _failing_rows_by_value(self, kind: str, derived: pa.Table, reference: ReferenceData):
-        """Check each column's distinct values; yield every failed expectation with its rows."""
-        checked = self._value_columns[kind]
+        """Check each column's distinct values; yield every failed expectation with its rows.
+
+        A value that passed the same expectations earlier in this run, against the same reference,
+        is not checked again: after the first batch, GX sees mostly new periods and quantities,
+        and the expectations on a column with nothing new are left out of the batch's suite.
+        """
+        passed = {column: (self._rules[kind, column], reference) for column in self._value_columns[kind]}
         # The delivered column each checked column is judged by (a number column by its text),
-        # and that column's distinct values; a number column is typed from them, not per row.
-        source = {column: NUMBER_COLUMNS.get(column, column) for column in checked}
+        # that column's distinct values, and of those the ones not judged before.
+        source = {column: NUMBER_COLUMNS.get(column, column) for column in self._value_columns[kind]}
         delivered = {name: pc.unique(derived[name]) for name in set(source.values())}
-        distinct = {column: _as_number(delivered[name]) if column in NUMBER_COLUMNS else delivered[name]
-                    for column, name in source.items()}
-        length = max(len(values) for values in distinct.values())
+        fresh = {column: _not_judged_before(delivered[name], self._passed.get(passed[column]))
+                 for column, name in source.items()}
+        fresh = {column: values for column, values in fresh.items() if len(values)}
+        if not fresh:
+            return
+        checked = {column: _as_number(values) if column in NUMBER_COLUMNS else values
+                   for column, values in fresh.items()}
+        length = max(len(values) for values in checked.values())
         # Columns of one batch have one length: a shorter column repeats its first value, which
         # changes no verdict (a value either passes or fails wherever it stands).
         positions = np.arange(length)
         padded = {column: values.take(pa.array(np.where(positions < len(values), positions, 0)))
-                  for column, values in distinct.items()}
-        frame = to_frame(pa.table(padded))
-        frame[_ROW_ID] = range(length)
-        for expectation, ids in self._run(kind, frame, reference):
-            column = source[expectation.kwargs["column"]]
-            values = delivered[column]
-            failing = values.take(pa.array(sorted({i if i < len(values) else 0 for i in ids}), pa.int64()))
-            rows = pc.is_in(derived[column], value_set=failing.drop_null())
+                  for column, values in checked.items()}
+        columns = None if len(fresh) == len(source) else sorted(fresh)
+        failed: dict[str, set[int]] = {column: set() for column in fresh}
+        for expectation, ids in self._run(kind, pa.table(padded), reference, columns):
+            column = expectation["kwargs"]["column"]
+            values = fresh[column]
+            positions_failed = sorted({i if i < len(values) else 0 for i in ids})
+            failed[column].update(positions_failed)
+            failing = values.take(pa.array(positions_failed, pa.int64()))
+            delivered_column = derived[source[column]]
+            rows = pc.is_in(delivered_column, value_set=failing.drop_null())
             if failing.null_count:
-                rows = pc.or_(pc.fill_null(rows, False), pc.is_null(derived[column]))
+                rows = pc.or_(pc.fill_null(rows, False), pc.is_null(delivered_column))
             yield expectation, np.flatnonzero(pc.fill_null(rows, False).to_numpy(zero_copy_only=False))
+        for column, values in fresh.items():
+            key = passed[column]
+            if key in self._passed and self._passed[key] is None:
+                continue
+            keep = np.ones(len(values), dtype=bool)
+            keep[list(failed[column])] = False
+            passing = values.filter(pa.array(keep))
+            so_far = self._passed.get(key)
+            judged = passing if so_far is None else pa.concat_arrays([so_far, passing])
+            # Remembering is worth it for ids, periods, types and units, whose few values recur
+            # in every batch; measured quantities rarely recur and would only grow the lookup.
+            self._passed[key] = judged if len(judged) <= REMEMBERED_VALUES else None
 
     def _failing_rows_by_row(self, kind: str, derived: pa.Table, reference: ReferenceData):
-        frame = to_frame(derived)
-        frame[_ROW_ID] = range(len(frame))
-        yield from self._run(kind, frame, reference)
+        yield from self._run(kind, derived, reference)
 
     def validate(self, kind: str, rows: pa.Table, reference: ReferenceData) -> Validation:
         """Problems per file for one kind's rows (``source_file`` names the file of each row).
@@ -272,9 +437,9 @@ class Validator:
         derived = _with_derived_columns(kind, rows, reference, numbers=not by_value)
         failing_rows = self._failing_rows_by_value if by_value else self._failing_rows_by_row
         for expectation, row_ids in failing_rows(kind, derived, reference):
-            meta = expectation.meta or {}
+            meta = expectation.get("meta") or {}
             column = meta.get("column", "")
-            reason = meta.get("reason", expectation.type)
+            reason = meta.get("reason", expectation["type"])
             shown = [SOURCE_FILE, SOURCE_ROW] + ([column] if column in derived.column_names else [])
             failing = derived.select(shown).take(pa.array(row_ids, pa.int64())).to_pydict()
             values = failing.get(column, [None] * len(row_ids))
@@ -295,6 +460,17 @@ class Validator:
         return Validation(problems, is_repeat)
 
 
+# The most passing values remembered per checked column in a run (see _failing_rows_by_value).
+REMEMBERED_VALUES = 50_000
+
+
+def _not_judged_before(values: pa.Array, passed: pa.Array | None) -> pa.Array:
+    """The distinct ``values`` that are not among the ``passed`` ones (all when none are kept)."""
+    if passed is None or not len(passed):
+        return values
+    return values.filter(pc.invert(pc.is_in(values, value_set=passed, skip_nulls=False)))
+
+
 def _rows_sharing_a_key_hash(keys: pa.Table) -> np.ndarray:
     """Per row: another row has the same hash of these columns (a superset of equal keys).
 
@@ -311,3 +487,7 @@ def _rows_sharing_a_key_hash(keys: pa.Table) -> np.ndarray:
     ordered = np.sort(hashes)
     shared = ordered[1:][ordered[1:] == ordered[:-1]]
     return np.isin(hashes, shared) if len(shared) else np.zeros(len(hashes), dtype=bool)
+
+
+if __name__ == "__main__":
+    _serve(*sys.argv[1:])

@@ -406,7 +406,7 @@ class Checker:
         plants = write_csv(root / "plants" / "plants.csv", PLANTS_HEADER,
                            [[p, f"Plant {p}", "BU", "JP", "", ""] for p in PLANTS])
         files, _ = discover(plants.parent)
-        summary = Ingest(self.connection, "plants", pd.Timestamp("2018-05-01"), 4, lambda: self.validator).run(files, [])
+        summary = Ingest(self.connection, "plants", pd.Timestamp("2018-05-01"), 4, lambda new_bytes: self.validator).run(files, [])
         assert summary.loaded == ["plants.csv"], summary.problems
         self._count = itertools.count()
 
@@ -431,7 +431,7 @@ class Checker:
         try:
             files, ignored = discover(folder)
             assert not ignored, ignored
-            summary = Ingest(self.connection, "fuzz", pd.Timestamp("2018-05-01"), 4, lambda: self.validator).run(
+            summary = Ingest(self.connection, "fuzz", pd.Timestamp("2018-05-01"), 4, lambda new_bytes: self.validator).run(
                 files, ignored)
             rebuild_derived(self.connection, self.settings)  # every accepted value casts and sums
             for relative, delivery in named.items():

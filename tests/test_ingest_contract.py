@@ -77,6 +77,36 @@ def test_a_failing_value_names_every_row_of_every_file_that_holds_it(landing):
     assert accepted(landing, "energy").plant_id.tolist() == ["P1"]
 
 
+@pytest.mark.parametrize("validation_process_mb", [-1, 0], ids=["in-process", "worker-process"])
+def test_verdicts_hold_across_batches_kinds_and_the_validation_worker(landing, monkeypatch, validation_process_mb):
+    """Each file is its own batch here. A value that passed once is not checked again, across
+    kinds too (plant_id has the same expectations in every monthly kind); a value that failed
+    must fail again wherever it comes back. The worker process must judge as GX in this one."""
+    import envkpi.ingest
+
+    monkeypatch.setattr(envkpi.ingest, "BATCH_BYTES", 1)
+    landing.plants(TWO_PLANTS)
+    landing.energy("energy_a.csv", [["P1", "2017-04", "electricity", "100", "kWh"],
+                                    ["PX", "2017-04", "electricity", "100", "kWh"]])       # row 3
+    landing.energy("energy_b.csv", [["PX", "2017-05", "electricity", "100", "kWh"],        # row 2
+                                    ["P2", "2017-05", "electricity", "100", "kWh"]])
+    landing.energy("energy_c.csv", [["P2", "2017-06", "electricity", "100", "kWh"]])
+    landing.waste("waste_a.csv", [["PX", "2017-04", "paper", "recycled", "5", "t"],          # row 2
+                                  ["P1", "2017-04", "paper", "recycled", "5", "t"],
+                                  ["P1", "2017-05", "paper", "recycled", "2e15", "t"]])      # row 4
+    landing.production("production_a.csv", [["P1", "2017-04", "10", "t"], ["P2", "2017-04", "10", "t"]])
+    result = landing.run(validation_process_mb=validation_process_mb)
+
+    assert sorted(result.ingest.rejected) == ["energy_a.csv", "energy_b.csv", "waste_a.csv"]
+    named = landing.rejections()[["file", "row", "column", "value"]].values.tolist()
+    assert sorted(named) == sorted([
+        ["energy_a.csv", "3", "plant_id", "PX"], ["energy_b.csv", "2", "plant_id", "PX"],
+        ["waste_a.csv", "2", "plant_id", "PX"], ["waste_a.csv", "4", "quantity", "2e15"],
+    ])
+    assert sorted(result.ingest.loaded) == ["energy_c.csv", "plants.csv", "production_a.csv"]
+    assert accepted(landing, "production").plant_id.tolist() == ["P1", "P2"]
+
+
 @pytest.mark.parametrize(
     "header, row, column, reason",
     [

@@ -315,8 +315,11 @@ def _serve(expectations_dir: str, data_docs_dir: str) -> None:
             answer = ("ok", getattr(engine, method)(*arguments))
         except Exception:
             answer = ("error", traceback.format_exc())
-        pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
-        answers.flush()
+        try:
+            pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
+            answers.flush()
+        except BrokenPipeError:
+            return  # the run that asked has ended (killed, or failed elsewhere)
 
 
 def suite_definitions(expectations_dir: Path) -> dict[str, dict]:

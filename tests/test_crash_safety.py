@@ -501,6 +501,33 @@ def test_the_kill_hook_works_in_a_fresh_cli_process(crash_world):
                                  rerun_runner=crash_world.runner)
 
 
+def _validation_workers_of(root: Path) -> list[int]:
+    """Live processes of ``python -m envkpi.validation`` started by a run under ``root``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes()
+        except (OSError, ValueError):
+            continue  # not a process, or gone meanwhile
+        if b"envkpi.validation" in command and str(root).encode() in environment:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_run_killed_while_its_validation_worker_lives_leaves_no_worker_and_reruns_right(crash_world):
+    """With Great Expectations in a worker process (forced here; a night this small keeps it in
+    the run's own process), a run killed after validating leaves no worker behind (it ends when
+    its stdin or its answer pipe closes), and the rerun ends as an uninterrupted run."""
+    with_worker = lambda args, env, output: cli_subprocess(args, env | {"ENVKPI_VALIDATION_PROCESS_MB": "0"}, output)  # noqa: E731
+    point = crash_world.points.index("ingest:raw-inserted:energy") + 1
+    crash_world.kill_and_recover(point, runner=with_worker, rerun_runner=crash_world.runner)
+    deadline = time.monotonic() + 30
+    while (left := _validation_workers_of(crash_world.root)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"validation worker processes outlived the killed run: {left}"
+
+
 def test_without_the_variables_a_fault_point_costs_nothing_and_kills_nothing():
     code = ("import time, envkpi.faults as f\n"
             "assert not f._ARMED\n"

@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, kind_of
 from envkpi.faults import fault_point
@@ -456,17 +457,17 @@ class Ingest:
         table = f"raw_{kind}"
         columns = ", ".join(KINDS[kind].columns)
         slice_key = " || chr(31) || ".join(f"coalesce({c}, '')" for c in KINDS[kind].slice_columns)
-        accepted = pa.table({SOURCE_FILE: pa.array(list(delivery_ids), pa.string()),
-                             "delivery_id": pa.array(list(delivery_ids.values()), pa.int64())})
-        self.connection.register("incoming_delivery", accepted)
+        # Each row's delivery_id, looked up in Arrow (null for a rejected file's rows): cheaper than
+        # joining millions of rows on the file name in SQL.
+        files = pa.array(list(delivery_ids), pa.string())
+        position = pc.index_in(rows[SOURCE_FILE], value_set=files)
+        rows = rows.append_column("delivery_id", pc.take(pa.array(list(delivery_ids.values()), pa.int64()), position))
         self.connection.register("incoming_rows", rows)
         try:
             self.connection.execute(
                 f"insert into {table} by name "
-                f"select incoming_delivery.delivery_id, incoming_rows.{SOURCE_ROW}, {slice_key} as slice_key, "
-                f"incoming_rows.is_repeat, "
-                f"{columns}, incoming_rows.extra_columns "
-                f"from incoming_rows join incoming_delivery using ({SOURCE_FILE})"
+                f"select delivery_id, {SOURCE_ROW}, {slice_key} as slice_key, is_repeat, {columns}, extra_columns "
+                f"from incoming_rows where delivery_id is not null"
             )
             fault_point(f"ingest:raw-inserted:{kind}")
             # The latest delivery of this run states each slice it covers.
@@ -477,7 +478,6 @@ class Ingest:
             )
         finally:
             self.connection.unregister("incoming_rows")
-            self.connection.unregister("incoming_delivery")
         self.connection.execute(
             "delete from current_slice where kind = ? and slice_key in (select slice_key from incoming_slice)", [kind]
         )

@@ -456,25 +456,27 @@ class Ingest:
         # A slice key joins its columns with chr(31), a control character no delivered text holds.
         table = f"raw_{kind}"
         columns = ", ".join(KINDS[kind].columns)
-        slice_key = " || chr(31) || ".join(f"coalesce({c}, '')" for c in KINDS[kind].slice_columns)
-        # Each row's delivery_id, looked up in Arrow (null for a rejected file's rows): cheaper than
-        # joining millions of rows on the file name in SQL.
+        # Each row's delivery_id (null for a rejected file's rows) and slice key, computed in
+        # Arrow: cheaper than joining millions of rows on the file name and concatenating text in
+        # SQL. A slice key joins its columns with chr(31), a control character no delivered text holds.
         files = pa.array(list(delivery_ids), pa.string())
         position = pc.index_in(rows[SOURCE_FILE], value_set=files)
         rows = rows.append_column("delivery_id", pc.take(pa.array(list(delivery_ids.values()), pa.int64()), position))
+        slice_columns = [pc.fill_null(rows[c], "") for c in KINDS[kind].slice_columns]
+        rows = rows.append_column("slice_key", pc.binary_join_element_wise(*slice_columns, "\x1f"))
         self.connection.register("incoming_rows", rows)
         try:
             self.connection.execute(
                 f"insert into {table} by name "
-                f"select delivery_id, {SOURCE_ROW}, {slice_key} as slice_key, is_repeat, {columns}, extra_columns "
+                f"select delivery_id, {SOURCE_ROW}, slice_key, is_repeat, {columns}, extra_columns "
                 f"from incoming_rows where delivery_id is not null"
             )
             fault_point(f"ingest:raw-inserted:{kind}")
             # The latest delivery of this run states each slice it covers.
             self.connection.execute(
-                f"create or replace temp table incoming_slice as "
-                f"select slice_key, max(delivery_id) as delivery_id from {table} "
-                f"where delivery_id >= ? group by slice_key", [min(delivery_ids.values())]
+                "create or replace temp table incoming_slice as "
+                "select slice_key, max(delivery_id) as delivery_id from incoming_rows "
+                "where delivery_id is not null group by slice_key"
             )
         finally:
             self.connection.unregister("incoming_rows")

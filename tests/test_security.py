@@ -209,8 +209,6 @@ def test_a_kpi_named_like_a_path_is_drawn_inside_the_charts_folder(tmp_path):
 IDENTIFIER_ONLY = {
     ("envkpi/ingest.py", "table"): "raw_<kind>, kind from contract.KINDS",
     ("envkpi/ingest.py", "columns"): "the kind's contract columns (contract.KINDS)",
-    ("envkpi/ingest.py", "slice_key"): "coalesce(<slice column>, '') of contract.KINDS, joined",
-    ("envkpi/ingest.py", "SOURCE_FILE"): "the constant column name source_file",
     ("envkpi/ingest.py", "SOURCE_ROW"): "the constant column name source_row",
     ("envkpi/checking.py", "table"): "raw_plants/raw_factors/raw_targets (_REFERENCE_TABLES)",
     ("envkpi/warehouse.py", "sql_type"): "a type of STORED_NUMBER_TYPES",

@@ -453,7 +453,6 @@ class Ingest:
     def _load(self, kind: str, rows: pa.Table, delivery_ids: dict[str, int]) -> None:
         """Append the accepted files' rows to the raw layer and let them state the slices they cover."""
         # Identifiers only, all from the contract's fixed names; no delivered text enters the SQL.
-        # A slice key joins its columns with chr(31), a control character no delivered text holds.
         table = f"raw_{kind}"
         columns = ", ".join(KINDS[kind].columns)
         # Each row's delivery_id (null for a rejected file's rows) and slice key, computed in

@@ -250,7 +250,7 @@ class GreatExpectations:
             self._context.build_data_docs()
 
     def close(self) -> None:
-        pass
+        """Nothing to end: GX runs in this process."""
 
 
 class GreatExpectationsProcess:

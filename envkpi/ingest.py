@@ -212,15 +212,15 @@ class _BatchesAhead:
         self._check = (validator, reference)
         self._fill()
 
-    def next(self) -> tuple[dict[str, DeliveredTable], pa.Table, Validation | None]:
-        """The next batch's files, rows and validation (None when it was not validated ahead)."""
+    def next(self) -> tuple[dict[str, DeliveredTable], pa.Table, Checked | None]:
+        """The next batch's files, rows and checks (None when it was not checked ahead)."""
         _, reading, checking = self._ahead.popleft()
         tables, rows = reading.result()
-        validation = self._validation(checking) if checking else None
+        checked = self._validation(checking) if checking else None
         self._fill()
-        return tables, rows, validation
+        return tables, rows, checked
 
-    def _validation(self, checking: Future) -> Validation | None:
+    def _validation(self, checking: Future) -> Checked:
         return checking.result()  # a method of its own, so that the benchmark times this wait
 
     def _fill(self) -> None:
@@ -229,12 +229,25 @@ class _BatchesAhead:
         for entry in self._ahead:
             kind, reading, checking = entry
             if checking is None and self._check and KINDS[kind].monthly:
-                entry[2] = self._checker.submit(_validated, kind, reading, *self._check)
+                entry[2] = self._checker.submit(_checked_ahead, kind, reading, *self._check)
 
 
-def _validated(kind: str, reading: Future, validator: Validator, reference: ReferenceData) -> Validation | None:
+# A batch's checks: its validation by the suites (None when it has no rows) and the numbers the
+# warehouse could not store, as (source_file, source_row, column, text).
+Checked = tuple[Validation | None, list[tuple[str, int, str, str]]]
+
+
+def _checked(kind: str, rows: pa.Table, validator: Validator, reference: ReferenceData,
+             connection: duckdb.DuckDBPyConnection) -> Checked:
+    if not len(rows):
+        return None, []
+    return validator.validate(kind, rows, reference), unstorable_numbers(connection, rows)
+
+
+def _checked_ahead(kind: str, reading: Future, validator: Validator, reference: ReferenceData) -> Checked:
     _, rows = reading.result()
-    return validator.validate(kind, rows, reference) if len(rows) else None
+    with duckdb.connect() as scratch:  # the warehouse's connection belongs to the run's thread
+        return _checked(kind, rows, validator, reference, scratch)
 
 
 def _read_batch(kind: str, candidates: list[tuple[LandedFile, str, int | None]]) -> tuple[dict[str, DeliveredTable], pa.Table]:
@@ -331,9 +344,9 @@ class Ingest:
                     ahead.check_with(self.validator, current_reference(
                         self.connection, self.fiscal_year_start_month, self.plants_known))
                 for batch in batches_of[kind]:
-                    tables, rows, validation = ahead.next()
-                    self._ingest_kind(kind, batch, tables, rows, summary, validation)
-                    del tables, rows, validation
+                    tables, rows, checked = ahead.next()
+                    self._ingest_kind(kind, batch, tables, rows, summary, checked)
+                    del tables, rows, checked
                 if kind == "factors" and batches_of[kind]:
                     rebuild_conversion(self.connection)
                 fault_point(f"ingest:kind-done:{kind}")
@@ -388,12 +401,13 @@ class Ingest:
 
     def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str, int | None]],
                      tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary,
-                     validation: Validation | None) -> None:
-        if validation is None and len(rows):  # not validated ahead
+                     checked: Checked | None) -> None:
+        if checked is None and len(rows):  # not checked ahead
             reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
-            validation = self.validator.validate(kind, rows, reference)
+            checked = _checked(kind, rows, self.validator, reference, self.connection)
+        validation, unstorable = checked or (None, [])
         found = validation.problems if validation else {}
-        for file, row, column, value in unstorable_numbers(self.connection, rows):
+        for file, row, column, value in unstorable:
             if not any(p.row == row and p.column == column for p in found.get(file, [])):  # not reported yet
                 found.setdefault(file, []).append(Problem(row, column, value, UNSTORABLE_REASON.format(column=column)))
                 found[file].sort(key=lambda p: (p.row or 0, p.column))

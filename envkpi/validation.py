@@ -381,12 +381,13 @@ class Validator:
         is not checked again: after the first batch, GX sees mostly new periods and quantities,
         and the expectations on a column with nothing new are left out of the batch's suite.
         """
-        passed = {column: (self._rules[kind, column], reference) for column in self._value_columns[kind]}
+        # Where each checked column's passing values are remembered: its rules and the reference.
+        memory = {column: (self._rules[kind, column], reference) for column in self._value_columns[kind]}
         # The delivered column each checked column is judged by (a number column by its text),
         # that column's distinct values, and of those the ones not judged before.
         source = {column: NUMBER_COLUMNS.get(column, column) for column in self._value_columns[kind]}
         delivered = {name: pc.unique(derived[name]) for name in set(source.values())}
-        fresh = {column: _not_judged_before(delivered[name], self._passed.get(passed[column]))
+        fresh = {column: _not_judged_before(delivered[name], self._passed.get(memory[column]))
                  for column, name in source.items()}
         fresh = {column: values for column, values in fresh.items() if len(values)}
         if not fresh:
@@ -413,9 +414,9 @@ class Validator:
                 rows = pc.or_(pc.fill_null(rows, False), pc.is_null(delivered_column))
             yield expectation, np.flatnonzero(pc.fill_null(rows, False).to_numpy(zero_copy_only=False))
         for column, values in fresh.items():
-            key = passed[column]
+            key = memory[column]
             if key in self._passed and self._passed[key] is None:
-                continue
+                continue  # too many values to keep: this column is checked batch by batch
             keep = np.ones(len(values), dtype=bool)
             keep[list(failed[column])] = False
             passing = values.filter(pa.array(keep))

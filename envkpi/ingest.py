@@ -163,14 +163,37 @@ def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
         SOURCE_ROW: pa.array(np.concatenate([_row_numbers(table.source_rows) for table in tables.values()])),
     }
     pieces: dict[str, list] = {name: [] for name in [*names, "extra_columns"]}
-    for table in tables.values():
-        for name, values in table.arrow(names).items():
-            pieces[name].extend(values.chunks if isinstance(values, pa.ChunkedArray) else [values])
-        pieces["extra_columns"].append(_extra_columns_json(table))
+    for run in _consecutive_in_a_batch(list(tables.values())):
+        first, count = run[0], sum(len(table) for table in run)
+        if first.batch is not None:  # the files' rows are one slice of the batch they were parsed in
+            part = first.batch.slice(first.batch_start, count)
+            values = {name: part.column(name) if name in part.column_names else pa.nulls(count, pa.string())
+                      for name in names}
+        else:
+            values = first.arrow(names)
+        for name, column in values.items():
+            pieces[name].extend(column.chunks if isinstance(column, pa.ChunkedArray) else [column])
+        if first.extra_columns:  # the same header for the whole run
+            pieces["extra_columns"].extend(_extra_columns_json(table) for table in run)
+        else:
+            pieces["extra_columns"].append(pa.nulls(count, pa.string()))
     for name in names:
         columns[name] = trimmed(pa.chunked_array(pieces[name], pa.string()).combine_chunks())
     columns["extra_columns"] = pa.chunked_array(pieces["extra_columns"], pa.string()).combine_chunks()
     return without_blank_rows(pa.table(columns), [*names, "extra_columns"])
+
+
+def _consecutive_in_a_batch(tables: list[DeliveredTable]) -> list[list[DeliveredTable]]:
+    """The tables in order, in runs of files whose rows follow one another in one plain batch."""
+    runs: list[list[DeliveredTable]] = []
+    for table in tables:
+        if runs and table.batch is not None:
+            last = runs[-1][-1]
+            if last.batch is table.batch and last.batch_start + len(last) == table.batch_start:
+                runs[-1].append(table)
+                continue
+        runs.append([table])
+    return runs
 
 
 def _row_numbers(rows) -> np.ndarray:

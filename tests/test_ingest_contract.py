@@ -338,6 +338,42 @@ def test_encodings_xlsx_and_header_variations_read_identically_to_plain_csv(tmp_
     pd.testing.assert_frame_equal(_read(path), plain)
 
 
+def test_rows_of_many_files_come_out_trimmed_in_order_whatever_path_read_them(tmp_path):
+    """Files parsed together (one buffer per header), on their own (Shift_JIS) and with extra
+    columns, interleaved: each row as Python's csv module and str.strip read it, in file order."""
+    import csv
+    import json
+
+    from envkpi.ingest import kind_table
+    from envkpi.readers import read_deliveries
+
+    files = {  # name: (header, rows, encoding); write_csv ends lines with CRLF
+        "a.csv": (ENERGY, [[" P1", "2017-04 ", "electricity", " 1 ", "kWh"], ["P1", "2017-05", "  ", "2", "kWh"]], "utf-8"),
+        "b.csv": (ENERGY, [["P2", "2017-04", "gas", "3", "m3"]], "utf-8"),
+        "c.csv": (ENERGY, [["\u3000P1\u3000", "2017-06", "electricity", "4", "kWh"]], "cp932"),
+        "d.csv": (ENERGY, [["P1", "2017-07", "electricity", "5", ""], ["", "", "", "", ""], ["P1", "2017-08", "electricity", "6", "kWh"]], "utf-8"),
+        "e.csv": (ENERGY + ["comment"], [["P2", "2017-05", "gas", "7", "m3", " meter swap "], ["P2", "2017-06", "gas", "8", "m3", ""]], "utf-8"),
+        "f.csv": (ENERGY, [["P2", "2017-07", "gas", "\t9", "m3"]], "utf-8"),
+    }
+    expected = []
+    for name, (header, rows, encoding) in files.items():
+        write_csv(tmp_path / name, header, rows, encoding=encoding)
+        text = (tmp_path / name).read_bytes().decode(encoding)
+        _, *records = list(csv.reader(text.splitlines()))
+        for number, record in enumerate(records, start=2):
+            cells = [cell.strip() or None for cell in record]
+            if not any(cells):
+                continue  # a line of empty cells is no record
+            extra = {h: cell.strip() for h, cell in zip(header[5:], record[5:])}
+            expected.append({"source_file": name, "source_row": number, **dict(zip(ENERGY, cells[:5])),
+                             "extra_columns": json.dumps(extra) if any(extra.values()) else None})
+
+    tables = read_deliveries({name: tmp_path / name for name in files}, "energy")
+    rows = kind_table("energy", tables).to_pylist()
+
+    assert [{k: row[k] for k in expected[0]} for row in rows] == expected
+
+
 def test_an_xlsx_period_typed_as_a_date_reads_as_its_month(tmp_path):
     import datetime as dt
 

@@ -9,6 +9,8 @@ that say what a night's run did.
 
 from __future__ import annotations
 
+import envkpi  # noqa: F401 - first, so that its memory settings precede NumPy's and Arrow's loading
+
 import html
 from pathlib import Path
 

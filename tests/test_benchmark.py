@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import cProfile
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,21 @@ def test_report_keeps_text_written_by_hand(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# By hand") and text.rstrip().endswith("## Kept")
     assert "second" in text and "first" not in text
+
+
+def test_the_memory_settings_reach_numpy_and_arrow_from_every_entry_point():
+    """envkpi sets NumPy's and mimalloc's huge-page options before they load (envkpi/__init__.py):
+    the CLI and the Prefect flow must import it first, and a value the user set must win."""
+    probe = ("import numpy, pyarrow, os; "
+             "print(numpy._core.multiarray._get_madvise_hugepage(), os.environ['MIMALLOC_ALLOW_THP'])")
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", "MIMALLOC_ALLOW_THP")}
+    answers = {}
+    for entry in ("envkpi.cli", "flows.nightly"):
+        answers[entry] = subprocess.run([sys.executable, "-c", f"import {entry}; {probe}"], cwd=PROJECT_DIR, env=env,
+                                        capture_output=True, text=True, check=True).stdout.split()
+    chosen = subprocess.run([sys.executable, "-c", f"import envkpi.cli; {probe}"], cwd=PROJECT_DIR,
+                            env=env | {"NUMPY_MADVISE_HUGEPAGE": "1", "MIMALLOC_ALLOW_THP": "1"},
+                            capture_output=True, text=True, check=True).stdout.split()
+
+    assert answers == {"envkpi.cli": ["False", "0"], "flows.nightly": ["False", "0"]}
+    assert chosen == ["True", "1"]

@@ -15,6 +15,7 @@ not forks). Each pays about a second of imports, in parallel with the others.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
@@ -148,6 +149,7 @@ def _worker(inputs_file: str, jobs: str, answer: str) -> None:
     """A worker process: draw the given jobs; write the files of each, as JSON, to ``answer``."""
     with Path(inputs_file).open("rb") as handle:  # written by _draw_all, in its private folder
         _job_inputs.update(pickle.load(handle))
+    gc.freeze()  # the imports and inputs live as long as the worker: no garbage collector passes over them
     with faults.suspended():  # the parent's fault points stand for the drawing
         drawn = [_draw(tuple(job)) for job in json.loads(jobs)]
     Path(answer).write_text(json.dumps(drawn), encoding="utf-8")

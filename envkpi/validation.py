@@ -25,6 +25,7 @@ quick to import.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -304,6 +305,9 @@ def _serve(expectations_dir: str, data_docs_dir: str) -> None:
         engine, failed = GreatExpectations(Path(expectations_dir), Path(data_docs_dir) if data_docs_dir else None), None
     except Exception:
         engine, failed = None, traceback.format_exc()
+    # GX's imports and context are hundreds of thousands of objects that live as long as the
+    # worker: kept out of the garbage collector's passes, which otherwise walk them all again.
+    gc.freeze()
     while True:
         try:
             method, arguments = pickle.load(requests)

@@ -31,6 +31,7 @@ import argparse
 import cProfile
 import datetime as dt
 import functools
+import gc
 import json
 import math
 import os
@@ -235,6 +236,7 @@ def pipeline_step(landing: Path, work: Path, result_path: Path, profile_path: Pa
         outcome["traceback"] = traceback.format_exc()[-4000:]
     outcome["seconds"] = time.perf_counter() - started
     outcome["imports_seconds"] = started - started_process
+    gc.freeze()  # as `envkpi run` does once the run is over (envkpi/cli.py): no collection on the way out
     outcome["envkpi_file"] = sys.modules["envkpi"].__file__
     if profiler:
         profiler.dump_stats(str(profile_path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Optional
 
@@ -52,6 +53,10 @@ def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = War
         typer.echo(f"envkpi run failed: {error}", err=True)
         raise typer.Exit(1)
     _print_summary(result)
+    # The process ends here: nothing it made needs collecting on the way out. Without this, the
+    # interpreter's last garbage collection over GX's objects (when GX ran in this process, as on
+    # a small night) took 0.7 s, a tenth of a nightly increment.
+    gc.freeze()
 
 
 @app.command()

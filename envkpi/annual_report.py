@@ -29,7 +29,7 @@ import pandas as pd
 
 from envkpi import charts, faults, report_pack
 from envkpi.export import replace_atomically, write_csv
-from envkpi.workers import library_command, library_environment
+from envkpi.workers import end_worker, library_command, library_environment
 
 # What a worker draws (set once per worker process, or for the drawing in the run's own process).
 _job_inputs: dict = {}
@@ -157,8 +157,4 @@ def _worker(inputs_file: str, jobs: str, answer: str) -> None:
 
 if __name__ == "__main__":
     _worker(*sys.argv[1:])
-    # The answer is written and closed: end without tearing down matplotlib and pandas object by
-    # object, which the run would wait for.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    end_worker()

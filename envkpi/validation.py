@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS
 from envkpi.readers import SOURCE_ROW, Problem, to_frame
-from envkpi.workers import library_command, library_environment
+from envkpi.workers import end_worker, library_command, library_environment
 
 SOURCE_FILE = "source_file"
 _ROW_ID = "_row_id"
@@ -499,8 +499,4 @@ def _rows_sharing_a_key_hash(keys: pa.Table) -> np.ndarray:
 
 if __name__ == "__main__":
     _serve(*sys.argv[1:])
-    # Every answer is written: end without the interpreter's tear-down of GX's objects, which
-    # took about a second of CPU while the run rebuilds its tables (and the run waits for it).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    end_worker()

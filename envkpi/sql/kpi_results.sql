@@ -27,6 +27,7 @@ create or replace temp table kpi_results_years as
 with restated as (
     select distinct fiscal_year(period_month, $fiscal_year_start_month) as fiscal_year
     from normalised_restated($since_delivery_id)
+    where $since_delivery_id > 0  -- a full rebuild takes every year below, without listing the slices
 ),
 every_year as (
     select $since_delivery_id = 0

@@ -84,10 +84,13 @@ from plant_month_measures as measures
 -- Rows for a plant-month outside the boundary are ignored (listed in boundary_excluded_rows).
 join normalised_plant_month as plant_month using (plant_id, period_month);
 
--- Forget the slices that the new deliveries state ...
+-- Forget the slices that the new deliveries state: all of them in a full rebuild (0), where
+-- emptying the table spares matching it against every slice ever delivered ...
+delete from normalised_measure where $since_delivery_id = 0;
 delete from normalised_measure
 using normalised_restated($since_delivery_id) as restated
-where normalised_measure.kind = restated.kind
+where $since_delivery_id > 0  -- a constant once bound: DuckDB then skips the join altogether
+  and normalised_measure.kind = restated.kind
   and normalised_measure.plant_id = restated.plant_id
   and normalised_measure.period_month = restated.period_month;
 

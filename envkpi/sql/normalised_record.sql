@@ -7,10 +7,13 @@ create table if not exists normalised_record (
     period_month date not null
 );
 
--- Forget the slices that the new deliveries state ...
+-- Forget the slices that the new deliveries state: all of them in a full rebuild (0), where
+-- emptying the table spares matching it against every slice ever delivered ...
+delete from normalised_record where $since_delivery_id = 0;
 delete from normalised_record
 using normalised_restated($since_delivery_id) as restated
-where normalised_record.kind = restated.kind
+where $since_delivery_id > 0  -- a constant once bound: DuckDB then skips the join altogether
+  and normalised_record.kind = restated.kind
   and normalised_record.plant_id = restated.plant_id
   and normalised_record.period_month = restated.period_month;
 

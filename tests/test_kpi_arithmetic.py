@@ -82,6 +82,21 @@ def test_the_largest_accepted_quantities_sum_exactly_without_overflow(landing):
     assert landing.kpi("chemical_intensity", 2017).value == approx(15 * 1e15 * 1000 / 1e15)
 
 
+def test_each_energy_amount_is_rounded_to_10_decimals_half_away_from_zero(landing):
+    """Each energy row's amount (quantity x factor) is rounded once, to 10 decimals, half away from
+    zero; the plant-month sums the rounded amounts. 0.01 x 0.000000005 GJ = 0.00000000005 GJ, a half
+    at the 11th decimal: each of three rows counts 0.0000000001 GJ, 3e-10 in all (rounding the sum
+    instead would give 2e-10, not rounding 1.5e-10, rounding half to even 0)."""
+    plants(landing, ("P1", "BU-A", "", ""))
+    landing.csv("factors.csv", ["energy_type", "unit", "gj_per_unit", "source", "valid_from_fy", "valid_to_fy"],
+                [[f"gas {i}", "Nm3", "0.000000005", "site table", "", ""] for i in range(3)])
+    landing.energy("energy.csv", [["P1", "2017-04", f"gas {i}", "0.01", "Nm3"] for i in range(3)])
+    landing.production("production.csv", [["P1", "2017-04", "1", "t"]])
+    result = landing.run()
+    assert result.ingest.rejected == []
+    assert landing.kpi("energy_intensity", 2017).numerator == pytest.approx(3e-10, rel=0, abs=1e-14)
+
+
 def test_a_scope_sums_numerators_and_denominators_and_never_averages_plant_ratios(landing):
     plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-A", "", ""), ("P3", "BU-B", "", ""))
     landing.energy("energy.csv", [

@@ -448,8 +448,21 @@ class CrashWorld:
         assert landing_snapshot(self.landing) == self.landing_before, f"{where}: the landing folder changed"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def temporary_folder_of_killed_runs(tmp_path_factory):
+    """The runs this module starts get a temporary folder of its own: a run killed while it draws
+    leaves its staging folder behind, as a real power cut would, and it should not pile up in /tmp."""
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmpdir"))
+    yield
+    if before is None:
+        os.environ.pop("TMPDIR")
+    else:
+        os.environ["TMPDIR"] = before
+
+
 @pytest.fixture(scope="module")
-def warm_runner():
+def warm_runner(temporary_folder_of_killed_runs):
     runner = WarmRunner()
     yield runner
     runner.close()

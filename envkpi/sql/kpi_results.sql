@@ -44,47 +44,73 @@ delete from kpi_results
 where $since_delivery_id = 0 or fiscal_year in (select fiscal_year from kpi_results_years);
 
 insert into kpi_results
-with scope_member as (
-    -- Each in-boundary plant-month belongs to three scopes: the group, its business unit, itself.
-    -- The years computed again, and the base years they are compared with.
-    with plant_month as (
-        select * from normalised_plant_month
-        where fiscal_year in (select fiscal_year from kpi_results_years)
-           or fiscal_year in (select base_fiscal_year from reference_kpi)
-    )
-    select 'group' as scope_level, 'group' as scope_id, plant_id, period_month, fiscal_year
-    from plant_month
-    union all
-    select 'business_unit', business_unit, plant_id, period_month, fiscal_year
-    from plant_month
-    union all
-    select 'plant', plant_id, plant_id, period_month, fiscal_year
-    from plant_month
+with plant_month as (
+    -- The in-boundary plant-months of the years computed again, and of the base years they are
+    -- compared with.
+    select * from normalised_plant_month
+    where fiscal_year in (select fiscal_year from kpi_results_years)
+       or fiscal_year in (select base_fiscal_year from reference_kpi)
+),
+-- Each plant's fiscal year is summed first, and the three scopes a plant belongs to (the group,
+-- its business unit, itself) sum those few hundred thousand rows instead of every plant-month
+-- three times over. The sums are exact (decimals and counts), so grouping them in two steps
+-- gives the same figures. normalised_measure holds in-boundary plant-months only, each with its
+-- plant-month's business unit and fiscal year (it is rebuilt whole when the boundary changes).
+plant_measure as (
+    select plant_id, business_unit, fiscal_year, measure, sum(amount) as amount
+    from normalised_measure
+    where fiscal_year in (select fiscal_year from kpi_results_years)
+       or fiscal_year in (select base_fiscal_year from reference_kpi)
+    group by all
 ),
 scope_measure as (
     -- A scope's figure sums numerators and denominators over its plant-months; plant ratios
     -- are never averaged.
-    select scope_member.scope_level, scope_member.scope_id, scope_member.fiscal_year,
-           measure.measure, sum(measure.amount) as amount
-    from scope_member
-    join normalised_measure as measure using (plant_id, period_month)
-    group by all
+    select 'group' as scope_level, 'group' as scope_id, fiscal_year, measure, sum(amount) as amount
+    from plant_measure
+    group by fiscal_year, measure
+    union all
+    select 'business_unit', business_unit, fiscal_year, measure, sum(amount)
+    from plant_measure
+    group by business_unit, fiscal_year, measure
+    union all
+    select 'plant', plant_id, fiscal_year, measure, amount
+    from plant_measure
 ),
-completeness as (
-    -- The share of in-boundary plant-months with both a production record and a record of the
-    -- KPI's own kind.
-    select scope_member.scope_level, scope_member.scope_id, scope_member.fiscal_year, kpi.kpi,
-           100.0 * count(production.plant_id) filter (where own.plant_id is not null) / count(*)
-               as completeness_pct
-    from scope_member
+plant_completeness as (
+    -- Per plant, fiscal year and KPI: its in-boundary months, and those with both a production
+    -- record and a record of the KPI's own kind.
+    select plant_month.plant_id, plant_month.business_unit, plant_month.fiscal_year, kpi.kpi,
+           count(*) as months,
+           count(production.plant_id) filter (where own.plant_id is not null) as months_recorded
+    from plant_month
     cross join reference_kpi as kpi
     left join normalised_record as production
-      on production.plant_id = scope_member.plant_id and production.period_month = scope_member.period_month
+      on production.plant_id = plant_month.plant_id and production.period_month = plant_month.period_month
      and production.kind = 'production'
     left join normalised_record as own
-      on own.plant_id = scope_member.plant_id and own.period_month = scope_member.period_month
+      on own.plant_id = plant_month.plant_id and own.period_month = plant_month.period_month
      and own.kind = kpi.own_kind
     group by all
+),
+scope_completeness as (
+    select 'group' as scope_level, 'group' as scope_id, fiscal_year, kpi,
+           cast(sum(months_recorded) as bigint) as months_recorded, cast(sum(months) as bigint) as months
+    from plant_completeness
+    group by fiscal_year, kpi
+    union all
+    select 'business_unit', business_unit, fiscal_year, kpi,
+           cast(sum(months_recorded) as bigint), cast(sum(months) as bigint)
+    from plant_completeness
+    group by business_unit, fiscal_year, kpi
+    union all
+    select 'plant', plant_id, fiscal_year, kpi, months_recorded, months
+    from plant_completeness
+),
+completeness as (
+    -- The share of a scope's in-boundary plant-months with both records.
+    select scope_level, scope_id, fiscal_year, kpi, 100.0 * months_recorded / months as completeness_pct
+    from scope_completeness
 ),
 kpi_value as (
     select

@@ -190,6 +190,33 @@ def test_completeness_counts_plant_months_with_production_and_the_kpis_own_kind(
     assert landing.kpi("waste_intensity", 2017).completeness_pct == 0
 
 
+def test_each_accepted_plant_month_is_recorded_once_per_kind_whatever_its_plant_id_holds(landing):
+    """normalised_record (what completeness counts) lists each kind's plant-months with an accepted
+    row, once: across re-deliveries and identical repeated rows, and not for a rejected file. Plant
+    ids are free text: one holds non-ASCII characters, one the control character that separates a
+    slice key's parts."""
+    odd = "A\x1fB"
+    plants(landing, ("P1", "BU-A", "", ""), ("工場A", "BU-A", "", ""), (odd, "BU-B", "", ""))
+    landing.energy("energy_1.csv", [["P1", "2017-04", "electricity", "1000", "kWh"],
+                                    ["P1", "2017-05", "electricity", "1000", "kWh"]])
+    landing.production("production_1.csv", [["P1", "2017-04", "1", "t"]])
+    landing.waste("waste_1.csv", [["工場A", "2017-04", "slag", "recycled", "1", "t"],
+                                  ["工場A", "2017-04", "slag", "recycled", "1", "t"]])  # an identical repeat
+    landing.chemicals("chemicals_1.csv", [[odd, "2017-06", "toluene", "108-88-3", "air", "2", "kg"]])
+    landing.run()
+    landing.energy("energy_2.csv", [["P1", "2017-05", "electricity", "900", "kWh"],    # restated
+                                    ["P1", "2017-06", "electricity", "900", "kWh"]])   # new
+    landing.production("production_2.csv", [["P1", "2017-07", "not a number", "t"]])   # rejected
+    result = landing.run()
+    assert result.ingest.rejected == ["production_2.csv"]
+
+    recorded = landing.query("select kind, plant_id, strftime(period_month, '%Y-%m') as period from normalised_record")
+    assert sorted(map(tuple, recorded.values.tolist())) == sorted([
+        ("energy", "P1", "2017-04"), ("energy", "P1", "2017-05"), ("energy", "P1", "2017-06"),
+        ("production", "P1", "2017-04"), ("waste", "工場A", "2017-04"), ("chemicals", odd, "2017-06"),
+    ])
+
+
 def test_a_divested_plant_leaves_the_base_year_untouched(landing):
     # P2 was sold in September 2010: its FY2005 months stay in the FY2005 boundary.
     plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-A", "", "2010-09"))

@@ -17,13 +17,12 @@ where $since_delivery_id > 0  -- a constant once bound: DuckDB then skips the jo
   and normalised_record.plant_id = restated.plant_id
   and normalised_record.period_month = restated.period_month;
 
--- ... and record them again from the accepted rows: a restated slice's current rows all come
--- from one delivery, so the new deliveries' current rows are the whole truth for them.
+-- ... and record them again from the current slices. A slice is current once an accepted
+-- delivery states it with at least one row (envkpi/ingest.py, Ingest._load), so the monthly
+-- kinds' current slices are exactly the plant-months with an accepted record: 1.4 million slices
+-- for the benchmark's group instead of a distinct over its 12 million rows. A restated slice
+-- is current in one of the new deliveries.
 insert into normalised_record
-select distinct 'energy', plant_id, period_month from accepted_energy where delivery_id >= $since_delivery_id
-union
-select distinct 'production', plant_id, period_month from accepted_production where delivery_id >= $since_delivery_id
-union
-select distinct 'waste', plant_id, period_month from accepted_waste where delivery_id >= $since_delivery_id
-union
-select distinct 'chemicals', plant_id, period_month from accepted_chemicals where delivery_id >= $since_delivery_id;
+select kind, slice_plant_id(slice_key), month_start(slice_period(slice_key))
+from current_slice
+where kind in ('energy', 'production', 'waste', 'chemicals') and delivery_id >= $since_delivery_id;

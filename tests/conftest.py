@@ -7,7 +7,6 @@ import io
 import os
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 

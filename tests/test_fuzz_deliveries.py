@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -137,7 +136,6 @@ def quantity_text(draw, quantity: Decimal) -> str:
 
 @st.composite
 def deliveries(draw, kind: str) -> Delivery:
-    columns = COLUMNS[kind]
     fmt = draw(st.sampled_from(["csv", "csv", "csv", "xlsx"]))
     count = draw(st.integers(1, 5))
     keys = draw(st.lists(st.tuples(st.sampled_from(PLANTS), st.sampled_from(PERIODS), st.integers(0, 3)),

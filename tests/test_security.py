@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import ast
 import csv
-import io
-import os
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import PLANTS_HEADER, write_csv
+from conftest import write_csv
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -190,6 +190,28 @@ def test_completeness_counts_plant_months_with_production_and_the_kpis_own_kind(
     assert landing.kpi("waste_intensity", 2017).completeness_pct == 0
 
 
+def test_a_plant_that_moves_to_another_business_unit_takes_its_history_with_it(landing):
+    """Business-unit figures follow the plants file as it stands: a re-delivered plants file that
+    moves P2 from BU-A to BU-B moves every year of P2, with no monthly file delivered again."""
+    plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-A", "", ""))
+    landing.energy("energy.csv", [["P1", m, "electricity", "1000", "kWh"] for m in ("2016-04", "2017-04")]
+                   + [["P2", m, "electricity", "3000", "kWh"] for m in ("2016-04", "2017-04")])
+    landing.production("production.csv", [[p, m, "1", "t"] for p in ("P1", "P2") for m in ("2016-04", "2017-04")])
+    landing.run()
+    assert landing.kpi("energy_intensity", 2016, "BU-A").numerator == approx(9.76 + 29.28)
+
+    landing.plants([["P1", "Plant P1", "BU-A", "JP", "", ""], ["P2", "Plant P2", "BU-B", "JP", "", ""]],
+                   name="plants_2.csv")
+    landing.run()
+    for fiscal_year in (2016, 2017):
+        bu_a = landing.kpi("energy_intensity", fiscal_year, "BU-A")
+        bu_b = landing.kpi("energy_intensity", fiscal_year, "BU-B")
+        assert (bu_a.numerator, bu_a.denominator) == (approx(9.76), approx(1))
+        assert (bu_b.numerator, bu_b.denominator) == (approx(29.28), approx(1))
+        assert bu_b.completeness_pct == approx(100 / 12)  # April of the twelve months
+        assert landing.kpi("energy_intensity", fiscal_year).numerator == approx(9.76 + 29.28)
+
+
 def test_each_accepted_plant_month_is_recorded_once_per_kind_whatever_its_plant_id_holds(landing):
     """normalised_record (what completeness counts) lists each kind's plant-months with an accepted
     row, once: across re-deliveries and identical repeated rows, and not for a rejected file. Plant

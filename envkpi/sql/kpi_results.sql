@@ -44,12 +44,15 @@ delete from kpi_results
 where $since_delivery_id = 0 or fiscal_year in (select fiscal_year from kpi_results_years);
 
 insert into kpi_results
-with plant_month as (
-    -- The in-boundary plant-months of the years computed again, and of the base years they are
-    -- compared with.
-    select * from normalised_plant_month
-    where fiscal_year in (select fiscal_year from kpi_results_years)
-       or fiscal_year in (select base_fiscal_year from reference_kpi)
+with figured_year as (
+    -- The years computed again, and the base years they are compared with.
+    select fiscal_year from kpi_results_years
+    union
+    select base_fiscal_year from reference_kpi
+),
+plant_month as (
+    -- The in-boundary plant-months of those years.
+    select * from normalised_plant_month where fiscal_year in (select fiscal_year from figured_year)
 ),
 -- Each plant's fiscal year is summed first, and the three scopes a plant belongs to (the group,
 -- its business unit, itself) sum those few hundred thousand rows instead of every plant-month
@@ -59,8 +62,7 @@ with plant_month as (
 plant_measure as (
     select plant_id, business_unit, fiscal_year, measure, sum(amount) as amount
     from normalised_measure
-    where fiscal_year in (select fiscal_year from kpi_results_years)
-       or fiscal_year in (select base_fiscal_year from reference_kpi)
+    where fiscal_year in (select fiscal_year from figured_year)
     group by all
 ),
 scope_measure as (

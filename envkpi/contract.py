@@ -11,6 +11,13 @@ import re
 from dataclasses import dataclass
 
 
+# Joins the values of a slice's columns into its key in the warehouse (``slice_key``): a control
+# character (unit separator) that names, ids and periods have no use for. A monthly kind's key
+# stays unambiguous even for a plant id that holds it, because the period after it is validated
+# as YYYY-MM; envkpi/sql/macros.sql reads such a key back.
+SLICE_KEY_SEPARATOR = "\x1f"
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of delivered file."""

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from envkpi.contract import KINDS, READABLE_SUFFIXES, kind_of
+from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_of
 from envkpi.faults import fault_point
 from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
 from envkpi.validation import SOURCE_FILE, ReferenceData, Validation, Validator
@@ -498,12 +498,12 @@ class Ingest:
         columns = ", ".join(KINDS[kind].columns)
         # Each row's delivery_id (null for a rejected file's rows) and slice key, computed in
         # Arrow: cheaper than joining millions of rows on the file name and concatenating text in
-        # SQL. A slice key joins its columns with chr(31), a control character no delivered text holds.
+        # SQL. A slice key joins its columns with SLICE_KEY_SEPARATOR.
         files = pa.array(list(delivery_ids), pa.string())
         position = pc.index_in(rows[SOURCE_FILE], value_set=files)
         rows = rows.append_column("delivery_id", pc.take(pa.array(list(delivery_ids.values()), pa.int64()), position))
         slice_columns = [pc.fill_null(rows[c], "") for c in KINDS[kind].slice_columns]
-        rows = rows.append_column("slice_key", pc.binary_join_element_wise(*slice_columns, "\x1f"))
+        rows = rows.append_column("slice_key", pc.binary_join_element_wise(*slice_columns, SLICE_KEY_SEPARATOR))
         self.connection.register("incoming_rows", rows)
         try:
             self.connection.execute(

@@ -32,16 +32,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from envkpi.contract import MONTHLY_KINDS
+from envkpi.contract import MONTHLY_KINDS, SLICE_KEY_SEPARATOR
 from envkpi.pipeline import PUBLISHED_NAME
 from envkpi.settings import Settings
 from envkpi.warehouse import connect
 
 # The self-assessment scale of the annual CSR results table (contract 4).
 RATING_SYMBOLS = {"achieved": "***", "90% achieved": "**", "not achieved": "*"}
-
-# Separates the values of a slice key in the warehouse (see envkpi.ingest).
-_SLICE_KEY_SEPARATOR = "\x1f"
 
 _SCOPE_ORDER = "case scope_level when 'group' then 0 when 'business_unit' then 1 else 2 end"
 
@@ -296,7 +293,7 @@ def restatements(settings: Settings | None = None) -> pd.DataFrame:
         group by all
         order by replaced_at, file, kind
         """,
-        {"separator": _SLICE_KEY_SEPARATOR}, settings,
+        {"separator": SLICE_KEY_SEPARATOR}, settings,
     ).astype({"slices": "int64", "rows": "int64"})
 
 

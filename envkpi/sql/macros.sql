@@ -8,8 +8,8 @@ create or replace macro fiscal_year(period_month, start_month) as
 -- A delivered `YYYY-MM` (already validated) as the first day of that month.
 create or replace macro month_start(period) as cast(period || '-01' as date);
 
--- A monthly kind's slice key is its plant_id and period joined by chr(31) (envkpi/ingest.py,
--- Ingest._load). The period is validated as `YYYY-MM`, so it is the key's last 7 characters and
+-- A monthly kind's slice key is its plant_id and period joined by chr(31) (SLICE_KEY_SEPARATOR
+-- in envkpi/contract.py). The period is validated as `YYYY-MM`, so it is the key's last 7 characters and
 -- the plant id is everything before the separator in front of them, whatever it holds.
 create or replace macro slice_plant_id(slice_key) as left(slice_key, length(slice_key) - 8);
 create or replace macro slice_period(slice_key) as right(slice_key, 7);

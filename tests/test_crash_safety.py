@@ -452,13 +452,9 @@ class CrashWorld:
 def temporary_folder_of_killed_runs(tmp_path_factory):
     """The runs this module starts get a temporary folder of its own: a run killed while it draws
     leaves its staging folder behind, as a real power cut would, and it should not pile up in /tmp."""
-    before = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmpdir"))
-    yield
-    if before is None:
-        os.environ.pop("TMPDIR")
-    else:
-        os.environ["TMPDIR"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(tmp_path_factory.mktemp("tmpdir")))
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test soak bench serve server report demo notebooks clean
+.PHONY: help run test soak bench serve server report demo notebooks contract clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ report: $(STAMP) ## write the FY2017 annual report pack from the last run
 
 demo: $(STAMP) ## regenerate the demo group under data/demo/landing (deterministic)
 	$(BIN)/envkpi demo --landing data/demo/landing
+
+contract: $(STAMP) ## write expectations/*.json and docs/contract.md from envkpi/contract.py (a test checks they agree)
+	$(BIN)/python -m envkpi.contract
 
 notebooks: $(STAMP) ## make .ipynb files from the reviewed notebooks/*.py (outputs stay out of git)
 	$(BIN)/jupytext --to notebook notebooks/*.py

@@ -15,14 +15,17 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from envkpi.contract import kind_of
+from envkpi.contract import KINDS, kind_of
 from envkpi.ingest import Ingest, IngestSummary, LandedFile
 from envkpi.pipeline import PUBLISHED_NAME, make_validator
 from envkpi.readers import Problem
 from envkpi.settings import Settings
 from envkpi.warehouse import create_schema, load_reference, rebuild_conversion
 
-_REFERENCE_TABLES = ("raw_plants", "raw_factors", "raw_targets")
+
+def _reference_kinds() -> list[str]:
+    """The reference kinds (plants, factors, targets, ...) whose rows a check copies."""
+    return [name for name, kind in KINDS.items() if not kind.monthly]
 
 
 @dataclass
@@ -52,12 +55,15 @@ class CheckOutcome:
 def _copy_reference(connection: duckdb.DuckDBPyConnection, source: Path) -> None:
     connection.execute("attach ? as source (read_only)", [str(source)])
     try:
-        for table in _REFERENCE_TABLES:
-            connection.execute(f"insert into {table} by name select * from source.{table}")  # fixed table names
-        connection.execute(
-            "insert into current_slice select * from source.current_slice "
-            "where kind in ('plants', 'factors', 'targets')"
-        )
+        source_tables = {name for (name,) in connection.execute(
+            "select table_name from duckdb_tables() where database_name = 'source'").fetchall()}
+        for kind in _reference_kinds():
+            table = f"raw_{kind}"
+            if table in source_tables:  # a warehouse from before the kind existed has none
+                # the contract's table names, never a delivered text
+                connection.execute(f"insert into {table} by name select * from source.{table}")
+        connection.execute("insert into current_slice select * from source.current_slice where list_contains(?, kind)",
+                           [_reference_kinds()])
     finally:
         connection.execute("detach source")
 

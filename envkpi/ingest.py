@@ -83,8 +83,11 @@ class IngestSummary:
         return frame
 
 
-NOT_A_CONTRACT_FILE = ("not a contract file: the name does not start with plants, targets, factors, energy, "
-                       "production, waste or chemicals; left alone")
+def not_a_contract_file() -> str:
+    """The reason given for a file whose name names no kind."""
+    kinds = list(KINDS)
+    return (f"not a contract file: the name does not start with {', '.join(kinds[:-1])} or {kinds[-1]}; "
+            "left alone")
 
 
 def discover(landing: Path) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
@@ -112,7 +115,7 @@ def discover(landing: Path) -> tuple[list[LandedFile], list[tuple[str, Problem]]
             elif entry.is_dir():
                 subfolders.append((Path(entry.path), relative + "/"))
             elif (kind := kind_of(entry.name)) is None:
-                ignored.append((relative, Problem(None, "", entry.name, NOT_A_CONTRACT_FILE)))
+                ignored.append((relative, Problem(None, "", entry.name, not_a_contract_file())))
             else:
                 stat = entry.stat()
                 found.append(LandedFile(Path(entry.path), relative, kind, stat.st_size, stat.st_mtime_ns))

@@ -43,14 +43,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from envkpi.contract import KINDS
+from envkpi.contract import KINDS, NUMBER_PATTERN, number_columns
 from envkpi.readers import SOURCE_ROW, Problem, to_frame
+from envkpi.rules import with_rule_columns
 from envkpi.workers import end_worker, library_command, library_environment
 
 SOURCE_FILE = "source_file"
 _ROW_ID = "_row_id"
-_NUMBER = re.compile(r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$")
-_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+_NUMBER = re.compile(NUMBER_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -84,16 +84,8 @@ def _where_matches(values: pa.ChunkedArray, pattern: re.Pattern) -> pa.ChunkedAr
     return pc.if_else(pc.match_substring_regex(values, pattern.pattern), values, pa.scalar(None, pa.string()))
 
 
-def fiscal_year_of(periods: pa.ChunkedArray, start_month: int) -> pa.ChunkedArray:
-    """The fiscal year of each valid ``YYYY-MM`` period (the FY is named for its start year)."""
-    valid = _where_matches(periods, _PERIOD)
-    year = pc.cast(pc.utf8_slice_codeunits(valid, 0, 4), pa.int32())
-    month = pc.cast(pc.utf8_slice_codeunits(valid, 5, 7), pa.int32())
-    return pc.subtract(year, pc.cast(pc.less(month, start_month), pa.int32()))
-
-
 # Typed columns that the suites check, each computed from one delivered column.
-NUMBER_COLUMNS = {f"{column}_number": column for column in ("quantity", "gj_per_unit", "target_pct")}
+NUMBER_COLUMNS = {f"{column}_number": column for column in number_columns()}
 
 
 def _as_number(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -115,12 +107,7 @@ def _with_derived_columns(kind: str, rows: pa.Table, reference: ReferenceData, n
     for number_column, column in NUMBER_COLUMNS.items():
         if numbers and column in derived.column_names:
             derived = derived.append_column(number_column, _as_number(derived[column]))
-    if kind == "energy":
-        fiscal_year = fiscal_year_of(derived["period"], reference.fiscal_year_start_month)
-        key = pc.binary_join_element_wise(derived["energy_type"], pc.fill_null(derived["unit"], ""),
-                                          pc.cast(fiscal_year, pa.string()), "|")
-        derived = derived.append_column("energy_factor_key", key)
-    return derived
+    return with_rule_columns(kind, derived, reference)
 
 
 def _shown(value: object) -> str:

@@ -4,7 +4,8 @@ Layers, in the order they build on each other:
 
 - stored: ``ingest_run``, ``delivery``, ``rejection``, ``raw_<kind>``, ``current_slice``
   (``warehouse_schema.sql``);
-- ``accepted_<kind>`` views: the typed rows of the delivery that currently states each slice;
+- ``raw_<kind>`` tables and ``accepted_<kind>`` views, which follow from the contract definition
+  (``envkpi/schema.py``): the typed rows of the delivery that currently states each slice;
 - ``reference_*``: the shipped KPI registry and conversion factors (``data/reference``);
 - ``normalised_*`` tables: boundary plant-months, conversion factors per year, measures;
 - ``kpi_results``.
@@ -20,13 +21,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from envkpi.contract import KINDS
+from envkpi.contract import number_columns
 from envkpi.export import replace_atomically
 from envkpi.faults import fault_point
+from envkpi.schema import contract_statements
 from envkpi.settings import SQL_DIR, Settings
 
-# Build order of the views over the stored tables.
-ACCEPTED_VIEWS = tuple(f"accepted_{kind}" for kind in KINDS) + ("raw_row_lineage",)
 # Build order of the derived layers. Each run brings them up to date: normalised_record and
 # normalised_measure slice by slice (only what the run's deliveries restate), the small tables whole.
 DERIVED_TABLES = (
@@ -99,8 +99,9 @@ def create_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the stored tables and (re)create the views, idempotently."""
     execute_file(connection, "macros")
     execute_file(connection, "warehouse_schema")
-    for view in ACCEPTED_VIEWS:
-        execute_file(connection, view)
+    for statement in contract_statements():
+        connection.execute(statement)
+    execute_file(connection, "raw_row_lineage")
 
 
 def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -138,16 +139,16 @@ def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) ->
     connection.unregister("conversion_frame")
 
 
-# What the accepted_* views cast delivered numbers to (sql/accepted_*.sql). A number that passes
-# validation must also fit there: one that does not ("0e999999", 30 digits) would otherwise fail
-# the rebuild of every later run, whatever else those runs deliver.
-STORED_NUMBER_TYPES = {"quantity": "decimal(38, 10)", "gj_per_unit": "decimal(18, 9)", "target_pct": "double"}
+# What the accepted_* views cast delivered numbers to (contract.NUMBER_TYPES). A number that
+# passes validation must also fit there: one that does not ("0e999999", 30 digits) would
+# otherwise fail the rebuild of every later run, whatever else those runs deliver.
+STORED_NUMBER_TYPES = number_columns()
 
 
 def unstorable_numbers(connection: duckdb.DuckDBPyConnection, rows: pa.Table) -> list[tuple[str, int, str, str]]:
     """(source_file, source_row, column, text) of each delivered number the warehouse cannot cast."""
     found: list[tuple[str, int, str, str]] = []
-    for column, sql_type in STORED_NUMBER_TYPES.items():
+    for column, sql_type in number_columns().items():
         if column not in rows.column_names or not len(rows):
             continue
         values = rows.select(["source_file", "source_row", column]).rename_columns(["source_file", "source_row", "value"])

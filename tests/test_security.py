@@ -208,7 +208,7 @@ IDENTIFIER_ONLY = {
     ("envkpi/ingest.py", "table"): "raw_<kind>, kind from contract.KINDS",
     ("envkpi/ingest.py", "columns"): "the kind's contract columns (contract.KINDS)",
     ("envkpi/ingest.py", "SOURCE_ROW"): "the constant column name source_row",
-    ("envkpi/checking.py", "table"): "raw_plants/raw_factors/raw_targets (_REFERENCE_TABLES)",
+    ("envkpi/checking.py", "table"): "raw_<kind> of a reference kind (_reference_kinds)",
     ("envkpi/warehouse.py", "sql_type"): "a type of STORED_NUMBER_TYPES",
     ("envkpi/published.py", "where"): "built by _where from fixed column expressions, values bound",
     ("envkpi/published.py", "_SCOPE_ORDER"): "a constant order-by expression",
@@ -246,10 +246,18 @@ def sql_interpolations(path: Path) -> list[tuple[int, str]]:
     return found
 
 
+# envkpi/schema.py writes the contract's relations from the contract definition alone: every
+# interpolation there passes through its _name or _literal guard (tested below), so it is not
+# listed expression by expression.
+CONTRACT_SQL = "envkpi/schema.py"
+
+
 def test_every_sql_statement_takes_values_as_parameters():
     unexpected = []
     for path in python_sources():
         relative = path.relative_to(PROJECT_DIR).as_posix()
+        if relative == CONTRACT_SQL:
+            continue
         for line, expression in sql_interpolations(path):
             if (relative, expression.replace('"', "'")) not in IDENTIFIER_ONLY:
                 unexpected.append(f"{relative}:{line}: {{{expression}}}")
@@ -260,13 +268,33 @@ def test_every_sql_statement_takes_values_as_parameters():
 
 
 def test_the_identifiers_formatted_into_sql_come_from_fixed_lists():
-    from envkpi.checking import _REFERENCE_TABLES
+    from envkpi.checking import _reference_kinds
     from envkpi.contract import KINDS
     from envkpi.warehouse import STORED_NUMBER_TYPES
 
-    assert all(re.fullmatch(r"[a-z]+", kind) for kind in KINDS)
-    assert all(re.fullmatch(r"raw_[a-z]+", table) for table in _REFERENCE_TABLES)
+    assert all(re.fullmatch(r"[a-z][a-z0-9]*", kind) for kind in KINDS)
+    assert set(_reference_kinds()) < set(KINDS)
     assert set(STORED_NUMBER_TYPES.values()) <= {"decimal(38, 10)", "decimal(18, 9)", "double"}
+
+
+def test_the_contract_sql_takes_only_checked_identifiers_and_constants():
+    from envkpi import schema
+
+    for hostile in ("energy; drop table delivery", "plant_id'", "Energy", "", "a b"):
+        with pytest.raises(ValueError):
+            schema._name(hostile)
+    for hostile in ("x' or '1'='1", "a;b", "chr(0)", "it's"):
+        with pytest.raises(ValueError):
+            schema._literal(hostile)
+    # Every expression the module formats into SQL is one of: a guarded name or literal, a typed
+    # column built from those, or a fragment assembled from them (the variables below).
+    tree = ast.parse((PROJECT_DIR / CONTRACT_SQL).read_text(encoding="utf-8"))
+    allowed_variables = {"table", "columns", "typed", "every", "raw_monthly", "accepted_monthly", "kinds", "unit",
+                         "amount", "factor", "condition.replace(' and ', ' and delivered.', 1)"}
+    for line, expression in sql_interpolations(PROJECT_DIR / CONTRACT_SQL):
+        expression = expression.replace('"', "'")
+        assert expression.startswith(("_name(", "_literal(")) or expression in allowed_variables, (line, expression)
+    assert tree
 
 
 def test_the_static_check_finds_a_value_formatted_into_sql(tmp_path):

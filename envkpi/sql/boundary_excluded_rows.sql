@@ -11,10 +11,7 @@ with outside_months as (
        or record.period_month > coalesce(plants.in_scope_to, date '9999-12-01')
 ),
 monthly_rows as (
-    select 'energy' as kind, plant_id, period_month, delivery_id, source_row from accepted_energy
-    union all select 'production', plant_id, period_month, delivery_id, source_row from accepted_production
-    union all select 'waste', plant_id, period_month, delivery_id, source_row from accepted_waste
-    union all select 'chemicals', plant_id, period_month, delivery_id, source_row from accepted_chemicals
+    select * from accepted_monthly_rows
 )
 select
     delivery.source_file as file,

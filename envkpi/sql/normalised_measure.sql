@@ -1,7 +1,8 @@
 -- normalised_measure: per in-boundary plant-month, the amount of each measure in its reporting
--- unit: energy in GJ and CO2 in t-CO2 (through normalised_conversion), production, waste and
--- recycled in t, chemicals in kg. Amounts are exact decimals so that sums do not depend on the
--- order in which a parallel engine adds them. Kept up to date slice by slice: `kind` says which
+-- unit: energy in GJ and CO2 in t-CO2 (through normalised_conversion), and the measures of the
+-- other kinds (contract.Measure: production, waste and recycled in t, chemicals in kg).
+-- Amounts are exact decimals so that sums do not depend on the order in which a parallel engine
+-- adds them. Kept up to date slice by slice: `kind` says which
 -- delivered kind each amount comes from (see normalised_restated).
 create table if not exists normalised_measure (
     kind varchar not null,
@@ -16,20 +17,11 @@ create table if not exists normalised_measure (
 
 -- The amounts stated by deliveries from since_delivery_id on (all of them for 0).
 create or replace macro normalised_measure_since(since_delivery_id, fiscal_year_start_month) as table
-with mass_unit(unit, reporting_unit, per_unit) as (
-    -- Delivered masses to the reporting unit of their measure.
-    values ('t', 't', 1.0::decimal(18, 6)), ('kg', 't', 0.001), ('g', 't', 0.000001),
-           ('t', 'kg', 1000), ('kg', 'kg', 1), ('g', 'kg', 0.001)
-),
 -- Every amount is rounded to 10 decimals once. An energy row (one per plant, month and energy
--- type) is multiplied by its factor, 9 decimals, as delivered. Masses are summed per plant-month
--- and delivered unit first and the sum converted: one 38-digit product and rounding per sum
--- instead of per row (rounding row by row was the slowest arithmetic of the whole build), the
--- same figure or a closer one. The unit factors have 6 decimals, so that the product of the
--- largest accepted sum (15 substances of 10^15 t in kg) still fits the 38 digits.
--- round(x, 10) is DuckDB's cast to decimal(38, 10) (half away from zero, same type) at two
--- thirds of the cost: the cast divides each 38-digit product in full, round does not.
-energy_measures as (
+-- type) is multiplied by its factor, 9 decimals, as delivered. round(x, 10) is DuckDB's cast to
+-- decimal(38, 10) (half away from zero, same type) at two thirds of the cost: the cast divides
+-- each 38-digit product in full, round does not.
+with energy_measures as (
     select 'energy' as kind, energy.plant_id, energy.period_month, conversion.measure, conversion.measure_unit as unit,
            -- quantity in the delivered unit x the factor valid in the month's fiscal year
            round(energy.quantity * conversion.per_unit, 10) as amount
@@ -40,33 +32,11 @@ energy_measures as (
      and conversion.fiscal_year = fiscal_year(energy.period_month, fiscal_year_start_month)
     where energy.delivery_id >= since_delivery_id
 ),
-delivered_masses as (
-    select 'production' as kind, plant_id, period_month, 'production' as measure, 't' as reporting_unit, unit,
-           sum(quantity) as quantity
-    from accepted_production where delivery_id >= since_delivery_id group by all
-    union all
-    -- Every treatment counts toward waste generated ...
-    select 'waste', plant_id, period_month, 'waste', 't', unit, sum(quantity)
-    from accepted_waste where delivery_id >= since_delivery_id group by all
-    union all
-    -- ... and valuables sold as by-products count as recycled: the CSR table reports
-    -- "waste and valuables".
-    select 'waste', plant_id, period_month, 'recycled', 't', unit, sum(quantity)
-    from accepted_waste
-    where treatment in ('recycled', 'valuable') and delivery_id >= since_delivery_id group by all
-    union all
-    select 'chemicals', plant_id, period_month, 'chemicals', 'kg', unit, sum(quantity)
-    from accepted_chemicals where delivery_id >= since_delivery_id group by all
-),
-mass_measures as (
-    select masses.kind, masses.plant_id, masses.period_month, masses.measure, masses.reporting_unit as unit,
-           round(masses.quantity * mass_unit.per_unit, 10) as amount
-    from delivered_masses as masses
-    join mass_unit on mass_unit.unit = masses.unit and mass_unit.reporting_unit = masses.reporting_unit
-),
+-- The other kinds' measures (production, waste and recycled in t, chemicals in kg, ...) are
+-- declared with their kinds in envkpi/contract.py (Measure): which rows count, in which unit.
 all_measures as (
     select * from energy_measures
-    union all select * from mass_measures
+    union all select * from kind_measure_amounts(since_delivery_id)
 ),
 plant_month_measures as (
     select kind, plant_id, period_month, measure, unit, sum(amount) as amount

@@ -25,4 +25,4 @@ where $since_delivery_id > 0  -- a constant once bound: DuckDB then skips the jo
 insert into normalised_record
 select kind, slice_plant_id(slice_key), month_start(slice_period(slice_key))
 from current_slice
-where kind in ('energy', 'production', 'waste', 'chemicals') and delivery_id >= $since_delivery_id;
+where kind in (select kind from contract_kind where monthly) and delivery_id >= $since_delivery_id;

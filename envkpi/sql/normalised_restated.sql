@@ -3,11 +3,6 @@
 -- night's cost grows with what arrived, not with the whole history; 0 means every slice ever
 -- delivered (a full rebuild).
 create or replace macro normalised_restated(since_delivery_id) as table
-select distinct 'energy' as kind, plant_id, month_start(period) as period_month
-from raw_energy where delivery_id >= since_delivery_id
-union
-select distinct 'production', plant_id, month_start(period) from raw_production where delivery_id >= since_delivery_id
-union
-select distinct 'waste', plant_id, month_start(period) from raw_waste where delivery_id >= since_delivery_id
-union
-select distinct 'chemicals', plant_id, month_start(period) from raw_chemicals where delivery_id >= since_delivery_id;
+select distinct kind, plant_id, month_start(period) as period_month
+from raw_monthly_rows
+where delivery_id >= since_delivery_id;

@@ -1,15 +1,6 @@
 -- raw_row_lineage: every loaded row of every kind with where it came from and whether it is
 -- still current or was superseded by a re-delivery. The auditor's way from a figure to a file.
 create or replace view raw_row_lineage as
-with raw_rows as (
-    select 'plants' as kind, delivery_id, source_row, slice_key from raw_plants
-    union all select 'factors', delivery_id, source_row, slice_key from raw_factors
-    union all select 'targets', delivery_id, source_row, slice_key from raw_targets
-    union all select 'energy', delivery_id, source_row, slice_key from raw_energy
-    union all select 'production', delivery_id, source_row, slice_key from raw_production
-    union all select 'waste', delivery_id, source_row, slice_key from raw_waste
-    union all select 'chemicals', delivery_id, source_row, slice_key from raw_chemicals
-)
 select
     raw_rows.kind,
     raw_rows.slice_key,

@@ -1,5 +1,5 @@
--- The warehouse's stored tables: run log, deliveries with lineage, rejections, the raw layer
--- (every row of every accepted file, as delivered) and the current slice of each kind.
+-- The warehouse's stored tables: run log, deliveries with lineage, rejections and the current
+-- slice of each kind.
 -- Derived layers (accepted_*, normalised_*, kpi_results) are rebuilt from these on every run.
 
 create table if not exists ingest_run (
@@ -39,50 +39,8 @@ create table if not exists rejection (
     reason        varchar not null
 );
 
--- The raw layer: text exactly as delivered (trimmed, as the contract says), one table per kind.
--- slice_key identifies the (kind, plant, month) slice, or a reference kind's own slice;
--- is_repeat marks a row that repeats an earlier row's key in the same file (identically: a repeat
--- that disagrees rejects the file), so that it is kept here but counted once.
-create table if not exists raw_plants (
-    delivery_id bigint not null, source_row integer not null, slice_key varchar not null,
-    is_repeat boolean not null,
-    plant_id varchar, name varchar, business_unit varchar, country varchar,
-    in_scope_from varchar, in_scope_to varchar, extra_columns varchar
-);
-create table if not exists raw_factors (
-    delivery_id bigint not null, source_row integer not null, slice_key varchar not null,
-    is_repeat boolean not null,
-    energy_type varchar, unit varchar, gj_per_unit varchar, source varchar,
-    valid_from_fy varchar, valid_to_fy varchar, extra_columns varchar
-);
-create table if not exists raw_targets (
-    delivery_id bigint not null, source_row integer not null, slice_key varchar not null,
-    is_repeat boolean not null,
-    kpi varchar, fiscal_year varchar, target_pct varchar, scope_id varchar, extra_columns varchar
-);
-create table if not exists raw_energy (
-    delivery_id bigint not null, source_row integer not null, slice_key varchar not null,
-    is_repeat boolean not null,
-    plant_id varchar, period varchar, energy_type varchar, quantity varchar, unit varchar,
-    extra_columns varchar
-);
-create table if not exists raw_production (
-    delivery_id bigint not null, source_row integer not null, slice_key varchar not null,
-    is_repeat boolean not null,
-    plant_id varchar, period varchar, quantity varchar, unit varchar, extra_columns varchar
-);
-create table if not exists raw_waste (
-    delivery_id bigint not null, source_row integer not null, slice_key varchar not null,
-    is_repeat boolean not null,
-    plant_id varchar, period varchar, waste_type varchar, treatment varchar, quantity varchar,
-    unit varchar, extra_columns varchar
-);
-create table if not exists raw_chemicals (
-    delivery_id bigint not null, source_row integer not null, slice_key varchar not null,
-    is_repeat boolean not null,
-    plant_id varchar, period varchar, substance varchar, cas_number varchar, medium varchar,
-    quantity varchar, unit varchar, extra_columns varchar
-);
+-- The raw layer (raw_<kind>, one table per kind, text exactly as delivered) and the typed
+-- accepted_<kind> views follow from the contract definition: envkpi/schema.py.
 
 -- Which delivery currently states the truth for each slice (contract 3, "Re-delivery replaces").
 create table if not exists current_slice (

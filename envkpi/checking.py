@@ -94,7 +94,8 @@ def check_files(paths: list[Path], settings: Settings) -> CheckOutcome:
             files.append(LandedFile(path, label, kind, stat.st_size, stat.st_mtime_ns))
     ingest = Ingest(connection, "check", pd.Timestamp.now(), settings.fiscal_year_start_month,
                     make_validator(settings, data_docs=False),
-                    plants_known=source is not None or delivers_plants)
+                    plants_known=source is not None or delivers_plants,
+                    reporting_currency=settings.reporting_currency)
     summary = ingest.run(files, ignored)
     ingest.finish_validation()
     connection.close()

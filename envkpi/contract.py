@@ -53,7 +53,7 @@ STORED_AS = {
     FACTOR: "cast({} as decimal(18, 9))",
     PERCENT: "cast({} as double)",
     FISCAL_YEAR: "cast({} as integer)",
-    YES_NO: "({} = 'yes')",
+    YES_NO: "{}",  # kept as `yes` / `no`: the measures select rows by it
 }
 # The SQL type a delivered number must fit (checked before it is loaded, see
 # warehouse.unstorable_numbers): one that passes the suites but does not fit ("0e999999") would
@@ -174,6 +174,20 @@ _MASSES_TO_T = (("t", "1"), ("kg", "0.001"))
 _MASSES_TO_KG = (("t", "1000"), ("kg", "1"), ("g", "0.001"))
 
 
+# Contract 2: `recycled` and `valuable` count as recycled; contract 6: the PRTR releases (the
+# transfers `sewer` and `offsite` are not emissions).
+RECYCLED_TREATMENTS = ("recycled", "valuable")
+RELEASE_MEDIA = ("air", "water", "soil", "landfill")
+TRANSFER_MEDIA = ("sewer", "offsite")
+
+# Contract 7: sales and purchases are in the reporting currency (a setting), checked against it.
+CURRENCY = Column(
+    "unit", in_reference="reporting_currency",
+    reason="unit is not the reporting currency: convert to {reporting_currency} at the group's rate",
+    description="the reporting currency (setting `reporting_currency`, default JPY)",
+)
+
+
 def _unit(*values: str) -> Column:
     return Column("unit", CHOICE, values=tuple((v, "") for v in values))
 
@@ -236,14 +250,44 @@ _KIND_LIST: tuple[Kind, ...] = (
         slice_columns=("kpi", "fiscal_year", "scope_id"), row_key=("kpi", "fiscal_year", "scope_id"),
     ),
     Kind(
+        "co2factors", "CO2 emission factors, location-based (overriding the shipped defaults) or "
+                      "market-based (per supplier), delivered by head office",
+        (
+            Column("energy_type"),
+            Column("unit"),
+            Column("t_co2_per_unit", FACTOR, reason="t_co2_per_unit is not a number", maximum=1_000,
+                   maximum_reason="t_co2_per_unit is implausibly large (over 1,000 t-CO2 per unit): check the unit",
+                   description="t-CO2 per delivered unit, > 0"),
+            Column("basis", CHOICE, values=(
+                ("location", "replaces the shipped default for the energy type, unit and years"),
+                ("market", "applies only to energy rows of its supplier"),
+            )),
+            Column("supplier", required=False, description="required for a market row"),
+            Column("country", required=False,
+                   description="a location row with a country applies only to plants of that country"),
+            Column("source", required=False),
+            *_validity("co2factors"),
+        ),
+        slice_columns=("energy_type", "unit", "basis", "supplier", "country", "valid_from_fy"),
+        row_key=("energy_type", "unit", "basis", "supplier", "country", "valid_from_fy"),
+        section="7",
+    ),
+    Kind(
         "energy", "monthly energy consumption",
         (
             PLANT_ID, PERIOD,
             Column("energy_type", description="must have a factor for its unit in the month's fiscal year"),
             AMOUNT,
             Column("unit", description="the unit the quantity is delivered in"),
+            # Contract 6: several rows of one energy type in a month, one per meter or supply
+            # contract; the plant-month's energy is the sum of its rows.
+            Column("meter_id", required=False,
+                   description="the meter or supply contract; empty is a value of its own (v2)"),
+            Column("supplier", required=False,
+                   description="who supplied electricity or heat, matched case-insensitively against "
+                               "co2factors.supplier for market-based Scope 2 (v2)"),
         ),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "energy_type"),
+        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "energy_type", "meter_id"),
         monthly=True,
         # Energy's measures (GJ, t-CO2) come from the conversion factors: sql/normalised_measure.sql.
     ),
@@ -262,6 +306,7 @@ _KIND_LIST: tuple[Kind, ...] = (
             Column("treatment", CHOICE, values=(
                 ("recycled", ""), ("valuable", "sold as a by-product"), ("incinerated", ""),
                 ("landfilled", ""), ("other", ""),
+                ("energy_recovery", "incinerated with energy recovery"),
             )),
             AMOUNT, _unit("t", "kg"),
         ),
@@ -269,9 +314,10 @@ _KIND_LIST: tuple[Kind, ...] = (
         monthly=True,
         measures=(
             Measure("waste", "t", _MASSES_TO_T, why="every treatment counts toward waste generated"),
-            Measure("recycled", "t", _MASSES_TO_T, where=("treatment", ("recycled", "valuable")),
+            Measure("recycled", "t", _MASSES_TO_T, where=("treatment", RECYCLED_TREATMENTS),
                     why="valuables sold as by-products count as recycled: the CSR table reports "
-                        "\"waste and valuables\""),
+                        "\"waste and valuables\"; energy recovery does not (GRI 306 counts it as directed "
+                        "to disposal)"),
         ),
     ),
     Kind(
@@ -282,12 +328,61 @@ _KIND_LIST: tuple[Kind, ...] = (
             Column("cas_number", required=False),
             Column("medium", CHOICE, values=(
                 ("air", ""), ("water", ""), ("soil", ""), ("landfill", "on-site landfill"),
+                ("sewer", "transferred to public sewerage"), ("offsite", "transferred off site as waste"),
             )),
             AMOUNT, _unit("kg", "g", "t"),
         ),
         slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "substance", "medium"),
         monthly=True,
-        measures=(Measure("chemicals", "kg", _MASSES_TO_KG),),
+        measures=(Measure("chemicals", "kg", _MASSES_TO_KG, where=("medium", RELEASE_MEDIA),
+                          why="releases only: the PRTR transfers (sewer, offsite) are not emissions"),),
+    ),
+    # ---- v2 (contract 7): water, sales, purchases and the emission factors.
+    Kind(
+        "water", "monthly water withdrawn, by source",
+        (
+            PLANT_ID, PERIOD,
+            Column("source", CHOICE, values=tuple((v, "") for v in (
+                "municipal", "groundwater", "surface", "seawater", "rainwater", "other"))),
+            AMOUNT,
+            Column("unit", CHOICE, values=(("m3", ""), ("kL", ""), ("t", ""))),
+        ),
+        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "source"),
+        monthly=True, section="7",
+        measures=(Measure("water", "m3", (("m3", "1"), ("kL", "1"), ("t", "1")),
+                          why="1 t = 1 kL = 1 m3"),),
+    ),
+    Kind(
+        "sales", "monthly sales by product line, marked for key environmentally conscious products",
+        (
+            PLANT_ID, PERIOD,
+            Column("product_line", description="free text"),
+            Column("eco_product", YES_NO, description="a key environmentally conscious product"),
+            AMOUNT, CURRENCY,
+        ),
+        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "product_line", "eco_product"),
+        monthly=True, section="7",
+        measures=(
+            Measure("sales", "currency", None, why="every row is an amount: all sales"),
+            Measure("eco_sales", "currency", None, where=("eco_product", ("yes",)),
+                    why="the key environmentally conscious products"),
+        ),
+    ),
+    Kind(
+        "purchases", "monthly purchases by category, marked for Eco Mark (green procurement)",
+        (
+            PLANT_ID, PERIOD,
+            Column("category", description="free text"),
+            Column("eco_mark", YES_NO, description="an Eco Mark (green-procurement) purchase"),
+            AMOUNT, CURRENCY,
+        ),
+        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "category", "eco_mark"),
+        monthly=True, section="7",
+        measures=(
+            Measure("purchases", "currency", None, why="every row is an amount: all purchases"),
+            Measure("eco_purchases", "currency", None, where=("eco_mark", ("yes",)),
+                    why="Eco Mark (green-procurement) purchases"),
+        ),
     ),
 )
 

@@ -129,7 +129,7 @@ def sha256_of(path: Path) -> str:
 
 
 def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int,
-                      plants_known: bool = True) -> ReferenceData:
+                      plants_known: bool = True, reporting_currency: str = "JPY") -> ReferenceData:
     """The boundary, factors and KPIs that deliveries are checked against right now."""
     plants = connection.execute("select plant_id, business_unit from accepted_plants").fetchall()
     factor_keys = connection.execute(
@@ -143,6 +143,7 @@ def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_m
         known_kpis=frozenset(k for (k,) in kpis),
         fiscal_year_start_month=fiscal_year_start_month,
         plants_known=plants_known,
+        reporting_currency=reporting_currency,
     )
 
 
@@ -316,7 +317,8 @@ class Ingest:
     """One run's ingest into an open warehouse connection (the caller owns the transaction)."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, run_id: str, ingested_at: pd.Timestamp,
-                 fiscal_year_start_month: int, make_validator, plants_known: bool = True):
+                 fiscal_year_start_month: int, make_validator, plants_known: bool = True,
+                 reporting_currency: str = "JPY"):
         self.connection = connection
         self.run_id = run_id
         self.ingested_at = ingested_at
@@ -326,6 +328,7 @@ class Ingest:
         self._validator_build: Future | None = None
         self._pending_deliveries: list[tuple] = []
         self.plants_known = plants_known
+        self.reporting_currency = reporting_currency
         self._next_delivery_id = 1 + connection.execute(
             "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
             "                coalesce((select max(delivery_id) from current_slice), 0))"
@@ -340,6 +343,10 @@ class Ingest:
     def _built_validator(self) -> Validator:
         """The validator being built beside the hashing and reading (waiting for it), or a new one."""
         return self._validator_build.result() if self._validator_build else self._make_validator(0)
+
+    def _reference(self) -> ReferenceData:
+        return current_reference(self.connection, self.fiscal_year_start_month, self.plants_known,
+                                 self.reporting_currency)
 
     def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
         summary = IngestSummary(self.run_id, first_delivery_id=self._next_delivery_id)
@@ -371,8 +378,7 @@ class Ingest:
             ahead = _BatchesAhead(reader, checker, [(kind, batch) for kind in KINDS for batch in batches_of[kind]])
             for kind in KINDS:
                 if KINDS[kind].monthly and batches_of[kind] and not ahead.checking:
-                    ahead.check_with(self.validator, current_reference(
-                        self.connection, self.fiscal_year_start_month, self.plants_known))
+                    ahead.check_with(self.validator, self._reference())
                 for batch in batches_of[kind]:
                     tables, rows, checked = ahead.next()
                     self._ingest_kind(kind, batch, tables, rows, summary, checked)
@@ -433,7 +439,7 @@ class Ingest:
                      tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary,
                      checked: Checked | None) -> None:
         if checked is None and len(rows):  # not checked ahead
-            reference = current_reference(self.connection, self.fiscal_year_start_month, self.plants_known)
+            reference = self._reference()
             checked = _checked(kind, rows, self.validator, reference, self.connection)
         validation, unstorable = checked or (None, [])
         found = validation.problems if validation else {}

@@ -25,6 +25,7 @@ import pandas as pd
 
 from envkpi.export import remove_stale_temporaries, replace_atomically, write_csv
 from envkpi.faults import fault_point
+from envkpi.filings import write_filings
 from envkpi.ingest import Ingest, IngestSummary, discover, sha256_of
 from envkpi.settings import Settings
 from envkpi.warehouse import (connect, kpi_results_frame, load_reference, rebuild_conversion, rebuild_derived,
@@ -144,7 +145,7 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
     files, ignored = discover(settings.landing)
     fault_point("ingest:discovered")
     ingest = Ingest(connection, run_id, now, settings.fiscal_year_start_month,
-                    validator_factory or make_validator(settings))
+                    validator_factory or make_validator(settings), reporting_currency=settings.reporting_currency)
     summary = ingest.run(files, ignored)
     fault_point("ingest:done")
     # Data Docs are rendered (Python) while DuckDB rebuilds the derived tables (its own threads).
@@ -172,6 +173,7 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
             reports / "boundary_warnings.csv",
         ),
     }
+    written.update(write_filings(connection, reports))
     run_summary = {
         "run_id": summary.run_id,
         "files_seen": summary.files_seen,

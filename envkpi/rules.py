@@ -52,9 +52,28 @@ def _not_before(kind: str, later: str, earlier: str, section: str, what: str) ->
     })
 
 
+def _supplier_of_a_market_row(table: pa.Table, reference) -> pa.ChunkedArray:
+    """The supplier of a market row (null when it has none); a location row needs none ("-")."""
+    is_market = pc.fill_null(pc.equal(table["basis"], "market"), False)
+    return pc.if_else(is_market, table["supplier"], pa.scalar("-", pa.string()))
+
+
 RULES: tuple[Rule, ...] = (
     _not_before("plants", "in_scope_to", "in_scope_from", "2", "boundary"),
     _not_before("factors", "valid_to_fy", "valid_from_fy", "2", "validity"),
+    _not_before("co2factors", "valid_to_fy", "valid_from_fy", "7", "validity"),
+    Rule(
+        "co2factors",
+        "a `market` row names its `supplier`",
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "market_supplier"},
+            "meta": {"contract": "7: a market row needs a supplier", "column": "supplier",
+                     "reason": "supplier is empty: a market-based factor applies to one supplier's energy, "
+                               "name it (or deliver the factor with basis location)"},
+        },
+        derived=("market_supplier", _supplier_of_a_market_row),
+    ),
     Rule(
         "energy",
         "the (`energy_type`, `unit`) pair has a conversion factor (shipped or delivered) valid in the "

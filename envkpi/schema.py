@@ -3,7 +3,8 @@
 - ``raw_<kind>``: every row of every accepted file as delivered (trimmed text), with its lineage;
 - ``accepted_<kind>``: the typed rows of the delivery that currently states each slice;
 - the per-kind unions the derived SQL reads instead of listing kinds: ``raw_rows`` (every kind),
-  ``raw_monthly_rows`` and ``accepted_monthly_rows`` (the monthly kinds), ``contract_kind``;
+  ``raw_monthly_rows`` and ``accepted_monthly_rows`` (the monthly kinds), ``contract_kind``,
+  ``measure_unit_factor`` (delivered unit to reporting unit, per measure);
 - ``kind_measure_amounts(since_delivery_id)``: the measures the monthly kinds' rows add to (waste,
   recycled, production, ...), per plant-month, in their reporting units.
 
@@ -83,11 +84,17 @@ def union_views() -> list[str]:
         f"select {_literal(k)} as kind, plant_id, period_month, delivery_id, source_row from accepted_{_name(k)}"
         for k in monthly)
     kinds = ", ".join(f"({_literal(k)}, {str(KINDS[k].monthly).lower()})" for k in KINDS)
+    factors = ", ".join(
+        f"({_literal(kind.name)}, {_literal(m.name)}, {_literal(m.unit)}, {_literal(u)}, cast({_literal(f)} as decimal(18, 6)))"
+        for kind in KINDS.values() for m in kind.measures if m.per_unit for u, f in m.per_unit)
     return [
         f"create or replace view raw_rows as\n{every}",
         f"create or replace view raw_monthly_rows as\n{raw_monthly}",
         f"create or replace view accepted_monthly_rows as\n{accepted_monthly}",
         f"create or replace view contract_kind as select * from (values {kinds}) as kinds(kind, monthly)",
+        # Per measure, the factor from each delivered unit to its reporting unit (contract.Measure).
+        f"create or replace view measure_unit_factor as select * from (values {factors}) "
+        f"as factors(kind, measure, reporting_unit, unit, per_unit)",
     ]
 
 

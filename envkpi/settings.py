@@ -39,6 +39,8 @@ class Settings:
     )
     # April start: FY2017 = 2017-04 .. 2018-03, as Japanese fiscal years run.
     fiscal_year_start_month: int = field(default_factory=lambda: int(_env("FISCAL_YEAR_START_MONTH", "4")))
+    # Sales and purchases are delivered in this currency; a file in another is rejected (contract 7).
+    reporting_currency: str = field(default_factory=lambda: _env("REPORTING_CURRENCY", "JPY").strip())
     # Render Great Expectations Data Docs (reports/data_docs) for each run that validates files.
     data_docs: bool = field(default_factory=lambda: _env("DATA_DOCS", "1").strip().lower() not in ("0", "false", "no"))
     # Great Expectations runs in a worker process of its own when a run has more than this many

@@ -65,6 +65,8 @@ class ReferenceData:
     fiscal_year_start_month: int = 4
     # When False (``envkpi check`` with no plants reference), plant ids are not checked.
     plants_known: bool = True
+    # Sales and purchases are delivered in it (contract 7).
+    reporting_currency: str = "JPY"
 
     def parameters(self, table: pa.Table) -> dict[str, list[str]]:
         plants = sorted(self.known_plants) if self.plants_known else sorted(_present(table, "plant_id"))
@@ -73,7 +75,12 @@ class ReferenceData:
             "known_energy_factor_keys": sorted(self.known_energy_factor_keys),
             "known_kpis": sorted(self.known_kpis),
             "known_scopes": sorted({"group"} | set(self.known_plants) | set(self.known_business_units)),
+            "reporting_currency": [self.reporting_currency],
         }
+
+    def reason(self, text: str) -> str:
+        """A rule's reason with the settings it names filled in."""
+        return text.replace("{reporting_currency}", self.reporting_currency)
 
 
 def _present(table: pa.Table, column: str) -> set[str]:
@@ -434,7 +441,7 @@ class Validator:
         for expectation, row_ids in failing_rows(kind, derived, reference):
             meta = expectation.get("meta") or {}
             column = meta.get("column", "")
-            reason = meta.get("reason", expectation["type"])
+            reason = reference.reason(meta.get("reason", expectation["type"]))
             shown = [SOURCE_FILE, SOURCE_ROW] + ([column] if column in derived.column_names else [])
             failing = derived.select(shown).take(pa.array(row_ids, pa.int64())).to_pydict()
             values = failing.get(column, [None] * len(row_ids))

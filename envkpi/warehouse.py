@@ -31,6 +31,7 @@ from envkpi.settings import SQL_DIR, Settings
 # normalised_measure slice by slice (only what the run's deliveries restate), the small tables whole.
 DERIVED_TABLES = (
     "normalised_conversion",
+    "normalised_emission_factor",
     "normalised_restated",
     "normalised_record",
     "normalised_plant_month",
@@ -46,7 +47,13 @@ select
     (select md5(coalesce(string_agg(concat_ws('|', fiscal_year, energy_type, unit, measure, per_unit), ','
                                     order by fiscal_year, energy_type, unit, measure), ''))
      from normalised_conversion) as conversion_fingerprint,
-    (select md5(coalesce(string_agg(concat_ws('|', plant_id, coalesce(business_unit, '-'),
+    (select md5(coalesce(string_agg(concat_ws('|', fiscal_year, energy_type, unit, basis, country, supplier_key,
+                                              per_unit), ','
+                                    order by fiscal_year, energy_type, unit, basis, country, supplier_key), ''))
+     from normalised_emission_factor) ||
+    (select md5(coalesce(string_agg(concat_ws('|', energy_type, scope), ',' order by energy_type), ''))
+     from reference_energy_scope) as emission_fingerprint,
+    (select md5(coalesce(string_agg(concat_ws('|', plant_id, coalesce(business_unit, '-'), coalesce(country, '-'),
                                               coalesce(cast(in_scope_from as varchar), '-'),
                                               coalesce(cast(in_scope_to as varchar), '-')), ','
                                     order by plant_id), ''))
@@ -104,17 +111,29 @@ def create_schema(connection: duckdb.DuckDBPyConnection) -> None:
     execute_file(connection, "raw_row_lineage")
 
 
+def _reference_csv(settings: Settings, name: str) -> pd.DataFrame:
+    return pd.read_csv(settings.reference / name, dtype=str, keep_default_na=False).fillna("")
+
+
 def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """(Re)load the shipped KPI registry and conversion factors into ``reference_*`` tables."""
-    registry = pd.read_csv(settings.reference / "kpis.csv", dtype=str, keep_default_na=False)
+    """(Re)load the shipped reference data into ``reference_*`` tables: the KPI registry, the
+    conversion factors, the Scope of each energy type and the Energy Conservation Act's figures."""
+    registry = _reference_csv(settings, "kpis.csv")
+    # Sales and purchases KPIs count in the reporting currency, whichever it is.
+    registry = registry.replace("{reporting_currency}", settings.reporting_currency)
     connection.register("kpi_registry_frame", registry)
     connection.execute(
         """
         create or replace table reference_kpi as
-        select kpi, label, numerator_measure, numerator_unit, denominator_measure, denominator_unit,
+        select kpi, label, numerator_measure, numerator_unit,
+               nullif(denominator_measure, '') as denominator_measure,
+               nullif(denominator_unit, '') as denominator_unit,
                cast(scale as double) as scale,
                cast(nullif(base_fiscal_year, '') as integer) as base_fiscal_year,
-               target_kind, own_kind
+               target_kind, own_kind,
+               -- v1 KPIs count a plant-month as complete with a production record and one of
+               -- their own kind; the absolute KPIs and the v2 rates with their own kind alone.
+               coalesce(nullif(completeness_needs_production, ''), 'yes') = 'yes' as completeness_needs_production
         from kpi_registry_frame
         """
     )
@@ -137,6 +156,14 @@ def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) ->
         """
     )
     connection.unregister("conversion_frame")
+    connection.register("scope_frame", _reference_csv(settings, "energy_scopes.csv"))
+    connection.execute("create or replace table reference_energy_scope as "
+                       "select energy_type, cast(scope as integer) as scope, source from scope_frame")
+    connection.unregister("scope_frame")
+    connection.register("act_frame", _reference_csv(settings, "energy_conservation.csv"))
+    connection.execute("create or replace table reference_energy_conservation as "
+                       "select name, cast(value as decimal(18, 6)) as value, unit, source from act_frame")
+    connection.unregister("act_frame")
 
 
 # What the accepted_* views cast delivered numbers to (contract.NUMBER_TYPES). A number that
@@ -180,7 +207,8 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     sql/kpi_results.sql).
     """
     fiscal_year_start_month = settings.fiscal_year_start_month
-    execute_file(connection, "normalised_conversion")
+    for table in DERIVED_TABLES[:2]:  # the factors, small and rebuilt whole
+        execute_file(connection, table)
     state = connection.execute(_BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}).fetchone()
     columns = connection.execute(
         "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'"
@@ -189,17 +217,18 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
         connection.execute("drop table if exists normalised_build")
     connection.execute(
         "create table if not exists normalised_build (fiscal_year_start_month integer, "
-        "conversion_fingerprint varchar, boundary_fingerprint varchar, kpi_fingerprint varchar)"
+        "conversion_fingerprint varchar, emission_fingerprint varchar, boundary_fingerprint varchar, "
+        "kpi_fingerprint varchar)"
     )
     built = connection.execute("select * from normalised_build").fetchone()
     if since_delivery_id is None or built != state:
         since_delivery_id = 0
     parameters = {"fiscal_year_start_month": fiscal_year_start_month, "since_delivery_id": since_delivery_id}
-    for table in DERIVED_TABLES[1:]:
+    for table in DERIVED_TABLES[2:]:
         execute_file(connection, table, parameters)
         fault_point(f"derived:{table}")
     connection.execute("delete from normalised_build")
-    connection.execute("insert into normalised_build values (?, ?, ?, ?)", list(state))
+    connection.execute("insert into normalised_build values (?, ?, ?, ?, ?)", list(state))
 
 
 def write_kpi_results_csv(connection: duckdb.DuckDBPyConnection, path: Path) -> Path:

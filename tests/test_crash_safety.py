@@ -287,7 +287,7 @@ def small_reference(root: Path) -> Path:
     waste and chemicals deliveries still go through every layer and are compared row by row.)"""
     folder = root / "reference"
     folder.mkdir()
-    for path in (PROJECT_DIR / "data" / "reference").glob("*_factors.csv"):
+    for path in (PROJECT_DIR / "data" / "reference").glob("*.csv"):  # kpis.csv is replaced below
         shutil.copy(path, folder / path.name)
     registry = pd.read_csv(PROJECT_DIR / "data" / "reference" / "kpis.csv", dtype=str, keep_default_na=False)
     registry[registry.kpi == "energy_intensity"].to_csv(folder / "kpis.csv", index=False)

@@ -80,11 +80,14 @@ scope_measure as (
     from plant_measure
 ),
 plant_completeness as (
-    -- Per plant, fiscal year and KPI: its in-boundary months, and those with both a production
-    -- record and a record of the KPI's own kind.
+    -- Per plant, fiscal year and KPI: its in-boundary months, and those with a record of the
+    -- KPI's own kind and, for the KPIs per production unit and the v1 rates, a production
+    -- record as well (contract 4 and 8).
     select plant_month.plant_id, plant_month.business_unit, plant_month.fiscal_year, kpi.kpi,
            count(*) as months,
-           count(production.plant_id) filter (where own.plant_id is not null) as months_recorded
+           count(*) filter (where own.plant_id is not null
+                              and (production.plant_id is not null or not kpi.completeness_needs_production))
+               as months_recorded
     from plant_month
     cross join reference_kpi as kpi
     left join normalised_record as production
@@ -124,8 +127,11 @@ kpi_value as (
         kpi.numerator_unit,
         denominator.amount as denominator,
         kpi.denominator_unit,
-        case when denominator.amount <> 0
-             then cast(numerator.amount as double) / cast(denominator.amount as double) * kpi.scale
+        case
+            -- An absolute KPI (no denominator, contract 8) is its numerator.
+            when kpi.denominator_measure is null then cast(numerator.amount as double) * kpi.scale
+            when denominator.amount <> 0
+            then cast(numerator.amount as double) / cast(denominator.amount as double) * kpi.scale
         end as value,
         kpi.base_fiscal_year,
         kpi.target_kind,

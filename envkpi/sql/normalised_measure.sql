@@ -1,5 +1,6 @@
 -- normalised_measure: per in-boundary plant-month, the amount of each measure in its reporting
--- unit: energy in GJ and CO2 in t-CO2 (through normalised_conversion), and the measures of the
+-- unit: energy in GJ (through normalised_conversion), CO2 in t-CO2 (normalised_emission_factor:
+-- co2, scope1_co2, scope2_location_co2, scope2_market_co2), and the measures of the
 -- other kinds (contract.Measure: production, waste and recycled in t, chemicals in kg).
 -- Amounts are exact decimals so that sums do not depend on the order in which a parallel engine
 -- adds them. Kept up to date slice by slice: `kind` says which
@@ -21,21 +22,62 @@ create or replace macro normalised_measure_since(since_delivery_id, fiscal_year_
 -- type) is multiplied by its factor, 9 decimals, as delivered. round(x, 10) is DuckDB's cast to
 -- decimal(38, 10) (half away from zero, same type) at two thirds of the cost: the cast divides
 -- each 38-digit product in full, round does not.
-with energy_measures as (
-    select 'energy' as kind, energy.plant_id, energy.period_month, conversion.measure, conversion.measure_unit as unit,
-           -- quantity in the delivered unit x the factor valid in the month's fiscal year
-           round(energy.quantity * conversion.per_unit, 10) as amount
+with energy_rows as (
+    select energy.plant_id, energy.period_month, energy.energy_type, energy.unit, energy.quantity,
+           lower(energy.supplier) as supplier_key, plants.country,
+           fiscal_year(energy.period_month, fiscal_year_start_month) as fiscal_year
     from accepted_energy as energy
-    join normalised_conversion as conversion
-      on conversion.energy_type = energy.energy_type
-     and conversion.unit = energy.unit
-     and conversion.fiscal_year = fiscal_year(energy.period_month, fiscal_year_start_month)
+    join accepted_plants as plants using (plant_id)
     where energy.delivery_id >= since_delivery_id
+),
+energy_measures as (
+    -- A plant-month's energy is the sum of its rows, one per energy type and meter.
+    select 'energy' as kind, delivered.plant_id, delivered.period_month, conversion.measure,
+           conversion.measure_unit as unit,
+           -- quantity in the delivered unit x the factor valid in the month's fiscal year
+           round(delivered.quantity * conversion.per_unit, 10) as amount
+    from energy_rows as delivered
+    join normalised_conversion as conversion
+      on conversion.energy_type = delivered.energy_type
+     and conversion.unit = delivered.unit
+     and conversion.fiscal_year = delivered.fiscal_year
+     and conversion.measure = 'energy'
+),
+emissions as (
+    -- t-CO2 of each energy row, location- and market-based (contract 8): the location factor of
+    -- the plant's country, and the supplier's market factor where it has one for the year.
+    select delivered.plant_id, delivered.period_month,
+           -- The shipped table gives each energy type its Scope; a delivered type without one is Scope 1.
+           coalesce(scope.scope, 1) as scope,
+           round(delivered.quantity * location.per_unit, 10) as location_t_co2,
+           round(delivered.quantity * coalesce(market.per_unit, location.per_unit), 10) as market_t_co2
+    from energy_rows as delivered
+    join normalised_emission_factor as location
+      on location.basis = 'location' and location.fiscal_year = delivered.fiscal_year
+     and location.country = delivered.country
+     and location.energy_type = delivered.energy_type and location.unit = delivered.unit
+    left join normalised_emission_factor as market
+      on market.basis = 'market' and market.fiscal_year = delivered.fiscal_year
+     and market.country = delivered.country and market.supplier_key = delivered.supplier_key
+     and market.energy_type = delivered.energy_type and market.unit = delivered.unit
+    left join reference_energy_scope as scope on scope.energy_type = delivered.energy_type
+),
+emission_measures as (
+    -- co2 (co2_intensity) is every energy type, location-based; Scope 1 is the same under both bases.
+    select 'energy' as kind, plant_id, period_month, 'co2' as measure, 't-CO2' as unit, location_t_co2 as amount
+    from emissions
+    union all
+    select 'energy', plant_id, period_month, 'scope1_co2', 't-CO2', location_t_co2 from emissions where scope = 1
+    union all
+    select 'energy', plant_id, period_month, 'scope2_location_co2', 't-CO2', location_t_co2 from emissions where scope = 2
+    union all
+    select 'energy', plant_id, period_month, 'scope2_market_co2', 't-CO2', market_t_co2 from emissions where scope = 2
 ),
 -- The other kinds' measures (production, waste and recycled in t, chemicals in kg, ...) are
 -- declared with their kinds in envkpi/contract.py (Measure): which rows count, in which unit.
 all_measures as (
     select * from energy_measures
+    union all select * from emission_measures
     union all select * from kind_measure_amounts(since_delivery_id)
 ),
 plant_month_measures as (

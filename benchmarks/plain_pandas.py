@@ -90,6 +90,8 @@ def group_kpis(landing: Path, reference: Path = DEFAULT_REFERENCE) -> list[dict]
     kpis = pd.read_csv(Path(reference) / "kpis.csv")
     rows = []
     for kpi in kpis.itertuples():
+        if kpi.numerator_measure not in measures or kpi.denominator_measure not in measures:
+            continue  # a KPI of the contract v2 kinds, which this script does not read
         numerator = measures[kpi.numerator_measure]
         denominator = measures[kpi.denominator_measure]
         value = numerator / denominator * kpi.scale

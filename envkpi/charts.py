@@ -76,7 +76,8 @@ class KpiInfo:
     def description(self) -> str:
         if self.is_rate:
             return f"Group, {self.label.lower()} in %"
-        return f"Group, intensity in {self.value_unit}, shown as reduction vs base year (positive = better)"
+        what = "intensity" if "/" in self.value_unit else "total"
+        return f"Group, {what} in {self.value_unit}, shown as reduction vs base year (positive = better)"
 
 
 def read_registry(registry: pd.DataFrame | Path | str | None = None) -> pd.DataFrame:
@@ -106,6 +107,8 @@ def kpi_info(kpi: str, registry: pd.DataFrame, kpi_results: pd.DataFrame | None 
         scale = row.get("scale", 1)
         if is_rate or (pd.notna(scale) and float(scale) == 100):
             value_unit = "%"
+        elif pd.isna(row.get("denominator_unit")):  # an absolute KPI (contract 8): its numerator
+            value_unit = str(row["numerator_unit"])
         else:
             value_unit = f"{row['numerator_unit']}/{row['denominator_unit']}"
         base = row.get("base_fiscal_year")
@@ -115,7 +118,8 @@ def kpi_info(kpi: str, registry: pd.DataFrame, kpi_results: pd.DataFrame | None 
             value_unit=value_unit,
             base_year=int(base) if pd.notna(base) else _results_base_year(results),
             is_rate=is_rate,
-            denominator_measure=str(row.get("denominator_measure", "denominator")),
+            denominator_measure=str(row.get("denominator_measure", "denominator"))
+            if pd.notna(row.get("denominator_measure")) else "",
         )
     # Not in the registry: say what kpi_results says rather than drop the KPI.
     base_year = _results_base_year(results)

@@ -95,17 +95,22 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
     if not source.exists():
         typer.echo(f"no warehouse at {source}: run `envkpi run` (or `make run`) first", err=True)
         raise typer.Exit(2)
+    from envkpi.filings import filing_tables, write_human_tables
+
     connection = connect(source, read_only=True)
     try:
         kpi_results = kpi_results_frame(connection)
         cut_off = report_cut_off(data_cut_off(connection), fy, settings.fiscal_year_start_month)
+        filings = filing_tables(connection)
     finally:
         connection.close()
     if fy not in set(kpi_results.fiscal_year):
         typer.echo(f"no KPI results for FY{fy} in {source}", err=True)
         raise typer.Exit(2)
     written = write_annual_report(kpi_results, settings, fy, cut_off)
-    typer.echo(f"FY{fy} report pack: {written['pack:pdf']} (and .md, .html, .xlsx, .csv); "
+    written.update(write_human_tables(filings, settings.reports / "pack", fy))
+    typer.echo(f"FY{fy} report pack: {written['pack:pdf']} (and .md, .html, .xlsx, .csv); filings for people: "
+               f"{written['filings:html']} (and .md, .xlsx); "
                f"{sum(k.startswith('chart:') for k in written)} chart files under {settings.reports / 'charts'}")
 
 

@@ -78,6 +78,8 @@ class Column:
     # Bounds of a number column (QUANTITY, FACTOR, PERCENT), and the reason over the maximum.
     maximum: float | None = None
     maximum_reason: str | None = None
+    # A FACTOR of 0 is allowed (a zero-emission supplier's market factor); a heating value is not.
+    zero_allowed: bool = False
     # What an empty optional value means in the accepted view (e.g. the group for a target).
     empty_means: str | None = None
     # The accepted view's name for the typed column, where it differs (``period`` -> ``period_month``).
@@ -128,6 +130,9 @@ class Kind:
     monthly: bool = False
     measures: tuple[Measure, ...] = ()
     section: str = "2"
+    # The contract version that added the kind. A v1 delivery gives exactly the v1 table, so the
+    # KPIs of a v2 kind are reported only once the group delivers that kind at all.
+    version: int = 1
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns_]
@@ -255,9 +260,9 @@ _KIND_LIST: tuple[Kind, ...] = (
         (
             Column("energy_type"),
             Column("unit"),
-            Column("t_co2_per_unit", FACTOR, reason="t_co2_per_unit is not a number", maximum=1_000,
+            Column("t_co2_per_unit", FACTOR, reason="t_co2_per_unit is not a number", maximum=1_000, zero_allowed=True,
                    maximum_reason="t_co2_per_unit is implausibly large (over 1,000 t-CO2 per unit): check the unit",
-                   description="t-CO2 per delivered unit, > 0"),
+                   description="t-CO2 per delivered unit, >= 0 (0 for a zero-emission supplier)"),
             Column("basis", CHOICE, values=(
                 ("location", "replaces the shipped default for the energy type, unit and years"),
                 ("market", "applies only to energy rows of its supplier"),
@@ -270,7 +275,7 @@ _KIND_LIST: tuple[Kind, ...] = (
         ),
         slice_columns=("energy_type", "unit", "basis", "supplier", "country", "valid_from_fy"),
         row_key=("energy_type", "unit", "basis", "supplier", "country", "valid_from_fy"),
-        section="7",
+        section="7", version=2,
     ),
     Kind(
         "energy", "monthly energy consumption",
@@ -348,7 +353,7 @@ _KIND_LIST: tuple[Kind, ...] = (
             Column("unit", CHOICE, values=(("m3", ""), ("kL", ""), ("t", ""))),
         ),
         slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "source"),
-        monthly=True, section="7",
+        monthly=True, section="7", version=2,
         measures=(Measure("water", "m3", (("m3", "1"), ("kL", "1"), ("t", "1")),
                           why="1 t = 1 kL = 1 m3"),),
     ),
@@ -361,7 +366,7 @@ _KIND_LIST: tuple[Kind, ...] = (
             AMOUNT, CURRENCY,
         ),
         slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "product_line", "eco_product"),
-        monthly=True, section="7",
+        monthly=True, section="7", version=2,
         measures=(
             Measure("sales", "currency", None, why="every row is an amount: all sales"),
             Measure("eco_sales", "currency", None, where=("eco_product", ("yes",)),
@@ -377,7 +382,7 @@ _KIND_LIST: tuple[Kind, ...] = (
             AMOUNT, CURRENCY,
         ),
         slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "category", "eco_mark"),
-        monthly=True, section="7",
+        monthly=True, section="7", version=2,
         measures=(
             Measure("purchases", "currency", None, why="every row is an amount: all purchases"),
             Measure("eco_purchases", "currency", None, where=("eco_mark", ("yes",)),
@@ -393,9 +398,6 @@ def monthly_kinds() -> tuple[str, ...]:
     """The monthly kinds, in ingest order (read at call time: a test may add a kind)."""
     return tuple(name for name, kind in KINDS.items() if kind.monthly)
 
-
-# Kept for the modules that read it once at import; new code calls monthly_kinds().
-MONTHLY_KINDS = monthly_kinds()
 
 # Contract 1: the kind is the first word of the file name, up to the first `_`, `-` or `.`.
 _KIND_WORD = re.compile(r"^([^_.\-]*)")
@@ -474,6 +476,9 @@ def column_expectations(kind: Kind, column: Column) -> list[dict]:
             found.append(_expectation(kind, "be_between", number, column, "> 0",
                                       f"{column.name} must be greater than 0 (a reduction or a rate in percent)",
                                       min_value=0, strict_min=True))
+        elif column.zero_allowed:
+            found.append(_expectation(kind, "be_between", number, column, ">= 0",
+                                      f"{column.name} is negative: a factor is 0 or more", min_value=0))
         else:
             found.append(_expectation(kind, "be_between", number, column, "> 0",
                                       f"{column.name} must be greater than 0", min_value=0, strict_min=True))

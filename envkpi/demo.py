@@ -12,14 +12,21 @@ energy_intensity       6.6 % below the base year    FY2005
 waste_intensity        11 % below the base year     FY2005
 recycling_rate         79 %                         --
 chemical_intensity     19 % below the base year     FY2006
+eco_product_sales_ratio  20.7 % (target 19 %)       --
 =====================  ===========================  ==========
+
+and the green purchasing rate is 86 % in FY2018. Contract v2 adds water, sales and purchases
+(one file per plant for FY2004-FY2016, then one per plant and fiscal year), a head-office
+``co2factors.csv`` with market-based factors, and Minamihara Plant's electricity on two meters
+with their suppliers from FY2017 (the same kWh in total, so every v1 figure is unchanged).
 
 Layout of the landing folder (folder names are delivery dates, so that path order is delivery
 order; every file's modification time is set to its delivery date as well)::
 
-    2017-04-01_reference/plants.csv, targets.csv
+    2017-04-01_reference/plants.csv, targets.csv, co2factors.csv
     2017-04-10_history/<kind>_<plant>_FY<first>-FY2016.<csv|xlsx>   migrated spreadsheets
     YYYY-MM-10/<kind>_<plant>_<YYYY-MM>.<csv|xlsx>                   monthly, from FY2017
+    YYYY-04-10/<water|sales|purchases>_<plant>_FY<fy>.csv            yearly, from FY2017
     2018-05-15_restatement/energy_P03_2017-08.csv                    corrected re-delivery
     2019-10-10/minutes_2019-10-05.txt                                not a contract file
 
@@ -103,6 +110,24 @@ _KEY_COLUMNS = {
     "chemicals": ("substance", "cas_number", "medium"),
 }
 RECYCLED_TREATMENTS = ("recycled", "valuable")
+
+# ---- Contract v2 (water, sales, purchases, meters, suppliers)
+# What the group figures must round to: the seed's fifth Environment row (sales ratio of key
+# environmentally conscious products 20.7 % in FY2017, target 19 %, FY2018 target 21 %) and the
+# green purchasing rate of 86 % in FY2018 (the supply-chain seed). Other years follow a trend.
+ECO_SALES_RATIO_PCT = {2017: 20.7, 2018: 21.4}
+GREEN_PURCHASING_PCT = {2017: 84.0, 2018: 86.0}
+METERED = ("P01",)  # electricity on two meters, each with its supplier, from FY2017
+METER_SUPPLIERS = ("Chubu Electric Power", "Minamihara Solar PPA")
+# (energy_type, unit, t_co2_per_unit, basis, supplier, country, source, valid_from_fy, valid_to_fy)
+MARKET_FACTORS = (
+    ("electricity", "kWh", "0.000472", "market", "Chubu Electric Power", "JP",
+     "supplier's adjusted emission factor as published for the fiscal year (demo figure)", "2017", ""),
+    ("electricity", "kWh", "0", "market", "Minamihara Solar PPA", "JP",
+     "on-site solar power purchase agreement: zero-emission (demo figure)", "2017", ""),
+)
+_PRODUCT_LINES = ("specialty steel", "magnetic materials", "casting components")
+_PURCHASE_CATEGORIES = ("office supplies", "facility supplies")
 
 
 def gj_per_unit(energy_type: str, unit: str, fiscal_year: int) -> float:
@@ -333,6 +358,7 @@ TARGETS: tuple[tuple[str, int, float], ...] = (
     ("recycling_rate", 2016, 71.0), ("chemical_intensity", 2016, 31.0),
     ("energy_intensity", 2017, 11.5), ("waste_intensity", 2017, 7.5),
     ("recycling_rate", 2017, 72.0), ("chemical_intensity", 2017, 32.0), ("co2_intensity", 2017, 10.0),
+    ("eco_product_sales_ratio", 2017, 19.0), ("eco_product_sales_ratio", 2018, 21.0),
     ("energy_intensity", 2018, 13.0), ("waste_intensity", 2018, 8.0),
     ("recycling_rate", 2018, 74.0), ("chemical_intensity", 2018, 34.0), ("co2_intensity", 2018, 12.0),
 )
@@ -674,6 +700,10 @@ def _reference_files(writer: _Writer) -> None:
     writer.table(folder, "plants", None, "plants", header, plants)
     targets = [[kpi, str(fy), f"{pct:g}", ""] for kpi, fy, pct in TARGETS]
     writer.table(folder, "targets", None, "targets", ["kpi", "fiscal_year", "target_pct", "scope_id"], targets)
+    # Head office's market-based factors for the suppliers the plants name (contract 7).
+    header = ["energy_type", "unit", "t_co2_per_unit", "basis", "supplier", "country", "source",
+              "valid_from_fy", "valid_to_fy"]
+    writer.table(folder, "co2factors", None, "co2factors", header, [list(row) for row in MARKET_FACTORS])
 
 
 def _monthly_files(writer: _Writer, frames: dict[str, pd.DataFrame]) -> None:
@@ -712,7 +742,25 @@ def _monthly_files(writer: _Writer, frames: dict[str, pd.DataFrame]) -> None:
         if not history and kind == "energy" and plant.comment_column:
             header = header + ["comment"]
             records = [r + [_energy_comment(r[1], r[2])] for r in records]
+        if not history and kind == "energy" and plant.plant_id in METERED:
+            header, records = _with_meters(header, records)
         writer.table(folder, stem, plant, kind, header, records, xlsx)
+    _v2_files(writer, frames)
+
+
+def _with_meters(header: list[str], records: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """Electricity on two meters with their suppliers (contract 6): the plant-month's kWh are the
+    same, split 60/40 in whole kWh, so every v1 figure stays as it was."""
+    split: list[list[str]] = []
+    for record in records:
+        plant_id, period, energy_type, text, unit = record[:5]
+        if energy_type == "electricity":
+            first = round(int(text) * 0.6)
+            split.append([plant_id, period, energy_type, str(first), unit, "M1", METER_SUPPLIERS[0]])
+            split.append([plant_id, period, energy_type, str(int(text) - first), unit, "M2", METER_SUPPLIERS[1]])
+        else:
+            split.append([plant_id, period, energy_type, text, unit, "", ""])
+    return header + ["meter_id", "supplier"], split
 
 
 def _energy_comment(period: str, energy_type: str) -> str:
@@ -723,6 +771,87 @@ def _energy_comment(period: str, energy_type: str) -> str:
         ("2019-01", "electricity"): "new meter installed on line 3",
     }
     return notes.get((period, energy_type), "")
+
+
+def _trend(first: float, last: float, fy: int) -> float:
+    """A straight line from FY2004 to FY2019."""
+    return first + (last - first) * (fy - FIRST_FY) / (LAST_FY - FIRST_FY)
+
+
+def _calibrated_split(amounts: dict[tuple, int], eco: set[tuple], share: float) -> None:
+    """Scale the ``eco`` amounts (whole JPY) so that they are ``share`` of the total, exactly to the
+    yen: the other rows stay, the eco total is the nearest whole amount, its rounding left on the
+    largest eco row."""
+    others = sum(v for k, v in amounts.items() if k not in eco)
+    wanted = round(others * share / (1 - share))
+    current = sum(amounts[k] for k in eco)
+    for key in eco:
+        amounts[key] = round(amounts[key] * wanted / current)
+    largest = max(eco, key=lambda k: amounts[k])
+    amounts[largest] += wanted - sum(amounts[k] for k in eco)
+
+
+def v2_records(frames: dict[str, pd.DataFrame]) -> dict[str, list[list[str]]]:
+    """The demo group's water, sales and purchases rows (in-boundary months only), calibrated."""
+    production = frames["production"][frames["production"]["in_boundary"]]
+    rng = np.random.default_rng([SEED, 99])
+    water: list[list[str]] = []
+    sales: dict[tuple, int] = {}
+    purchases: dict[tuple, int] = {}
+    plants = {p.plant_id: p for p in PLANTS}
+    for plant_id, period, fy, tonnes in zip(production["plant_id"], production["period"], production["fy"],
+                                            production["value"] * production["to_canonical"]):
+        plant = plants[plant_id]
+        m3 = tonnes * 6.5 * (1 - 0.012) ** (fy - FIRST_FY) * rng.lognormal(0.0, 0.03)
+        sources = (("municipal", 0.35), ("groundwater", 0.65)) if plant.japanese else (("municipal", 1.0),)
+        for source, part in sources:
+            unit = "kL" if plant.plant_id == "P04" else "m3"
+            water.append([plant_id, period, source, f"{m3 * part:.1f}", unit])
+        eco_share = _trend(0.10, 0.22, fy)
+        revenue = tonnes * 820_000 * rng.lognormal(0.0, 0.02)
+        for j, line in enumerate(_PRODUCT_LINES):
+            part = revenue * (0.5, 0.3, 0.2)[j]
+            sales[(plant_id, period, line, "yes")] = round(part * eco_share)
+            sales[(plant_id, period, line, "no")] = round(part * (1 - eco_share))
+        green = _trend(0.60, 0.90, fy)
+        spend = 1_200_000 + tonnes * 90 * rng.lognormal(0.0, 0.05)
+        for j, category in enumerate(_PURCHASE_CATEGORIES):
+            part = spend * (0.7, 0.3)[j]
+            purchases[(plant_id, period, category, "yes")] = round(part * green)
+            purchases[(plant_id, period, category, "no")] = round(part * (1 - green))
+    for amounts, aims in ((sales, ECO_SALES_RATIO_PCT), (purchases, GREEN_PURCHASING_PCT)):
+        for fy, pct in aims.items():
+            year = {k: v for k, v in amounts.items() if fiscal_year(k[1]) == fy}
+            _calibrated_split(year, {k for k in year if k[3] == "yes"}, pct / 100)
+            amounts.update(year)
+    return {
+        "water": water,
+        "sales": [[*key, str(value), "JPY"] for key, value in sales.items()],
+        "purchases": [[*key, str(value), "JPY"] for key, value in purchases.items()],
+    }
+
+
+_V2_HEADERS = {
+    "water": ["plant_id", "period", "source", "quantity", "unit"],
+    "sales": ["plant_id", "period", "product_line", "eco_product", "quantity", "unit"],
+    "purchases": ["plant_id", "period", "category", "eco_mark", "quantity", "unit"],
+}
+
+
+def _v2_files(writer: _Writer, frames: dict[str, pd.DataFrame]) -> None:
+    """Water, sales and purchases: the history in one file per plant and kind, then one file per
+    plant, kind and fiscal year, delivered after the year's end."""
+    history_folder = f"{HISTORY_LAST_FY + 1:04d}-04-10_history"
+    for kind, records in v2_records(frames).items():
+        by_file: dict[tuple[str, str], list[list[str]]] = {}
+        for record in records:
+            plant_id, fy = record[0], fiscal_year(record[1])
+            folder = history_folder if fy <= HISTORY_LAST_FY else f"{fy + 1:04d}-04-10"
+            by_file.setdefault((folder, plant_id), []).append(record)
+        for (folder, plant_id), rows in sorted(by_file.items()):
+            first, last = fiscal_year(rows[0][1]), fiscal_year(rows[-1][1])
+            stem = f"{kind}_{plant_id}_FY{first}-FY{last}" if folder == history_folder else f"{kind}_{plant_id}_FY{first}"
+            writer.table(folder, stem, None, kind, _V2_HEADERS[kind], rows)
 
 
 _MINUTES_TEXT = """\

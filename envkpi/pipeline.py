@@ -162,8 +162,10 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
     return summary
 
 
-def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary) -> dict[str, Path]:
-    """The contract's outputs (kpi_results.csv, rejections.csv) and the run's own reports."""
+def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary,
+                  report_year: int | None = None) -> dict[str, Path]:
+    """The contract's outputs (kpi_results.csv, rejections.csv, the filings) and the run's own
+    reports; the filings of ``report_year`` also as tables for people."""
     reports = settings.reports
     written = {
         "kpi_results": write_kpi_results_csv(connection, reports / "kpi_results.csv"),
@@ -173,7 +175,7 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
             reports / "boundary_warnings.csv",
         ),
     }
-    written.update(write_filings(connection, reports))
+    written.update(write_filings(connection, reports, report_year))
     run_summary = {
         "run_id": summary.run_id,
         "files_seen": summary.files_seen,
@@ -262,9 +264,10 @@ def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, P
     """The contract's CSVs and the run's reports; returns them, the KPI table and the data cut-off."""
     connection = connect(settings.warehouse, read_only=True)
     try:
-        reports = write_reports(connection, settings, summary)
+        kpi_results = kpi_results_frame(connection)
+        reports = write_reports(connection, settings, summary, default_report_year(kpi_results))
         fault_point("reports:written")
-        return reports, kpi_results_frame(connection), data_cut_off(connection)
+        return reports, kpi_results, data_cut_off(connection)
     finally:
         connection.close()
 

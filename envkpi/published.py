@@ -18,6 +18,8 @@ Examples::
     published.missing_months(2017)               # which plant-month lacks which kind
     published.restatements()                     # what re-deliveries replaced
     published.boundary_warnings()                # rows outside a plant's reporting boundary
+    published.emissions(2017)                    # Scope 1 and 2 per plant and supplier, location and market
+    published.energy_conservation(2017)          # the Energy Conservation Act figures per JP plant
     published.query("select * from normalised_measure where plant_id = $plant", {"plant": "P01"})
 
 Filters take one value or a list of values (``kpi=["energy_intensity", "waste_intensity"]``);
@@ -32,7 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from envkpi.contract import MONTHLY_KINDS, SLICE_KEY_SEPARATOR
+from envkpi.contract import SLICE_KEY_SEPARATOR, monthly_kinds
 from envkpi.pipeline import PUBLISHED_NAME
 from envkpi.settings import Settings
 from envkpi.warehouse import connect
@@ -99,7 +101,8 @@ def kpi_results(fiscal_year: int | Iterable[int] | None = None, scope_level: str
                cast(results.denominator as double) as denominator, results.denominator_unit,
                results.value,
                -- the unit a person reads the value in: GJ/t, or % for a rate (scale 100)
-               case when registry.scale = 1 then results.numerator_unit || '/' || results.denominator_unit
+               case when results.denominator_unit is null then results.numerator_unit  -- an absolute KPI
+                    when registry.scale = 1 then results.numerator_unit || '/' || results.denominator_unit
                     when registry.scale = 100 and results.numerator_unit = results.denominator_unit then '%'
                     else results.numerator_unit || '/' || results.denominator_unit || ' x ' || registry.scale
                end as value_unit,
@@ -143,7 +146,10 @@ def plant_months(plant_id: str, fiscal_year: int, settings: Settings | None = No
     frame = _frame(
         """
         with registry as (
+            -- the KPIs that kpi_results reports: of a v1 kind, or of a v2 kind the group delivers
             select rowid as position, * from reference_kpi
+            where own_kind in (select kind from contract_kind where version = 1)
+               or own_kind in (select distinct kind from current_slice)
         ),
         measure_kind as (
             -- The kind whose records a measure comes from: a KPI's numerator comes from its own
@@ -156,6 +162,7 @@ def plant_months(plant_id: str, fiscal_year: int, settings: Settings | None = No
                    case when denominator_measure = 'production' then 'production' else own_kind end,
                    2 * position + 1
             from registry
+            where denominator_measure is not null
         ),
         measures as (
             select measure, unit, kind, min(position) as position from measure_kind group by all
@@ -236,10 +243,16 @@ def missing_months(fiscal_year: int | Iterable[int] | None = None, plant_id: str
         "fiscal_year": ("plant_month.fiscal_year", fiscal_year),
         "plant_id": ("plant_month.plant_id", plant_id),
     })
-    parameters["kinds"] = list(MONTHLY_KINDS)
+    parameters["kinds"] = list(monthly_kinds())
     return _frame(
         f"""
-        with monthly_kind as (select unnest($kinds) as kind)
+        with monthly_kind as (
+            -- the v1 kinds, and the v2 kinds the group delivers at all: no water file ever is no
+            -- missing month
+            select unnest($kinds) as kind
+            intersect
+            (select kind from contract_kind where version = 1 union select distinct kind from current_slice)
+        )
         select plant_month.plant_id, plant_month.business_unit, plant_month.fiscal_year,
                strftime(plant_month.period_month, '%Y-%m') as period, monthly_kind.kind
         from normalised_plant_month as plant_month
@@ -310,6 +323,39 @@ def boundary_warnings(settings: Settings | None = None) -> pd.DataFrame:
 def runs(settings: Settings | None = None) -> pd.DataFrame:
     """The pipeline runs recorded in the snapshot, oldest first; the last one is the data's cut-off."""
     return _frame("select * from ingest_run order by started_at", None, settings)
+
+
+def emissions(fiscal_year: int, settings: Settings | None = None) -> pd.DataFrame:
+    """Scope 1 and 2 t-CO2 of one fiscal year per plant, Scope and supplier, location- against
+    market-based (contract 8): the same per-row figures that ``scope*_co2`` in kpi_results sum,
+    in-boundary plant-months only. ``supplier`` is empty for rows that name none."""
+    frame = _frame(
+        """
+        select emission.plant_id, plants.name as plant_name, emission.scope,
+               coalesce(emission.supplier, '') as supplier,
+               cast(sum(emission.location_t_co2) as double) as location_t_co2,
+               cast(sum(emission.market_t_co2) as double) as market_t_co2
+        from energy_emissions_since(0, $start_month) as emission
+        join normalised_plant_month as plant_month using (plant_id, period_month)
+        join accepted_plants as plants using (plant_id)
+        where emission.fiscal_year = $fiscal_year
+        group by all
+        order by emission.plant_id, emission.scope, supplier
+        """,
+        {"fiscal_year": _scalar(fiscal_year), "start_month": (settings or Settings()).fiscal_year_start_month},
+        settings,
+    )
+    return frame
+
+
+def energy_conservation(fiscal_year: int, settings: Settings | None = None) -> pd.DataFrame:
+    """The Energy Conservation Act figures of one fiscal year, per JP plant and in total: the rows
+    of ``regulatory/energy_conservation_FY<fy>.csv`` (``sql/energy_conservation_report.sql``)."""
+    from envkpi.warehouse import sql
+
+    frame = _frame(f"select * exclude (fiscal_year) from ({sql('energy_conservation_report')}) "
+                   "where fiscal_year = $fiscal_year", {"fiscal_year": _scalar(fiscal_year)}, settings)
+    return frame
 
 
 # --- helpers --------------------------------------------------------------------------------

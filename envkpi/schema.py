@@ -83,7 +83,7 @@ def union_views() -> list[str]:
     accepted_monthly = "\nunion all ".join(
         f"select {_literal(k)} as kind, plant_id, period_month, delivery_id, source_row from accepted_{_name(k)}"
         for k in monthly)
-    kinds = ", ".join(f"({_literal(k)}, {str(KINDS[k].monthly).lower()})" for k in KINDS)
+    kinds = ", ".join(f"({_literal(k)}, {str(KINDS[k].monthly).lower()}, {int(KINDS[k].version)})" for k in KINDS)
     factors = ", ".join(
         f"({_literal(kind.name)}, {_literal(m.name)}, {_literal(m.unit)}, {_literal(u)}, cast({_literal(f)} as decimal(18, 6)))"
         for kind in KINDS.values() for m in kind.measures if m.per_unit for u, f in m.per_unit)
@@ -91,7 +91,7 @@ def union_views() -> list[str]:
         f"create or replace view raw_rows as\n{every}",
         f"create or replace view raw_monthly_rows as\n{raw_monthly}",
         f"create or replace view accepted_monthly_rows as\n{accepted_monthly}",
-        f"create or replace view contract_kind as select * from (values {kinds}) as kinds(kind, monthly)",
+        f"create or replace view contract_kind as select * from (values {kinds}) as kinds(kind, monthly, version)",
         # Per measure, the factor from each delivered unit to its reporting unit (contract.Measure).
         f"create or replace view measure_unit_factor as select * from (values {factors}) "
         f"as factors(kind, measure, reporting_unit, unit, per_unit)",

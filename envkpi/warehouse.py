@@ -59,7 +59,10 @@ select
                                     order by plant_id), ''))
      from accepted_plants) as boundary_fingerprint,
     (select md5(coalesce(string_agg(cast(registry_row as varchar), chr(10) order by registry_row.kpi), ''))
-     from reference_kpi as registry_row) as kpi_fingerprint
+     from reference_kpi as registry_row) ||
+    -- the kinds delivered at all decide which KPIs are reported (sql/kpi_results.sql)
+    (select coalesce(string_agg(kind, ',' order by kind), '') from (select distinct kind from current_slice))
+        as kpi_fingerprint
 """
 
 

@@ -290,3 +290,23 @@ def test_a_v1_only_landing_gives_exactly_the_v1_figures(landing):
     assert row.value == pytest.approx(0.854, rel=1e-15) and row.base_value == pytest.approx(0.976, rel=1e-15)
     assert row.change_vs_base_pct == pytest.approx((1 - 0.854 / 0.976) * 100, rel=1e-12)
     assert row.completeness_pct == pytest.approx(100 / 12, rel=1e-12)
+
+
+def test_the_filings_of_the_report_year_are_also_tables_for_people(landing):
+    from openpyxl import load_workbook
+
+    landing.plants([["A", "=Plant A", "BU", "JP", "", ""]])
+    landing.energy("energy.csv", [["A", "2017-04", "steam", "1000", "GJ"]])
+    landing.production("production.csv", [["A", "2017-04", "8", "t"]])
+    landing.run()
+    pack = landing.settings.reports / "pack"
+    workbook = load_workbook(pack / "filings_FY2017.xlsx", read_only=True)
+    assert workbook.sheetnames == ["energy_conservation", "prtr", "gri"]
+    rows = list(workbook["energy_conservation"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("plant_id", "energy_gj", "crude_oil_kl")
+    assert rows[1][:3] == ("A", 1000, pytest.approx(25.8, rel=1e-15))  # numbers stay numbers
+    page = (pack / "filings_FY2017.html").read_text(encoding="utf-8")
+    assert "<td>25.8</td>" in page and "<td>125.000</td>" in page  # 1,000 GJ / 8 t, rounded for reading
+    assert "http" not in page
+    markdown = (pack / "filings_FY2017.md").read_text(encoding="utf-8")
+    assert "| A | 1,000 | 25.8 |" in markdown

@@ -22,8 +22,12 @@ LANDING = PROJECT / "data" / "demo" / "landing"
 FACTORS = PROJECT / "data" / "reference" / "energy_factors.csv"
 
 MONTHLY = ("energy", "production", "waste", "chemicals")
-KINDS = ("plants", "factors", "targets", *MONTHLY)
+MONTHLY_V2 = ("water", "sales", "purchases")  # contract 7
+KINDS = ("plants", "factors", "targets", "co2factors", *MONTHLY, *MONTHLY_V2)
 REQUIRED = {
+    "water": ("plant_id", "period", "source", "quantity", "unit"),
+    "sales": ("plant_id", "period", "product_line", "eco_product", "quantity", "unit"),
+    "purchases": ("plant_id", "period", "category", "eco_mark", "quantity", "unit"),
     "plants": ("plant_id", "name", "business_unit", "country"),
     "targets": ("kpi", "fiscal_year", "target_pct"),
     "energy": ("plant_id", "period", "energy_type", "quantity", "unit"),
@@ -98,6 +102,10 @@ def problems_of(kind: str, frame: pd.DataFrame, plants: set[str], factors: pd.Da
     if kind == "energy":
         pairs = set(zip(factors["energy_type"], factors["unit"]))
         unit_ok = pd.Series([pair in pairs for pair in zip(frame["energy_type"], frame["unit"])], index=frame.index)
+    elif kind in ("sales", "purchases"):
+        unit_ok = frame["unit"] == "JPY"
+    elif kind == "water":
+        unit_ok = frame["unit"].isin(["m3", "kL", "t"])
     else:
         unit_ok = frame["unit"].isin(TO_KG if kind == "chemicals" else TO_T)
     checks = [
@@ -139,7 +147,7 @@ class Landing:
         self.outside_boundary: dict[str, int] = {}
         self.tables: dict[str, pd.DataFrame] = {}
         known = set(self.plants.index)
-        for kind in MONTHLY:
+        for kind in MONTHLY + MONTHLY_V2:
             paths = by_kind[kind]
             frame = strip(pd.concat(
                 [read_table(p).assign(file=i) for i, p in enumerate(paths)], ignore_index=True
@@ -222,6 +230,25 @@ def test_fy2017_reproduces_the_csr_table(landing: Landing) -> None:
     assert round(chemicals) == 19 and abs(chemicals - 19.0) < 0.2
 
 
+def test_fy2017_reproduces_the_fifth_environment_row_and_fy2018_the_green_purchasing_rate(landing: Landing) -> None:
+    """Seed 000: key environmentally conscious products 20.7 % of sales in FY2017; seed 002: green
+    purchasing rate 86 % in FY2018. Read from the sales and purchases files alone."""
+    sales, purchases = landing.tables["sales"], landing.tables["purchases"]
+    eco = sales[sales.eco_product == "yes"].groupby("fy").quantity.sum() / sales.groupby("fy").quantity.sum() * 100
+    green = (purchases[purchases.eco_mark == "yes"].groupby("fy").quantity.sum()
+             / purchases.groupby("fy").quantity.sum() * 100)
+    assert round(eco[2017], 1) == 20.7 and abs(eco[2017] - 20.7) < 0.01
+    assert round(green[2018]) == 86 and abs(green[2018] - 86) < 0.01
+    assert (sales.unit == "JPY").all() and (purchases.unit == "JPY").all()
+
+
+def test_the_metered_plant_splits_electricity_and_names_its_suppliers(landing: Landing) -> None:
+    energy = landing.tables["energy"]
+    metered = energy[(energy.plant_id == "P01") & (energy.fy >= 2017) & (energy.energy_type == "electricity")]
+    assert set(metered.meter_id) == {"M1", "M2"} and metered.supplier.str.len().gt(0).all()
+    assert metered.groupby("period").size().eq(2).all()
+
+
 def test_trends_are_plausible(landing: Landing) -> None:
     table = landing.yearly()
     assert list(table.index) == list(range(2004, 2020))
@@ -261,7 +288,8 @@ def test_plants_and_boundary(landing: Landing) -> None:
     divested = plants[plants["in_scope_to"] != ""]
     assert len(acquired) == 1 and len(divested) == 1
     # The acquired plant's earlier history is delivered (and ignored); nothing after a divestment.
-    assert all(count > 0 for count in landing.outside_boundary.values())
+    assert all(landing.outside_boundary[kind] > 0 for kind in MONTHLY)
+    assert all(landing.outside_boundary[kind] == 0 for kind in MONTHLY_V2)  # delivered in-boundary only
     (divested_id,) = divested.index
     for kind in MONTHLY:
         table = landing.tables[kind]
@@ -270,7 +298,7 @@ def test_plants_and_boundary(landing: Landing) -> None:
 
 def test_every_in_boundary_plant_month_has_every_kind(landing: Landing) -> None:
     expected = landing.boundary_months()
-    for kind in MONTHLY:
+    for kind in MONTHLY + MONTHLY_V2:
         present = set(zip(landing.tables[kind]["plant_id"], landing.tables[kind]["period"]))
         missing = expected - present
         if kind == "energy":

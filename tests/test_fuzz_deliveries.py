@@ -161,7 +161,7 @@ def deliveries(draw, kind: str) -> Delivery:
         records.append(row)
     keyed: dict[tuple, dict] = {}
     for record in records:  # one row per key of the kind: rows repeating a key must agree (contract 3)
-        keyed.setdefault(tuple(record[c] for c in KINDS[kind].row_key), record)
+        keyed.setdefault(tuple(record.get(c) for c in KINDS[kind].row_key), record)
     records = list(keyed.values())
     layout = draw(st.fixed_dictionaries({
         "shuffle": st.booleans(), "extra": st.sampled_from([None, "comment", "備考", "Quantity_note"]),

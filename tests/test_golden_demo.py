@@ -5,7 +5,10 @@ Seed (shared/seeds/000_7dc3b391e5730c7a.txt, "5. The Environment"):
 - waste and valuables per production unit: planned 7.5 %, result 11 %; recycling rate planned
   72 %, result 79 %; `***` for the row; FY2018 plans 8 % and 74 %
 - chemical emissions per production unit: planned 32 % below FY2006, result 19 %, `*`; FY2018 plan 34 %
-The seed rounds the energy result to one decimal and the others to whole percent.
+- sales ratio of key environmentally conscious products: planned 19 % or more, result 20.7 %,
+  `***`; FY2018 plan 21 %
+The seed rounds the energy and sales results to one decimal and the others to whole percent.
+Seed 002 (the supply-chain side): the green purchasing rate reached 86 % in FY2018.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ SEED = {
     "waste_intensity": (2005, 0, 11, 7.5, "achieved", 8),
     "recycling_rate": (None, 0, 79, 72, "achieved", 74),
     "chemical_intensity": (2006, 0, 19, 32, "not achieved", 34),
+    "eco_product_sales_ratio": (None, 1, 20.7, 19, "achieved", 21),
 }
 
 
@@ -33,7 +37,7 @@ def group_results(demo_run):
 def test_fy2017_group_figures_equal_the_seed_table(group_results, kpi):
     base_year, decimals, result, target, rating, next_target = SEED[kpi]
     row = group_results.loc[(kpi, 2017)]
-    shown = row.value if kpi == "recycling_rate" else row.change_vs_base_pct
+    shown = row.value if base_year is None else row.change_vs_base_pct
     assert round(shown, decimals) == result
     assert row.target_pct == target
     assert row.rating == rating
@@ -43,6 +47,11 @@ def test_fy2017_group_figures_equal_the_seed_table(group_results, kpi):
     else:
         assert row.base_year == base_year
     assert group_results.loc[(kpi, 2018)].target_pct == next_target
+
+
+def test_fy2018_green_purchasing_rate_equals_the_supply_chain_seed(group_results):
+    row = group_results.loc[("green_purchasing_rate", 2018)]
+    assert round(row.value) == 86 and row.completeness_pct == 100
 
 
 def test_the_demo_run_reports_its_one_bad_file_and_its_minutes(demo_run):

@@ -309,7 +309,8 @@ def test_a_restatement_on_a_later_run_changes_exactly_the_affected_fiscal_years(
     assert sorted(map(tuple, changed[key].values.tolist())) == sorted(
         (level, scope, kpi, 2016)
         for level, scope in (("group", "group"), ("business_unit", "BU-A"), ("plant", "P1"))
-        for kpi in ("co2_intensity", "energy_intensity")
+        # Electricity is Scope 2: both of its CO2 figures change, Scope 1 (no fuel) does not.
+        for kpi in ("co2_intensity", "energy_intensity", "scope2_location_co2", "scope2_market_co2")
     )
     p1 = merged[(merged.scope_id == "P1") & (merged.kpi == "energy_intensity") & (merged.fiscal_year == 2016)].iloc[0]
     assert (p1.value_before, p1.value_after) == (approx(9.76 / 10), approx(11.712 / 10))

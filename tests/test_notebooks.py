@@ -248,7 +248,11 @@ def test_plant_months_are_wide_by_measure_in_reporting_units(settings):
 
     assert list(monthly.index) == months(2006)
     assert list(monthly.columns) == ["energy_gj", "production_t", "waste_t", "chemicals_kg", "recycled_t",
-                                     "co2_t_co2"]
+                                     "co2_t_co2", "scope1_co2_t_co2", "scope2_location_co2_t_co2",
+                                     "scope2_market_co2_t_co2"]
+    # P2 burns city gas only: Scope 1, and no Scope 2 (a month with energy records: 0, not empty)
+    assert monthly.loc["2006-04", "scope1_co2_t_co2"] == pytest.approx(100 * 0.00223)
+    assert monthly.loc["2006-04", "scope2_location_co2_t_co2"] == 0
     assert monthly.loc["2006-04", "energy_gj"] == pytest.approx(100 * GJ_PER_M3_CITY_GAS)
     assert monthly.loc["2006-04", "production_t"] == pytest.approx(5000 / 1000)  # delivered in kg
     assert monthly.loc["2006-04", "waste_t"] == pytest.approx(2.0)
@@ -296,7 +300,8 @@ def test_completeness_is_the_share_of_plant_months_with_production_and_the_own_k
 
     incomplete = plants[~plants["complete"]]
     assert incomplete[["scope_id", "fiscal_year", "kpi"]].values.tolist() == [
-        ["P2", 2006, "co2_intensity"], ["P2", 2006, "energy_intensity"]]
+        ["P2", 2006, "co2_intensity"], ["P2", 2006, "energy_intensity"], ["P2", 2006, "scope1_co2"],
+        ["P2", 2006, "scope2_location_co2"], ["P2", 2006, "scope2_market_co2"]]
     assert one(plants, scope_id="P3", fiscal_year=2005, kpi="energy_intensity")["completeness_pct"] == 100
     assert set(groups["scope_level"]) == {"group"}
     assert one(groups, fiscal_year=2006, kpi="co2_intensity")["completeness_pct"] == pytest.approx(35 / 36 * 100)
@@ -344,7 +349,9 @@ def test_query_binds_values_as_parameters(settings):
     by_position = published.query("select count(*) as n from kpi_results where scope_id = ?",
                                   ["P1' or '1'='1"], settings=settings)
 
-    assert by_name["n"].iloc[0] == 5  # one row per KPI of the registry
+    # one row per KPI of the registry that reads a kind the group delivers: the four v1 KPIs,
+    # co2_intensity and the three Scope KPIs (energy); none of water, sales, purchases
+    assert by_name["n"].iloc[0] == 8
     assert by_position["n"].iloc[0] == 0
 
 
@@ -375,6 +382,7 @@ NOTEBOOK_PARAMETERS = {
     "kpi_overview": {"fiscal_year": 2006},
     "plant_drilldown": {"plant_id": "P2", "fiscal_year": 2006},
     "data_quality": {},
+    "ghg_and_energy_conservation": {"fiscal_year": 2006},
 }
 
 

@@ -44,7 +44,16 @@ delete from kpi_results
 where $since_delivery_id = 0 or fiscal_year in (select fiscal_year from kpi_results_years);
 
 insert into kpi_results
-with figured_year as (
+with reported_kpi as (
+    -- Every KPI of a v1 kind, and those of a v2 kind once the group delivers it: a group that
+    -- never sent a water file has no water_intensity rows (rather than rows 0 % complete), so
+    -- that a v1 delivery gives exactly the v1 table. A kind's first delivery changes the build
+    -- state: a full rebuild.
+    select * from reference_kpi
+    where own_kind in (select kind from contract_kind where version = 1)
+       or own_kind in (select distinct kind from current_slice)
+),
+figured_year as (
     -- The years computed again, and the base years they are compared with.
     select fiscal_year from kpi_results_years
     union
@@ -89,7 +98,7 @@ plant_completeness as (
                               and (production.plant_id is not null or not kpi.completeness_needs_production))
                as months_recorded
     from plant_month
-    cross join reference_kpi as kpi
+    cross join reported_kpi as kpi
     left join normalised_record as production
       on production.plant_id = plant_month.plant_id and production.period_month = plant_month.period_month
      and production.kind = 'production'
@@ -137,7 +146,7 @@ kpi_value as (
         kpi.target_kind,
         completeness.completeness_pct
     from completeness
-    join reference_kpi as kpi using (kpi)
+    join reported_kpi as kpi using (kpi)
     left join scope_measure as numerator
       on numerator.scope_level = completeness.scope_level and numerator.scope_id = completeness.scope_id
      and numerator.fiscal_year = completeness.fiscal_year and numerator.measure = kpi.numerator_measure

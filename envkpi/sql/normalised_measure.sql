@@ -16,51 +16,58 @@ create table if not exists normalised_measure (
     amount decimal(38, 10)
 );
 
+-- The t-CO2 of each energy row of deliveries from since_delivery_id on (contract 8), location-
+-- and market-based: the location factor of the plant's country, and the supplier's market factor
+-- where it has one valid in the month's fiscal year. Also read by the GHG notebook
+-- (envkpi.published.emissions), so that it shows the figures the KPIs sum.
+create or replace macro energy_emissions_since(since_delivery_id, fiscal_year_start_month) as table
+with energy_rows as (
+    select energy.plant_id, energy.period_month, energy.energy_type, energy.unit, energy.quantity,
+           energy.supplier, lower(energy.supplier) as supplier_key, plants.country,
+           fiscal_year(energy.period_month, fiscal_year_start_month) as fiscal_year
+    from accepted_energy as energy
+    join accepted_plants as plants using (plant_id)
+    where energy.delivery_id >= since_delivery_id
+)
+select delivered.plant_id, delivered.period_month, delivered.fiscal_year, delivered.energy_type,
+       delivered.supplier,
+       -- The shipped table gives each energy type its Scope; a delivered type without one is Scope 1.
+       coalesce(scope.scope, 1) as scope,
+       round(delivered.quantity * location.per_unit, 10) as location_t_co2,
+       round(delivered.quantity * coalesce(market.per_unit, location.per_unit), 10) as market_t_co2
+from energy_rows as delivered
+join normalised_emission_factor as location
+  on location.basis = 'location' and location.fiscal_year = delivered.fiscal_year
+ and location.country = delivered.country
+ and location.energy_type = delivered.energy_type and location.unit = delivered.unit
+left join normalised_emission_factor as market
+  on market.basis = 'market' and market.fiscal_year = delivered.fiscal_year
+ and market.country = delivered.country and market.supplier_key = delivered.supplier_key
+ and market.energy_type = delivered.energy_type and market.unit = delivered.unit
+left join reference_energy_scope as scope on scope.energy_type = delivered.energy_type;
+
 -- The amounts stated by deliveries from since_delivery_id on (all of them for 0).
 create or replace macro normalised_measure_since(since_delivery_id, fiscal_year_start_month) as table
 -- Every amount is rounded to 10 decimals once. An energy row (one per plant, month and energy
 -- type) is multiplied by its factor, 9 decimals, as delivered. round(x, 10) is DuckDB's cast to
 -- decimal(38, 10) (half away from zero, same type) at two thirds of the cost: the cast divides
 -- each 38-digit product in full, round does not.
-with energy_rows as (
-    select energy.plant_id, energy.period_month, energy.energy_type, energy.unit, energy.quantity,
-           lower(energy.supplier) as supplier_key, plants.country,
-           fiscal_year(energy.period_month, fiscal_year_start_month) as fiscal_year
-    from accepted_energy as energy
-    join accepted_plants as plants using (plant_id)
-    where energy.delivery_id >= since_delivery_id
-),
-energy_measures as (
+with energy_measures as (
     -- A plant-month's energy is the sum of its rows, one per energy type and meter.
-    select 'energy' as kind, delivered.plant_id, delivered.period_month, conversion.measure,
+    select 'energy' as kind, energy.plant_id, energy.period_month, conversion.measure,
            conversion.measure_unit as unit,
            -- quantity in the delivered unit x the factor valid in the month's fiscal year
-           round(delivered.quantity * conversion.per_unit, 10) as amount
-    from energy_rows as delivered
+           round(energy.quantity * conversion.per_unit, 10) as amount
+    from accepted_energy as energy
     join normalised_conversion as conversion
-      on conversion.energy_type = delivered.energy_type
-     and conversion.unit = delivered.unit
-     and conversion.fiscal_year = delivered.fiscal_year
+      on conversion.energy_type = energy.energy_type
+     and conversion.unit = energy.unit
+     and conversion.fiscal_year = fiscal_year(energy.period_month, fiscal_year_start_month)
      and conversion.measure = 'energy'
+    where energy.delivery_id >= since_delivery_id
 ),
 emissions as (
-    -- t-CO2 of each energy row, location- and market-based (contract 8): the location factor of
-    -- the plant's country, and the supplier's market factor where it has one for the year.
-    select delivered.plant_id, delivered.period_month,
-           -- The shipped table gives each energy type its Scope; a delivered type without one is Scope 1.
-           coalesce(scope.scope, 1) as scope,
-           round(delivered.quantity * location.per_unit, 10) as location_t_co2,
-           round(delivered.quantity * coalesce(market.per_unit, location.per_unit), 10) as market_t_co2
-    from energy_rows as delivered
-    join normalised_emission_factor as location
-      on location.basis = 'location' and location.fiscal_year = delivered.fiscal_year
-     and location.country = delivered.country
-     and location.energy_type = delivered.energy_type and location.unit = delivered.unit
-    left join normalised_emission_factor as market
-      on market.basis = 'market' and market.fiscal_year = delivered.fiscal_year
-     and market.country = delivered.country and market.supplier_key = delivered.supplier_key
-     and market.energy_type = delivered.energy_type and market.unit = delivered.unit
-    left join reference_energy_scope as scope on scope.energy_type = delivered.energy_type
+    select * from energy_emissions_since(since_delivery_id, fiscal_year_start_month)
 ),
 emission_measures as (
     -- co2 (co2_intensity) is every energy type, location-based; Scope 1 is the same under both bases.

@@ -30,7 +30,8 @@ from envkpi.settings import Settings
 from envkpi.warehouse import (connect, kpi_results_frame, load_reference, rebuild_conversion, rebuild_derived,
                               write_kpi_results_csv)
 
-PUBLISHED_NAME = "warehouse.duckdb"
+SNAPSHOT_NAME = "warehouse.duckdb"
+PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.publication)
 
 
 class StorageError(RuntimeError):
@@ -73,7 +74,7 @@ def explain_storage_errors(settings: Settings) -> Iterator[None]:
         if problem is None:
             raise
         folders = (f"the warehouse folder {settings.warehouse.parent}, the reports folder {settings.reports} and the "
-                   f"published folder {settings.published}")
+                   f"snapshot folder {settings.snapshot}")
         if problem == "disk full":
             headline, action = "the disk is full", f"free disk space for {folders}"
         else:
@@ -81,8 +82,8 @@ def explain_storage_errors(settings: Settings) -> Iterator[None]:
             action = f"make {folders} (and the files in them) writable for this user"
         raise StorageError(
             f"{headline} ({error}).\nWhat to do: {action}, then run again.\nNothing was lost: the landing folder is "
-            f"untouched, the warehouse keeps every committed run, and readers of the published snapshot in "
-            f"{settings.published} still see the last complete one."
+            f"untouched, the warehouse keeps every committed run, and readers of the snapshot in "
+            f"{settings.snapshot} still see the last complete one."
         ) from error
 
 
@@ -210,23 +211,28 @@ def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_ye
                                              settings.reference / "kpis.csv", settings.drawing_workers)
 
 
-def publish(settings: Settings) -> Path:
-    """Copy the closed warehouse to the published folder and swap it in atomically.
+def publish_snapshot(settings: Settings) -> Path:
+    """Copy the closed warehouse to the snapshot folder and swap it in atomically.
 
-    Notebooks open the published copy read-only; a notebook holding the previous copy keeps
-    reading it (the old file lives on until it is closed), and never blocks the nightly writer.
+    Notebooks open the copy read-only; a notebook holding the previous copy keeps reading it
+    (the old file lives on until it is closed), and never blocks the nightly writer. (Not a
+    publication of a year: that is ``envkpi.publication.publish_year``.)
     """
-    target = settings.published / PUBLISHED_NAME
+    target = settings.snapshot / SNAPSHOT_NAME
     replace_atomically(target, lambda tmp: shutil.copyfile(settings.warehouse, tmp))
-    fault_point("publish:swapped")
+    fault_point("snapshot:swapped")
     return target
+
+
+publish = publish_snapshot  # deprecated name, kept for callers of the library
+_snapshot_step = publish_snapshot  # run()'s flag of the same name hides the function there
 
 
 @contextmanager
 def exclusive_run(settings: Settings) -> Iterator[None]:
     """What every run holds: the writer lock, clear storage errors, no leftovers of a killed run."""
     with explain_storage_errors(settings), run_lock(settings.warehouse):
-        for folder in (settings.reports, settings.published):
+        for folder in (settings.reports, settings.snapshot):
             remove_stale_temporaries(folder)  # left by a run that was killed
         yield
 
@@ -340,7 +346,7 @@ def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool =
     with exclusive_run(settings):
         summary = ingest_step(settings, run_id, now)
         reports, kpi_results, cut_off = report_step(settings, summary)
-        published = publish(settings) if publish_snapshot else None
+        published = _snapshot_step(settings) if publish_snapshot else None
         if annual_report:
             reports.update(annual_report_step(kpi_results, settings, cut_off))
     return RunResult(run_id, summary, kpi_results, reports, published)

@@ -1,10 +1,12 @@
-"""Read the published warehouse snapshot from notebooks: one call, one tidy DataFrame.
+"""Read the warehouse snapshot from notebooks: one call, one tidy DataFrame.
 
-Every run publishes a read-only copy of the warehouse (``<published>/warehouse.duckdb``, see
-``envkpi.pipeline.publish``). The functions here open that copy read-only, run one query with
-its values bound as parameters, close it and return a pandas DataFrame, so that staff read the
-figures without writing SQL, and a notebook never blocks or sees half of the nightly run.
-The folder comes from ``Settings().published``; set ``ENVKPI_PUBLISHED`` to read another one.
+Every run copies the warehouse to a read-only snapshot (``<snapshot>/warehouse.duckdb``, see
+``envkpi.pipeline.publish_snapshot``). The functions here open that copy read-only, run one query
+with its values bound as parameters, close it and return a pandas DataFrame, so that staff read
+the figures without writing SQL, and a notebook never blocks or sees half of the nightly run.
+The folder comes from ``Settings().snapshot``; set ``ENVKPI_SNAPSHOT`` to read another one
+(``ENVKPI_PUBLISHED``, its former name, still works). (The module keeps its name; a year's
+publication, ``envkpi publish``, is another thing: ``publications()`` lists them.)
 
 Examples::
 
@@ -18,6 +20,9 @@ Examples::
     published.missing_months(2017)               # which plant-month lacks which kind
     published.restatements()                     # what re-deliveries replaced
     published.boundary_warnings()                # rows outside a plant's reporting boundary
+    published.publications()                     # envkpi publish: v1, v2, ... of each fiscal year
+    published.restatements_since_publication()   # figures that differ from their publication
+    published.trace("energy_intensity", 2017, "P01")  # every delivered row behind one figure
     published.query("select * from normalised_measure where plant_id = $plant", {"plant": "P01"})
 
 Filters take one value or a list of values (``kpi=["energy_intensity", "waste_intensity"]``);
@@ -33,7 +38,7 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import MONTHLY_KINDS, SLICE_KEY_SEPARATOR
-from envkpi.pipeline import PUBLISHED_NAME
+from envkpi.pipeline import SNAPSHOT_NAME
 from envkpi.settings import Settings
 from envkpi.warehouse import connect
 
@@ -44,12 +49,12 @@ _SCOPE_ORDER = "case scope_level when 'group' then 0 when 'business_unit' then 1
 
 
 class SnapshotMissing(FileNotFoundError):
-    """No run has published a warehouse snapshot in the folder the settings name."""
+    """No run has written a warehouse snapshot in the folder the settings name."""
 
 
 def snapshot_path(settings: Settings | None = None) -> Path:
-    """Where the published snapshot is (or will be): ``<published>/warehouse.duckdb``."""
-    return (settings or Settings()).published / PUBLISHED_NAME
+    """Where the snapshot is (or will be): ``<snapshot>/warehouse.duckdb``."""
+    return (settings or Settings()).snapshot / SNAPSHOT_NAME
 
 
 def open_published(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
@@ -61,8 +66,8 @@ def open_published(settings: Settings | None = None) -> duckdb.DuckDBPyConnectio
     path = snapshot_path(settings)
     if not path.is_file():
         raise SnapshotMissing(
-            f"no published warehouse at {path}: run `make run` first (or `envkpi run`), "
-            "or set ENVKPI_PUBLISHED to the folder that holds warehouse.duckdb"
+            f"no warehouse snapshot at {path}: run `make run` first (or `envkpi run`), "
+            "or set ENVKPI_SNAPSHOT to the folder that holds warehouse.duckdb"
         )
     return connect(path, read_only=True)
 
@@ -310,6 +315,33 @@ def boundary_warnings(settings: Settings | None = None) -> pd.DataFrame:
 def runs(settings: Settings | None = None) -> pd.DataFrame:
     """The pipeline runs recorded in the snapshot, oldest first; the last one is the data's cut-off."""
     return _frame("select * from ingest_run order by started_at", None, settings)
+
+
+def publications(settings: Settings | None = None) -> pd.DataFrame:
+    """The publications of fiscal years (``envkpi publish``): year, version, time, note, complete."""
+    from envkpi.publication import publications as listed
+
+    with open_published(settings) as connection:
+        return listed(connection)
+
+
+def restatements_since_publication(settings: Settings | None = None) -> pd.DataFrame:
+    """Figures that differ from the latest publication of their year, with the files that caused it
+    (the rows of ``restatements_since_publication.csv``, contract 10)."""
+    from envkpi.publication import restatements as differing
+
+    settings = settings or Settings()
+    with open_published(settings) as connection:
+        return differing(connection, settings.fiscal_year_start_month)
+
+
+def trace(kpi: str, fiscal_year: int, scope_id: str = "group", settings: Settings | None = None) -> pd.DataFrame:
+    """Every plant-month, measure, delivered row and file behind one figure, and the totals that
+    reconcile to its numerator and denominator (``envkpi trace``; see ``envkpi.tracing``)."""
+    from envkpi.tracing import trace as traced
+
+    with open_published(settings) as connection:
+        return traced(connection, kpi, _scalar(fiscal_year), scope_id, (settings or Settings()).fiscal_year_start_month)
 
 
 # --- helpers --------------------------------------------------------------------------------

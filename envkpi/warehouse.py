@@ -102,6 +102,7 @@ def create_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the stored tables and (re)create the views, idempotently."""
     execute_file(connection, "macros")
     execute_file(connection, "warehouse_schema")
+    execute_file(connection, "publication_schema")
     for view in ACCEPTED_VIEWS:
         execute_file(connection, view)
 

@@ -215,6 +215,7 @@ IDENTIFIER_ONLY = {
     ("envkpi/published.py", "name"): "a parameter name: a key of a fixed filter dict",
     ("envkpi/published.py", "column"): "a fixed column expression of a filter dict",
     ("envkpi/published.py", "'and' if where else 'where'"): "a keyword",
+    ("envkpi/publication.py", "columns"): "kpi_results' contract columns (publication.RESULT_COLUMNS)",
 }
 SQL_WORDS = re.compile(
     r"\b(select\b[\s\S]*\bfrom|insert\s+into|delete\s+from|update\s+\w+\s+set|create\s+(or\s+replace\s+)?"

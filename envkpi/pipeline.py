@@ -263,6 +263,7 @@ def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSum
     The step cannot be split into smaller orchestrated pieces: a DuckDB connection and its
     transaction live in one process.
     """
+    recover(settings)  # first, a publication killed between its folder and its record
     connection = connect(settings.warehouse)
     try:
         connection.execute("begin transaction")
@@ -370,7 +371,6 @@ def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool =
     now = pd.Timestamp.now()
     run_id = new_run_id(now)
     with exclusive_run(settings):
-        recover(settings)  # a publication killed between its folder and its record
         summary = ingest_step(settings, run_id, now)
         reports, kpi_results, cut_off, publications = report_step(settings, summary)
         published = _snapshot_step(settings) if publish_snapshot else None

@@ -271,6 +271,11 @@ def write_restatements(connection: duckdb.DuckDBPyConnection, settings: Settings
     return write_csv(frame, settings.reports / RESTATEMENTS_NAME), frame
 
 
+def read_restatements(path: Path) -> pd.DataFrame:
+    """A ``restatements_since_publication.csv`` back as a frame (empty text is missing)."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"scope_id": str, "files": str})
+
+
 def published_figures(connection: duckdb.DuckDBPyConnection, fiscal_year: int | None = None) -> pd.DataFrame:
     """The rows of the latest publication of ``fiscal_year`` (of every published year for None),
     with ``published_version`` and ``published_at``; empty when the year was never published."""

@@ -304,10 +304,9 @@ def publications(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """
         select publication.fiscal_year, 'v' || publication.version as version, publication.published_at,
                publication.note, publication.complete, publication.last_delivery_id,
-               count(publication_delivery.delivery_id) as deliveries
+               (select count(*) from publication_delivery as used
+                where used.fiscal_year = publication.fiscal_year and used.version = publication.version) as deliveries
         from publication
-        left join publication_delivery using (fiscal_year, version)
-        group by all
         order by publication.fiscal_year, publication.version
         """
     ).df()

@@ -203,3 +203,55 @@ def test_a_publication_of_a_year_with_incomplete_data_records_the_figures_as_the
     # completeness as it was: 1 of 24 plant-months (2 plants x 12)
     group = one(pd.read_csv(publication.folder / "kpi_results.csv"), "waste_intensity", "group")
     assert group.completeness_pct == 100 / 24 and group.value == 0.3
+
+
+# --- the report pack of a published year (report_pack.results_table on hand-made rows) ---------
+
+
+def pack_rows(structural: float, published_value: float | None = None):
+    from conftest import COLUMNS, kpi_row
+
+    # energy_intensity FY2017: 0.9 against the base year's 1.0 (10 % reduction), target 11.5 %
+    row = kpi_row("group", "group", "energy_intensity", 2017, 0.9, 1.0, 11.5, "90% achieved")
+    frame = pd.DataFrame([row], columns=COLUMNS)
+    # like for like: base 1.2, year 1.02 -> (1 - 1.02 / 1.2) x 100 = 15 % reduction
+    frame["like_for_like_base_value"] = 1.2
+    frame["like_for_like_value"] = 1.02
+    frame["like_for_like_change_pct"] = 15.0
+    frame["structural_change_pct"] = structural
+    published = None
+    if published_value is not None:
+        published = frame[["scope_level", "scope_id", "kpi", "fiscal_year", "value", "change_vs_base_pct", "rating"]].copy()
+        published["value"] = published_value
+        published["change_vs_base_pct"] = (1 - published_value / 1.0) * 100
+        published["published_version"] = "v1"
+        published["published_at"] = pd.Timestamp("2018-06-30 10:00")
+    return frame, published
+
+
+def test_the_pack_states_like_for_like_and_a_recalculation_due_exactly_at_the_threshold():
+    from conftest import REGISTRY
+    from envkpi import report_pack
+
+    at, _ = pack_rows(structural=5.0)
+    note = report_pack.results_table(at, 2017, REGISTRY, recalculation_threshold_pct=5.0)["Note"].iloc[0]
+    assert "Like for like (plants in the boundary in FY2005 and FY2017): 15% reduction" in note
+    assert "structural change 5%" in note
+    assert "base-year recalculation is due" in note and "reported 10%, like for like 15%" in note
+    below, _ = pack_rows(structural=4.99)
+    note = report_pack.results_table(below, 2017, REGISTRY, recalculation_threshold_pct=5.0)["Note"].iloc[0]
+    assert "Like for like" in note and "recalculation" not in note
+
+
+def test_the_pack_of_a_published_year_marks_a_restated_figure_with_the_published_value():
+    from conftest import REGISTRY
+    from envkpi import report_pack
+
+    frame, published = pack_rows(structural=0.0, published_value=0.95)
+    table = report_pack.results_table(frame, 2017, REGISTRY, published)
+    result, note = table.iloc[0][report_pack._columns(2017)[1]], table["Note"].iloc[0]
+    assert result.endswith(" ‡")
+    # published: (1 - 0.95) x 100 = 5 % reduction, value 0.95
+    assert "‡ Restated since publication v1 of 2018-06-30, which showed 5% ** (value 0.95)" in note
+    same, unchanged = pack_rows(structural=0.0, published_value=0.9)
+    assert "‡" not in " ".join(report_pack.results_table(same, 2017, REGISTRY, unchanged).iloc[0])

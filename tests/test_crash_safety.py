@@ -167,9 +167,8 @@ class Place:
         self.published = root / "published"
 
     def args(self, landing: Path) -> list[str]:
-        # --published: the deprecated name of --snapshot, kept working
         return ["run", "--landing", str(landing), "--warehouse", str(self.warehouse), "--reports", str(self.reports),
-                "--published", str(self.published)]
+                "--snapshot", str(self.published)]
 
     def publish_args(self, fiscal_year: int) -> list[str]:
         return ["publish", "--fy", str(fiscal_year), "--note", "CSR report", "--warehouse", str(self.warehouse),

@@ -255,3 +255,18 @@ def test_the_pack_of_a_published_year_marks_a_restated_figure_with_the_published
     assert "‡ Restated since publication v1 of 2018-06-30, which showed 5% ** (value 0.95)" in note
     same, unchanged = pack_rows(structural=0.0, published_value=0.9)
     assert "‡" not in " ".join(report_pack.results_table(same, 2017, REGISTRY, unchanged).iloc[0])
+
+
+def test_the_deprecated_published_option_still_names_the_snapshot_folder_with_a_note(landing, tmp_path):
+    from typer.testing import CliRunner
+
+    from envkpi.cli import app
+
+    landing.plants([["P1", "Plant 1", "BU-A", "JP", "", ""]])
+    landing.production("production.csv", [["P1", "2017-04", "100", "t"]])
+    done = CliRunner().invoke(app, ["run", "--landing", str(landing.path), "--warehouse", str(landing.settings.warehouse),
+                                    "--reports", str(landing.settings.reports), "--published", str(tmp_path / "old")],
+                              env={"ENVKPI_DATA_DOCS": "0", "ENVKPI_DRAWING_WORKERS": "1"})
+    assert done.exit_code == 0, done.output
+    assert "--published is deprecated: use --snapshot" in done.output
+    assert (tmp_path / "old" / "warehouse.duckdb").is_file()

@@ -50,9 +50,12 @@ measure_kind as (
                           ('chemicals', 'chemicals')) as masses(measure, kind)
 ),
 new_delivery as (
+    -- None before any publication or when nothing differs: the raw rows below are then not read.
     select delivery_id, source_file, kind
     from delivery
-    where status = 'accepted' and delivery_id > (select coalesce(min(last_delivery_id), 0) from latest)
+    where status = 'accepted'
+      and delivery_id > (select coalesce(min(last_delivery_id), 9223372036854775807) from latest)
+      and exists (select 1 from compared)
 ),
 delivered_plant_year as (
     -- The (kind, plant, fiscal year) that each new monthly delivery states.

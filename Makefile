@@ -36,7 +36,7 @@ notebooks: $(STAMP) ## make .ipynb files from the reviewed notebooks/*.py (outpu
 	$(BIN)/jupytext --to notebook notebooks/*.py
 
 clean: ## remove the warehouse, published snapshots and reports of earlier runs
-	rm -rf data/warehouse.duckdb* data/published reports/charts reports/pack reports/data_docs reports/*.csv reports/*.json
+	rm -rf data/warehouse.duckdb* data/snapshot data/published reports/charts reports/pack reports/data_docs reports/*.csv reports/*.json
 
 # The local Prefect server and the served nightly deployment: state (SQLite database, UI build)
 # stays in .prefect/ inside the project, the API listens on 127.0.0.1 only, and no usage

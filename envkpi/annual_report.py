@@ -67,15 +67,17 @@ def _workers(jobs: int, wanted: int) -> int:
 
 
 def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: int, cut_off: str,
-                        registry: pd.DataFrame, workers: int = 0) -> dict[str, Path]:
+                        registry: pd.DataFrame, workers: int = 0, published: pd.DataFrame | None = None,
+                        recalculation_threshold_pct: float = 5.0) -> dict[str, Path]:
     """Charts under ``reports/charts`` and the report pack under ``reports/pack`` for one year.
 
     Returns the files by name (``chart:<file>``, ``pack:<format>``), as the one-process writers
     name them. ``workers`` processes draw (0: one per available core; 1: this process).
+    ``published`` (the year's latest publication) and the threshold as for ``report_pack.results_table``.
     """
     registry = charts.read_registry(registry)
     kpis = charts.kpis_in_order(kpi_results, registry)
-    table = report_pack.results_table(kpi_results, fiscal_year, registry)
+    table = report_pack.results_table(kpi_results, fiscal_year, registry, published, recalculation_threshold_pct)
     jobs = [("trend", kpi) for kpi in kpis] + [("breakdown", kpi) for kpi in kpis] + [("overview", None),
                                                                                      ("title", None), ("xlsx", None)]
     with tempfile.TemporaryDirectory(prefix="envkpi-drawing-") as folder:

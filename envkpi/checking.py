@@ -2,7 +2,7 @@
 
 The files go through the same reading and validation as a nightly run, into a throwaway
 in-memory warehouse that holds a copy of the real one's reference data (plants, factors,
-targets), taken from the published snapshot (or the warehouse when nothing is published).
+targets), taken from the snapshot (or the warehouse before the first snapshot).
 Nothing is written anywhere.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 
 from envkpi.contract import KINDS, kind_of
 from envkpi.ingest import Ingest, IngestSummary, LandedFile
-from envkpi.pipeline import PUBLISHED_NAME, make_validator
+from envkpi.pipeline import SNAPSHOT_NAME, make_validator
 from envkpi.readers import Problem
 from envkpi.settings import Settings
 from envkpi.warehouse import create_schema, load_reference, rebuild_conversion
@@ -74,7 +74,7 @@ def check_files(paths: list[Path], settings: Settings) -> CheckOutcome:
     create_schema(connection)
     load_reference(connection, settings)
     notes: list[str] = []
-    source = next((p for p in (settings.published / PUBLISHED_NAME, settings.warehouse) if p.exists()), None)
+    source = next((p for p in (settings.snapshot / SNAPSHOT_NAME, settings.warehouse) if p.exists()), None)
     delivers_plants = any(kind_of(p.name) == "plants" for p in paths)
     if source is not None:
         _copy_reference(connection, source)

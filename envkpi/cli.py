@@ -15,12 +15,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 LandingOption = typer.Option(None, "--landing", help="Landing folder with the delivered files.")
 WarehouseOption = typer.Option(None, "--warehouse", help="DuckDB warehouse file.")
 ReportsOption = typer.Option(None, "--reports", help="Folder for kpi_results.csv, rejections.csv, charts.")
-PublishedOption = typer.Option(None, "--published", help="Folder of the published read-only snapshot for notebooks.")
+SnapshotOption = typer.Option(None, "--snapshot", help="Folder of the read-only warehouse snapshot for notebooks.")
+PublishedOption = typer.Option(None, "--published", hidden=True,
+                               help="Deprecated name of --snapshot (a publication is now a year's: envkpi publish).")
 
 
 def _settings(landing: Optional[Path], warehouse: Optional[Path], reports: Optional[Path],
-              published: Optional[Path] = None) -> Settings:
-    return Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports, published=published)
+              snapshot: Optional[Path] = None, published: Optional[Path] = None) -> Settings:
+    if published is not None:
+        typer.echo("--published is deprecated: use --snapshot (the notebooks' copy of the warehouse)", err=True)
+    return Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports,
+                                     snapshot=snapshot if snapshot is not None else published)
 
 
 def _print_summary(result) -> None:
@@ -38,7 +43,8 @@ def _print_summary(result) -> None:
 
 @app.command()
 def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = WarehouseOption,
-        reports: Optional[Path] = ReportsOption, published: Optional[Path] = PublishedOption) -> None:
+        reports: Optional[Path] = ReportsOption, snapshot: Optional[Path] = SnapshotOption,
+        published: Optional[Path] = PublishedOption) -> None:
     """Ingest the landing folder, compute the KPIs and write the reports, in one command.
 
     Exit status 0 when the run completed, even with rejected files; non-zero only when the
@@ -48,7 +54,7 @@ def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = War
     from envkpi.pipeline import StorageError, run as run_pipeline
 
     try:
-        result = run_pipeline(_settings(landing, warehouse, reports, published))
+        result = run_pipeline(_settings(landing, warehouse, reports, snapshot, published))
     except StorageError as error:
         typer.echo(f"envkpi run failed: {error}", err=True)
         raise typer.Exit(1)
@@ -61,9 +67,10 @@ def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = War
 
 @app.command()
 def ingest(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = WarehouseOption,
-           reports: Optional[Path] = ReportsOption, published: Optional[Path] = PublishedOption) -> None:
+           reports: Optional[Path] = ReportsOption, snapshot: Optional[Path] = SnapshotOption,
+           published: Optional[Path] = PublishedOption) -> None:
     """Ingest and validate the landing folder (the KPI tables are rebuilt as part of it)."""
-    run(landing, warehouse, reports, published)
+    run(landing, warehouse, reports, snapshot, published)
 
 
 @app.command()
@@ -82,14 +89,15 @@ def check(files: list[Path] = typer.Argument(..., help="Files to check, as they 
 @app.command()
 def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, e.g. 2017."),
            warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
-           published: Optional[Path] = PublishedOption) -> None:
+           snapshot: Optional[Path] = SnapshotOption, published: Optional[Path] = PublishedOption) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
-    from envkpi.pipeline import PUBLISHED_NAME, data_cut_off, report_cut_off, write_annual_report
+    from envkpi.pipeline import SNAPSHOT_NAME, data_cut_off, report_cut_off, write_annual_report
+    from envkpi.publication import published_figures
     from envkpi.warehouse import connect, kpi_results_frame
 
-    settings = _settings(None, warehouse, reports, published)
-    # The published snapshot never waits for a running night; the warehouse serves before any publish.
-    source = settings.published / PUBLISHED_NAME
+    settings = _settings(None, warehouse, reports, snapshot, published)
+    # The snapshot never waits for a running night; the warehouse serves before the first snapshot.
+    source = settings.snapshot / SNAPSHOT_NAME
     if warehouse is not None or not source.exists():
         source = settings.warehouse
     if not source.exists():
@@ -102,16 +110,72 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
         kpi_results = kpi_results_frame(connection)
         cut_off = report_cut_off(data_cut_off(connection), fy, settings.fiscal_year_start_month)
         filings = filing_tables(connection)
+        publications = published_figures(connection, fy)
     finally:
         connection.close()
     if fy not in set(kpi_results.fiscal_year):
         typer.echo(f"no KPI results for FY{fy} in {source}", err=True)
         raise typer.Exit(2)
-    written = write_annual_report(kpi_results, settings, fy, cut_off)
+    written = write_annual_report(kpi_results, settings, fy, cut_off, publications)
     written.update(write_human_tables(filings, settings.reports / "pack", fy))
     typer.echo(f"FY{fy} report pack: {written['pack:pdf']} (and .md, .html, .xlsx, .csv); filings for people: "
                f"{written['filings:html']} (and .md, .xlsx); "
                f"{sum(k.startswith('chart:') for k in written)} chart files under {settings.reports / 'charts'}")
+
+
+@app.command()
+def publish(fy: int = typer.Option(..., "--fy", help="Fiscal year to publish, e.g. 2017."),
+            note: Optional[str] = typer.Option(None, "--note", help="Why, or for which report (kept with it)."),
+            warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
+            snapshot: Optional[Path] = SnapshotOption) -> None:
+    """Publish a fiscal year: record v1, v2, ... of its figures and write published/FY<fy>/v<n>/.
+
+    Publish after the run whose figures the report prints; later runs list every figure that
+    differs from the latest publication in restatements_since_publication.csv.
+    """
+    from envkpi.pipeline import StorageError, publish_year_step
+    from envkpi.publication import PublicationError
+
+    settings = _settings(None, warehouse, reports, snapshot)
+    if not settings.warehouse.exists():
+        typer.echo(f"no warehouse at {settings.warehouse}: run `envkpi run` first", err=True)
+        raise typer.Exit(2)
+    try:
+        publication = publish_year_step(settings, fy, note)
+    except PublicationError as error:
+        typer.echo(f"envkpi publish failed: {error}", err=True)
+        raise typer.Exit(2)
+    except StorageError as error:
+        typer.echo(f"envkpi publish failed: {error}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"FY{fy} published as {publication.name}: {publication.folder}")
+    if not publication.complete:
+        typer.echo(f"  note: FY{fy} has incomplete data (completeness below 100 % for a group figure); "
+                   "the publication records the figures as they are", err=True)
+
+
+@app.command()
+def trace(kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity."),
+          fy: int = typer.Option(..., "--fy", help="Fiscal year of the figure."),
+          scope: str = typer.Option("group", "--scope", help="group, a business unit or a plant_id."),
+          out: Optional[Path] = typer.Option(None, "--out", help="CSV or XLSX file (by suffix); default reports/trace_<kpi>_FY<fy>_<scope>.csv"),
+          warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
+          snapshot: Optional[Path] = SnapshotOption) -> None:
+    """Every plant-month, measure, delivered row and file behind one figure, with the sums that
+    reconcile to its numerator and denominator."""
+    from envkpi import tracing
+
+    settings = _settings(None, warehouse, reports, snapshot)
+    try:
+        trace_rows = tracing.trace_from(tracing.source_of(settings, warehouse is not None), kpi, fy, scope)
+    except tracing.TraceError as error:
+        typer.echo(f"envkpi trace: {error}", err=True)
+        raise typer.Exit(2)
+    path = out or settings.reports / f"trace_{tracing.safe_stem(kpi)}_FY{fy}_{tracing.safe_stem(scope)}.csv"
+    tracing.write_trace(trace_rows, path)
+    for line in tracing.reconciliation_lines(trace_rows):
+        typer.echo(line)
+    typer.echo(f"  {int((trace_rows.record == 'row').sum())} delivered rows: {path}")
 
 
 @app.command()

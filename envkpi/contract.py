@@ -129,6 +129,9 @@ class Kind:
     row_key: tuple[str, ...]
     monthly: bool = False
     measures: tuple[Measure, ...] = ()
+    # Measures computed from the kind's rows through factor tables, in SQL (energy's GJ and t-CO2:
+    # sql/normalised_measure.sql); named here so that lineage and restatements know their kind.
+    factor_measures: tuple[str, ...] = ()
     section: str = "2"
     # The contract version that added the kind. A v1 delivery gives exactly the v1 table, so the
     # KPIs of a v2 kind are reported only once the group delivers that kind at all.
@@ -294,7 +297,8 @@ _KIND_LIST: tuple[Kind, ...] = (
         ),
         slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "energy_type", "meter_id"),
         monthly=True,
-        # Energy's measures (GJ, t-CO2) come from the conversion factors: sql/normalised_measure.sql.
+        # Energy's measures come from the conversion factors: sql/normalised_measure.sql.
+        factor_measures=("energy", "co2", "scope1_co2", "scope2_location_co2", "scope2_market_co2"),
     ),
     Kind(
         "production", "monthly production amount (the \"per production unit\" denominator)",

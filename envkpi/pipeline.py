@@ -27,11 +27,13 @@ from envkpi.export import remove_stale_temporaries, replace_atomically, write_cs
 from envkpi.faults import fault_point
 from envkpi.filings import write_filings
 from envkpi.ingest import Ingest, IngestSummary, discover, sha256_of
+from envkpi.publication import Publication, publish_year, published_figures, recover, write_restatements
 from envkpi.settings import Settings
 from envkpi.warehouse import (connect, kpi_results_frame, load_reference, rebuild_conversion, rebuild_derived,
                               write_kpi_results_csv)
 
-PUBLISHED_NAME = "warehouse.duckdb"
+SNAPSHOT_NAME = "warehouse.duckdb"
+PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.publication)
 
 
 class StorageError(RuntimeError):
@@ -74,7 +76,7 @@ def explain_storage_errors(settings: Settings) -> Iterator[None]:
         if problem is None:
             raise
         folders = (f"the warehouse folder {settings.warehouse.parent}, the reports folder {settings.reports} and the "
-                   f"published folder {settings.published}")
+                   f"snapshot folder {settings.snapshot}")
         if problem == "disk full":
             headline, action = "the disk is full", f"free disk space for {folders}"
         else:
@@ -82,8 +84,8 @@ def explain_storage_errors(settings: Settings) -> Iterator[None]:
             action = f"make {folders} (and the files in them) writable for this user"
         raise StorageError(
             f"{headline} ({error}).\nWhat to do: {action}, then run again.\nNothing was lost: the landing folder is "
-            f"untouched, the warehouse keeps every committed run, and readers of the published snapshot in "
-            f"{settings.published} still see the last complete one."
+            f"untouched, the warehouse keeps every committed run, and readers of the snapshot in "
+            f"{settings.snapshot} still see the last complete one."
         ) from error
 
 
@@ -176,6 +178,8 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
         ),
     }
     written.update(write_filings(connection, reports, report_year))
+    written["restatements_since_publication"], restated = write_restatements(connection, settings)
+    fault_point("reports:restatements-written")
     run_summary = {
         "run_id": summary.run_id,
         "files_seen": summary.files_seen,
@@ -183,6 +187,10 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
         "rejected": summary.rejected,
         "unchanged": len(summary.unchanged),
         "ignored": summary.ignored,
+        # contract 10: figures of published years that differ from their latest publication
+        "published_figures_changed": len(restated),
+        "published_figures_changed_by_year": {
+            f"FY{year}": int(count) for year, count in restated.groupby("fiscal_year").size().items()},
     }
     path = reports / "run_summary.json"
     replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(run_summary, indent=2, ensure_ascii=False)))
@@ -206,31 +214,49 @@ def data_cut_off(connection: duckdb.DuckDBPyConnection) -> str:
     return last or "no data"
 
 
-def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str) -> dict[str, Path]:
-    """Charts (PNG, SVG, PDF) and the report pack (PDF, Markdown, HTML, XLSX, CSV) for one fiscal year."""
+def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str,
+                        published: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Charts (PNG, SVG, PDF) and the report pack (PDF, Markdown, HTML, XLSX, CSV) for one fiscal year.
+
+    ``published``: the latest publication's rows of published years (``publication.published_figures``);
+    the pack of a published year marks each figure that differs from it.
+    """
     from envkpi import annual_report  # matplotlib is only needed here
 
     return annual_report.write_annual_report(kpi_results, settings.reports, fiscal_year, cut_off,
-                                             settings.reference / "kpis.csv", settings.drawing_workers)
+                                             settings.reference / "kpis.csv", settings.drawing_workers,
+                                             _of_year(published, fiscal_year), settings.recalculation_threshold_pct)
 
 
-def publish(settings: Settings) -> Path:
-    """Copy the closed warehouse to the published folder and swap it in atomically.
+def _of_year(published: pd.DataFrame | None, fiscal_year: int) -> pd.DataFrame | None:
+    if published is None or published.empty:
+        return None
+    rows = published[published["fiscal_year"] == fiscal_year]
+    return None if rows.empty else rows.reset_index(drop=True)
 
-    Notebooks open the published copy read-only; a notebook holding the previous copy keeps
-    reading it (the old file lives on until it is closed), and never blocks the nightly writer.
+
+def publish_snapshot(settings: Settings) -> Path:
+    """Copy the closed warehouse to the snapshot folder and swap it in atomically.
+
+    Notebooks open the copy read-only; a notebook holding the previous copy keeps reading it
+    (the old file lives on until it is closed), and never blocks the nightly writer. (Not a
+    publication of a year: that is ``envkpi.publication.publish_year``.)
     """
-    target = settings.published / PUBLISHED_NAME
+    target = settings.snapshot / SNAPSHOT_NAME
     replace_atomically(target, lambda tmp: shutil.copyfile(settings.warehouse, tmp))
-    fault_point("publish:swapped")
+    fault_point("snapshot:swapped")
     return target
+
+
+publish = publish_snapshot  # deprecated name, kept for callers of the library
+_snapshot_step = publish_snapshot  # run()'s flag of the same name hides the function there
 
 
 @contextmanager
 def exclusive_run(settings: Settings) -> Iterator[None]:
     """What every run holds: the writer lock, clear storage errors, no leftovers of a killed run."""
     with explain_storage_errors(settings), run_lock(settings.warehouse):
-        for folder in (settings.reports, settings.published):
+        for folder in (settings.reports, settings.snapshot, settings.publications_folder):
             remove_stale_temporaries(folder)  # left by a run that was killed
         yield
 
@@ -241,6 +267,7 @@ def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSum
     The step cannot be split into smaller orchestrated pieces: a DuckDB connection and its
     transaction live in one process.
     """
+    recover(settings)  # first, a publication killed between its folder and its record
     connection = connect(settings.warehouse)
     try:
         connection.execute("begin transaction")
@@ -260,14 +287,15 @@ def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSum
     return summary
 
 
-def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, str]:
-    """The contract's CSVs and the run's reports; returns them, the KPI table and the data cut-off."""
+def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, str, pd.DataFrame]:
+    """The contract's CSVs and the run's reports; returns them, the KPI table, the data cut-off
+    and the latest publication of each published year (``publication.published_figures``)."""
     connection = connect(settings.warehouse, read_only=True)
     try:
         kpi_results = kpi_results_frame(connection)
         reports = write_reports(connection, settings, summary, default_report_year(kpi_results))
         fault_point("reports:written")
-        return reports, kpi_results, data_cut_off(connection)
+        return reports, kpi_results, data_cut_off(connection), published_figures(connection)
     finally:
         connection.close()
 
@@ -282,7 +310,8 @@ def report_cut_off(cut_off: str, fiscal_year: int, fiscal_year_start_month: int)
     return cut_off if cut_off == "no data" else min(cut_off, year_end)
 
 
-def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str) -> str:
+def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str,
+                          published: pd.DataFrame | None = None) -> str:
     """A digest of everything the charts and pack of ``fiscal_year`` are drawn from, code included."""
     from envkpi.settings import PACKAGE_DIR
 
@@ -291,7 +320,10 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
     next_targets = kpi_results.loc[years == fiscal_year + 1, ["scope_level", "scope_id", "kpi", "target_pct"]]
     next_targets = next_targets.dropna(subset=["target_pct"])  # the plans shown for the next year
     digest = hashlib.sha256()
-    for frame in (shown, next_targets):
+    # A new publication of the year, or another threshold, changes the pack's footnotes.
+    frames = (shown, next_targets) if published is None else (shown, next_targets, published)
+    digest.update(repr(settings.recalculation_threshold_pct).encode("utf-8"))
+    for frame in frames:
         # pandas' row hashes (fixed key, so the same in every run): a CSV of every plant's
         # history took most of a quiet night's second here.
         digest.update("|".join(f"{c}:{t}" for c, t in frame.dtypes.items()).encode("utf-8"))
@@ -303,7 +335,8 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
     return digest.hexdigest()
 
 
-def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: str) -> dict[str, Path]:
+def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: str,
+                       published: pd.DataFrame | None = None) -> dict[str, Path]:
     """Charts and report pack of the latest complete fiscal year (nothing before any data).
 
     Drawing them costs seconds, so a night whose figures for that year did not change (a new
@@ -314,7 +347,7 @@ def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: s
     if report_year is None:
         return {}
     cut_off = report_cut_off(cut_off, report_year, settings.fiscal_year_start_month)
-    inputs = _annual_report_inputs(kpi_results, settings, report_year, cut_off)
+    inputs = _annual_report_inputs(kpi_results, settings, report_year, cut_off, _of_year(published, report_year))
     manifest = settings.reports / "pack" / f".annual_report_FY{report_year}.json"
     if manifest.exists():
         drawn = json.loads(manifest.read_text(encoding="utf-8"))
@@ -322,7 +355,7 @@ def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: s
         if drawn["inputs"] == inputs and all(
                 path.exists() and sha256_of(path) == drawn["sha256"][name] for name, path in files.items()):
             return files
-    written = write_annual_report(kpi_results, settings, report_year, cut_off)
+    written = write_annual_report(kpi_results, settings, report_year, cut_off, published)
     fault_point("reports:annual-written")
     # Paths relative to the reports folder: a copied or moved folder keeps its record.
     record = {"inputs": inputs,
@@ -344,8 +377,28 @@ def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool =
     run_id = new_run_id(now)
     with exclusive_run(settings):
         summary = ingest_step(settings, run_id, now)
-        reports, kpi_results, cut_off = report_step(settings, summary)
-        published = publish(settings) if publish_snapshot else None
+        reports, kpi_results, cut_off, publications = report_step(settings, summary)
+        published = _snapshot_step(settings) if publish_snapshot else None
         if annual_report:
-            reports.update(annual_report_step(kpi_results, settings, cut_off))
+            reports.update(annual_report_step(kpi_results, settings, cut_off, publications))
     return RunResult(run_id, summary, kpi_results, reports, published)
+
+
+def publish_year_step(settings: Settings, fiscal_year: int, note: str | None = None, pack: bool = True,
+                      snapshot: bool = True) -> Publication:
+    """``envkpi publish``: the next publication of a fiscal year, under the run lock.
+
+    Then the restatement report (empty for the year just published) and the snapshot, so that
+    notebooks see the publication at once rather than after the next night.
+    """
+    with exclusive_run(settings):
+        publication = publish_year(settings, fiscal_year, note, pack=pack)
+        connection = connect(settings.warehouse, read_only=True)
+        try:
+            write_restatements(connection, settings)
+        finally:
+            connection.close()
+        fault_point("publication:restatements-written")
+        if snapshot:
+            _snapshot_step(settings)
+    return publication

@@ -1,10 +1,12 @@
-"""Read the published warehouse snapshot from notebooks: one call, one tidy DataFrame.
+"""Read the warehouse snapshot from notebooks: one call, one tidy DataFrame.
 
-Every run publishes a read-only copy of the warehouse (``<published>/warehouse.duckdb``, see
-``envkpi.pipeline.publish``). The functions here open that copy read-only, run one query with
-its values bound as parameters, close it and return a pandas DataFrame, so that staff read the
-figures without writing SQL, and a notebook never blocks or sees half of the nightly run.
-The folder comes from ``Settings().published``; set ``ENVKPI_PUBLISHED`` to read another one.
+Every run copies the warehouse to a read-only snapshot (``<snapshot>/warehouse.duckdb``, see
+``envkpi.pipeline.publish_snapshot``). The functions here open that copy read-only, run one query
+with its values bound as parameters, close it and return a pandas DataFrame, so that staff read
+the figures without writing SQL, and a notebook never blocks or sees half of the nightly run.
+The folder comes from ``Settings().snapshot``; set ``ENVKPI_SNAPSHOT`` to read another one
+(``ENVKPI_PUBLISHED``, its former name, still works). (The module keeps its name; a year's
+publication, ``envkpi publish``, is another thing: ``publications()`` lists them.)
 
 Examples::
 
@@ -20,6 +22,9 @@ Examples::
     published.boundary_warnings()                # rows outside a plant's reporting boundary
     published.emissions(2017)                    # Scope 1 and 2 per plant and supplier, location and market
     published.energy_conservation(2017)          # the Energy Conservation Act figures per JP plant
+    published.publications()                     # envkpi publish: v1, v2, ... of each fiscal year
+    published.restatements_since_publication()   # figures that differ from their publication
+    published.trace("energy_intensity", 2017, "P01")  # every delivered row behind one figure
     published.query("select * from normalised_measure where plant_id = $plant", {"plant": "P01"})
 
 Filters take one value or a list of values (``kpi=["energy_intensity", "waste_intensity"]``);
@@ -35,7 +40,7 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import SLICE_KEY_SEPARATOR, monthly_kinds
-from envkpi.pipeline import PUBLISHED_NAME
+from envkpi.pipeline import SNAPSHOT_NAME
 from envkpi.settings import Settings
 from envkpi.warehouse import connect
 
@@ -46,12 +51,12 @@ _SCOPE_ORDER = "case scope_level when 'group' then 0 when 'business_unit' then 1
 
 
 class SnapshotMissing(FileNotFoundError):
-    """No run has published a warehouse snapshot in the folder the settings name."""
+    """No run has written a warehouse snapshot in the folder the settings name."""
 
 
 def snapshot_path(settings: Settings | None = None) -> Path:
-    """Where the published snapshot is (or will be): ``<published>/warehouse.duckdb``."""
-    return (settings or Settings()).published / PUBLISHED_NAME
+    """Where the snapshot is (or will be): ``<snapshot>/warehouse.duckdb``."""
+    return (settings or Settings()).snapshot / SNAPSHOT_NAME
 
 
 def open_published(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
@@ -63,8 +68,8 @@ def open_published(settings: Settings | None = None) -> duckdb.DuckDBPyConnectio
     path = snapshot_path(settings)
     if not path.is_file():
         raise SnapshotMissing(
-            f"no published warehouse at {path}: run `make run` first (or `envkpi run`), "
-            "or set ENVKPI_PUBLISHED to the folder that holds warehouse.duckdb"
+            f"no warehouse snapshot at {path}: run `make run` first (or `envkpi run`), "
+            "or set ENVKPI_SNAPSHOT to the folder that holds warehouse.duckdb"
         )
     return connect(path, read_only=True)
 
@@ -356,6 +361,31 @@ def energy_conservation(fiscal_year: int, settings: Settings | None = None) -> p
     frame = _frame(f"select * exclude (fiscal_year) from ({sql('energy_conservation_report')}) "
                    "where fiscal_year = $fiscal_year", {"fiscal_year": _scalar(fiscal_year)}, settings)
     return frame
+def publications(settings: Settings | None = None) -> pd.DataFrame:
+    """The publications of fiscal years (``envkpi publish``): year, version, time, note, complete."""
+    from envkpi.publication import publications as listed
+
+    with open_published(settings) as connection:
+        return listed(connection)
+
+
+def restatements_since_publication(settings: Settings | None = None) -> pd.DataFrame:
+    """Figures that differ from the latest publication of their year, with the files that caused it
+    (the rows of ``restatements_since_publication.csv``, contract 10)."""
+    from envkpi.publication import restatements as differing
+
+    settings = settings or Settings()
+    with open_published(settings) as connection:
+        return differing(connection, settings.fiscal_year_start_month)
+
+
+def trace(kpi: str, fiscal_year: int, scope_id: str = "group", settings: Settings | None = None) -> pd.DataFrame:
+    """Every plant-month, measure, delivered row and file behind one figure, and the totals that
+    reconcile to its numerator and denominator (``envkpi trace``; see ``envkpi.tracing``)."""
+    from envkpi.tracing import trace as traced
+
+    with open_published(settings) as connection:
+        return traced(connection, kpi, _scalar(fiscal_year), scope_id, (settings or Settings()).fiscal_year_start_month)
 
 
 # --- helpers --------------------------------------------------------------------------------

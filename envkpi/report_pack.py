@@ -31,6 +31,7 @@ from envkpi.export import replace_atomically, write_csv, write_xlsx
 SELF_ASSESSMENT = "Self-assessment"
 NOTE = "Note"
 INCOMPLETE_MARK = "†"
+RESTATED_MARK = "‡"
 NO_RATING = "–"
 STAR_LEGEND = "*** Achieved   ** 90% achieved   * Not achieved"
 ROUNDING_NOTE = "Results rounded half up to one decimal where needed; targets as set."
@@ -111,8 +112,62 @@ def report_kpis(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFr
     return charts.kpis_in_order(shown, registry)
 
 
-def results_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame) -> pd.DataFrame:
-    """The CSR results table of ``fiscal_year`` for the group: one row per KPI, text as printed."""
+def _like_for_like_note(this_year: pd.Series | None, info: charts.KpiInfo, base_year: int | None,
+                        threshold: float) -> str:
+    """Contract 10: the like-for-like figure, and when the boundary moved the figure by at least
+    the threshold, that a base-year recalculation is due, with both figures."""
+    like_for_like, structural = _number(this_year, "like_for_like_change_pct"), _number(this_year, "structural_change_pct")
+    if info.is_rate or like_for_like is None or structural is None:
+        return ""
+    direction = "reduction" if like_for_like >= 0 else "increase"
+    note = (f"Like for like (plants in the boundary in FY{base_year} and FY{int(this_year['fiscal_year'])}): "
+            f"{charts.format_pct(abs(like_for_like))}% {direction}; structural change {charts.format_pct(structural)}%.")
+    if structural >= threshold:
+        reported = _number(this_year, "change_vs_base_pct")
+        shown = "no result" if reported is None else f"{charts.format_pct(abs(reported))}%"
+        note += (f" A base-year recalculation is due under the group's policy (structural change at or above "
+                 f"{charts.format_target(threshold)}%): reported {shown}, like for like "
+                 f"{charts.format_pct(abs(like_for_like))}%.")
+    return note
+
+
+def _published_row(published: pd.DataFrame | None, kpi: str) -> pd.Series | None:
+    if published is None or published.empty:
+        return None
+    found = published[(published["scope_level"] == "group") & (published["kpi"] == kpi)]
+    return None if found.empty else found.iloc[0]
+
+
+def _differs(current: pd.Series | None, published: pd.Series | None) -> bool:
+    """Contract 10: a figure differs from its publication when its value, change or rating does."""
+    if published is None:
+        return False
+    for column in ("value", "change_vs_base_pct", "rating"):
+        now = None if current is None else current.get(column)
+        then = published.get(column)
+        now, then = (None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in (now, then))
+        if now != then:
+            return True
+    return False
+
+
+def _restated_note(published: pd.Series, info: charts.KpiInfo) -> str:
+    metric = _number(published, "value" if info.is_rate else "change_vs_base_pct")
+    when = pd.Timestamp(published["published_at"]).strftime("%Y-%m-%d")
+    shown = "no result" if metric is None else f"{charts.format_pct(abs(metric))}%"
+    rating = charts.stars(published["rating"]) if isinstance(published.get("rating"), str) else ""
+    value = _number(published, "value")
+    return (f"{RESTATED_MARK} Restated since publication {published['published_version']} of {when}, which "
+            f"showed {shown}{' ' + rating if rating else ''} (value {'none' if value is None else repr(value)}).")
+
+
+def results_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame,
+                  published: pd.DataFrame | None = None, recalculation_threshold_pct: float = 5.0) -> pd.DataFrame:
+    """The CSR results table of ``fiscal_year`` for the group: one row per KPI, text as printed.
+
+    ``published``: the rows of the year's latest publication (``publication.published_figures``);
+    a figure that differs from it is marked, with the published value in a footnote.
+    """
     registry = charts.read_registry(registry)
     records = []
     for kpi in report_kpis(kpi_results, fiscal_year, registry):
@@ -139,6 +194,14 @@ def results_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Data
                 reported = charts.format_pct(math.floor(completeness * 10) / 10)
                 note = (f"{INCOMPLETE_MARK} Incomplete data: {reported}% of plant-months reported; "
                         "the result may change")
+        notes = [note] if note else []
+        if metric is not None:
+            notes.append(_like_for_like_note(this_year, info, base_year, recalculation_threshold_pct))
+        published_row = _published_row(published, kpi)
+        if _differs(this_year, published_row):
+            result += f" {RESTATED_MARK}"
+            notes.append(_restated_note(published_row, info))
+        note = " ".join(n for n in notes if n)
         rating = charts.stars(this_year["rating"]) if this_year is not None and "rating" in this_year.index else ""
         next_target = _number(next_year, "target_pct")
         plan = (_measure(info, next_target, _base_year(next_year, info)) if next_target is not None
@@ -300,16 +363,19 @@ def write_report_pack(
     fiscal_year: int,
     cut_off: str,
     registry: pd.DataFrame,
+    published: pd.DataFrame | None = None,
+    recalculation_threshold_pct: float = 5.0,
 ) -> dict[str, Path]:
     """Write the FY results table (md, html, xlsx, csv) and the PDF pack; returns paths by format.
 
     Files: ``results_FY<fy>.md|.html|.xlsx|.csv`` and ``report_pack_FY<fy>.pdf``. The XLSX has
     the table and, on a second sheet, the unrounded figures of the year for every scope.
+    ``published`` and ``recalculation_threshold_pct`` as for ``results_table``.
     """
     registry = charts.read_registry(registry)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = results_table(kpi_results, fiscal_year, registry)
+    table = results_table(kpi_results, fiscal_year, registry, published, recalculation_threshold_pct)
     stem = f"results_FY{fiscal_year}"
     paths = write_table_texts(table, out_dir, fiscal_year, cut_off)
     paths["xlsx"] = write_results_xlsx(kpi_results, table, out_dir / f"{stem}.xlsx", fiscal_year, registry)

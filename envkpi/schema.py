@@ -87,11 +87,15 @@ def union_views() -> list[str]:
     factors = ", ".join(
         f"({_literal(kind.name)}, {_literal(m.name)}, {_literal(m.unit)}, {_literal(u)}, cast({_literal(f)} as decimal(18, 6)))"
         for kind in KINDS.values() for m in kind.measures if m.per_unit for u, f in m.per_unit)
+    measures = ", ".join(f"({_literal(kind.name)}, {_literal(m)})" for kind in KINDS.values()
+                         for m in [*(measure.name for measure in kind.measures), *kind.factor_measures])
     return [
         f"create or replace view raw_rows as\n{every}",
         f"create or replace view raw_monthly_rows as\n{raw_monthly}",
         f"create or replace view accepted_monthly_rows as\n{accepted_monthly}",
         f"create or replace view contract_kind as select * from (values {kinds}) as kinds(kind, monthly, version)",
+        # The kind each measure of normalised_measure comes from.
+        f"create or replace view contract_measure as select * from (values {measures}) as measures(kind, measure)",
         # Per measure, the factor from each delivered unit to its reporting unit (contract.Measure).
         f"create or replace view measure_unit_factor as select * from (values {factors}) "
         f"as factors(kind, measure, reporting_unit, unit, per_unit)",
@@ -133,6 +137,34 @@ def kind_measure_amounts() -> str:
             + "\nunion all\n".join(parts))
 
 
+def kind_measure_rows() -> str:
+    """A view: each accepted row of a monthly kind with each measure it adds to, in the measure's
+    reporting unit, exactly (no rounding), and what identifies it beyond plant and month
+    (``detail``: its row key's other columns). The auditor's trace reads it (sql/trace_rows.sql)."""
+    parts = []
+    for kind in KINDS.values():
+        detail_columns = [c for c in kind.row_key if c not in kind.slice_columns]
+        detail = (" || ' / ' || ".join(f"coalesce(delivered.{_name(c)}, '')" for c in detail_columns)
+                  if detail_columns else "cast(null as varchar)")
+        for measure in kind.measures:
+            condition = ""
+            if measure.where is not None:
+                column, values = measure.where
+                condition = f" where delivered.{_name(column)} in ({', '.join(_literal(v) for v in values)})"
+            if measure.per_unit is None:
+                factor = "cast(1 as decimal(18, 6))"
+            else:
+                factor = "(case delivered.unit " + " ".join(
+                    f"when {_literal(u)} then cast({_literal(f)} as decimal(18, 6))" for u, f in measure.per_unit) + " end)"
+            parts.append(
+                f"select {_literal(kind.name)} as kind, {_literal(measure.name)} as measure, delivered.plant_id, "
+                f"delivered.period_month, {detail} as detail, delivered.quantity, delivered.unit, "
+                f"{factor} as per_unit, delivered.quantity * {factor} as amount, delivered.delivery_id, "
+                f"delivered.source_row\nfrom accepted_{_name(kind.name)} as delivered{condition}"
+            )
+    return "create or replace view kind_measure_rows as\n" + "\nunion all\n".join(parts)
+
+
 def contract_statements() -> list[str]:
     """Every statement that creates or updates the contract's relations, in order."""
     statements: list[str] = []
@@ -141,4 +173,5 @@ def contract_statements() -> list[str]:
     statements += [accepted_view(kind) for kind in KINDS.values()]
     statements += union_views()
     statements.append(kind_measure_amounts())
+    statements.append(kind_measure_rows())
     return statements

@@ -7,6 +7,7 @@ defaults and CLI flags override both. No other module reads the environment or i
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +23,17 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(_ENV_PREFIX + name, default)
 
 
+def _snapshot_default() -> Path:
+    """``ENVKPI_SNAPSHOT``; else the deprecated ``ENVKPI_PUBLISHED`` (with a warning); else data/snapshot."""
+    if _ENV_PREFIX + "SNAPSHOT" in os.environ:
+        return Path(os.environ[_ENV_PREFIX + "SNAPSHOT"])
+    if _ENV_PREFIX + "PUBLISHED" in os.environ:
+        warnings.warn("ENVKPI_PUBLISHED is deprecated: set ENVKPI_SNAPSHOT (the notebooks' read-only copy of the "
+                      "warehouse; a year's publication is `envkpi publish`)", DeprecationWarning, stacklevel=2)
+        return Path(os.environ[_ENV_PREFIX + "PUBLISHED"])
+    return PROJECT_DIR / "data" / "snapshot"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where a run reads and writes, and the calendar it reports in."""
@@ -31,8 +43,18 @@ class Settings:
         default_factory=lambda: Path(_env("WAREHOUSE", str(PROJECT_DIR / "data" / "warehouse.duckdb")))
     )
     reports: Path = field(default_factory=lambda: Path(_env("REPORTS", str(PROJECT_DIR / "reports"))))
-    # Published read-only copies of the warehouse for notebooks (see envkpi.publish).
-    published: Path = field(default_factory=lambda: Path(_env("PUBLISHED", str(PROJECT_DIR / "data" / "published"))))
+    # The read-only copy of the warehouse that notebooks read (envkpi.pipeline.publish_snapshot).
+    # Called the "published snapshot" before a year's publication existed: ENVKPI_PUBLISHED and
+    # `published=` still work, deprecated.
+    snapshot: Path = field(default_factory=_snapshot_default)
+    # Where the publications of fiscal years live (`envkpi publish`, contract 10); empty: the
+    # folder `published` in the reports folder, as the contract names it.
+    publications: Path | None = field(
+        default_factory=lambda: Path(_env("PUBLICATIONS", "")) if _env("PUBLICATIONS", "") else None)
+    # Structural change (contract 10, like-for-like) in percent from which the report pack says
+    # that a base-year recalculation is due under the group's policy (GHG Protocol: significance).
+    recalculation_threshold_pct: float = field(
+        default_factory=lambda: float(_env("RECALCULATION_THRESHOLD_PCT", "5")))
     reference: Path = field(default_factory=lambda: Path(_env("REFERENCE", str(PROJECT_DIR / "data" / "reference"))))
     expectations: Path = field(
         default_factory=lambda: Path(_env("EXPECTATIONS", str(PROJECT_DIR / "expectations")))
@@ -60,10 +82,25 @@ class Settings:
                 f"fiscal_year_start_month must be 1..12, got {self.fiscal_year_start_month}"
             )
 
+    @property
+    def published(self) -> Path:
+        """Deprecated name of ``snapshot`` (the notebooks' copy, not a year's publication)."""
+        return self.snapshot
+
+    @property
+    def publications_folder(self) -> Path:
+        """``publications``, or ``<reports>/published`` when it is not set."""
+        return self.publications if self.publications is not None else self.reports / "published"
+
     def with_overrides(self, **overrides: object) -> "Settings":
-        """A copy with the given fields replaced; ``None`` values keep the current setting."""
+        """A copy with the given fields replaced; ``None`` values keep the current setting.
+
+        ``published`` is the deprecated name of ``snapshot``.
+        """
         given = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("landing", "warehouse", "reports", "published", "reference", "expectations"):
+        if "published" in given:
+            given.setdefault("snapshot", given.pop("published"))
+        for key in ("landing", "warehouse", "reports", "snapshot", "publications", "reference", "expectations"):
             if key in given:
                 given[key] = Path(given[key])  # type: ignore[arg-type]
         return replace(self, **given)  # type: ignore[arg-type]

@@ -8,7 +8,9 @@ Layers, in the order they build on each other:
   (``envkpi/schema.py``): the typed rows of the delivery that currently states each slice;
 - ``reference_*``: the shipped KPI registry and conversion factors (``data/reference``);
 - ``normalised_*`` tables: boundary plant-months, conversion factors per year, measures;
-- ``kpi_results``.
+- ``kpi_results`` and ``kpi_like_for_like`` (its like-for-like columns, contract 10);
+- ``publication``, ``publication_result``, ``publication_delivery``: the publications of fiscal
+  years (``publication_schema.sql``, ``envkpi.publication``).
 
 Each SQL file builds the relation it is named for. Values reach SQL only as parameters.
 """
@@ -37,6 +39,7 @@ DERIVED_TABLES = (
     "normalised_plant_month",
     "normalised_measure",
     "kpi_results",
+    "kpi_like_for_like",
     "boundary_excluded_rows",
 )
 
@@ -109,6 +112,7 @@ def create_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the stored tables and (re)create the views, idempotently."""
     execute_file(connection, "macros")
     execute_file(connection, "warehouse_schema")
+    execute_file(connection, "publication_schema")
     for statement in contract_statements():
         connection.execute(statement)
     execute_file(connection, "raw_row_lineage")
@@ -252,8 +256,12 @@ def kpi_results_frame(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """
     frame = connection.execute(
         """
-        select * replace (cast(numerator as double) as numerator, cast(denominator as double) as denominator)
+        select kpi_results.* replace (cast(numerator as double) as numerator,
+                                      cast(denominator as double) as denominator),
+               -- contract 10: appended after the contract 5 columns
+               like_for_like.* exclude (scope_level, scope_id, kpi, fiscal_year)
         from kpi_results
+        left join kpi_like_for_like as like_for_like using (scope_level, scope_id, kpi, fiscal_year)
         order by case scope_level when 'group' then 0 when 'business_unit' then 1 else 2 end,
                  scope_id, kpi, fiscal_year
         """

@@ -2,7 +2,7 @@
 
 The flow only composes ``envkpi.pipeline``: the steps of ``envkpi.pipeline.run`` (the CLI's run),
 under the same writer lock, so a served run and ``envkpi run`` leave the same warehouse, reports
-and published snapshot.
+and snapshot.
 What the flow adds is Prefect's: retries where a retry can help, a run history, and artifacts
 that say what a night's run did.
 """
@@ -27,9 +27,10 @@ from envkpi.pipeline import (
     exclusive_run,
     ingest_step,
     new_run_id,
-    publish,
+    publish_snapshot,
     report_step,
 )
+from envkpi.publication import read_restatements
 from envkpi.published import RATING_SYMBOLS
 from envkpi.settings import Settings
 
@@ -38,8 +39,10 @@ FLOW_NAME = "envkpi-nightly"
 # Artifact keys: stable across runs, so that the UI's Artifacts page shows each one's history.
 KPI_RESULTS_KEY = "envkpi-kpi-results"
 RUN_SUMMARY_KEY = "envkpi-rejections"
+RESTATEMENTS_KEY = "envkpi-restatements-since-publication"
 LINK_KEYS = {
     "kpi_results": "envkpi-kpi-results-csv",
+    "restatements_since_publication": "envkpi-restatements-since-publication-csv",
     "rejections": "envkpi-rejections-csv",
     "data_docs": "envkpi-data-docs",
     "charts": "envkpi-charts",
@@ -48,7 +51,7 @@ LINK_KEYS = {
 
 # A UI table is for reading, not auditing: past this many rows it points at rejections.csv.
 MAX_REJECTION_ROWS = 200
-PATH_SETTINGS = ("landing", "warehouse", "reports", "published", "reference", "expectations")
+PATH_SETTINGS = ("landing", "warehouse", "reports", "snapshot", "reference", "expectations")
 
 # Retries where a retry can help: writing files (a full disk freed, a share back, a snapshot
 # briefly held open on a filesystem that locks open files). Ingest and validation get none: a
@@ -60,14 +63,18 @@ TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
 def nightly_settings(landing: str | None = None, warehouse: str | None = None, reports: str | None = None,
-                     published: str | None = None) -> Settings:
+                     published: str | None = None, snapshot: str | None = None) -> Settings:
     """Settings (defaults and ``ENVKPI_*``) with the flow's parameters on top, paths made absolute.
 
     Absolute because a served run's working directory is the runner's, and Great Expectations'
-    data docs site needs an absolute folder.
+    data docs site needs an absolute folder. ``published`` is the deprecated name of ``snapshot``.
     """
-    settings = Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports, published=published)
-    return settings.with_overrides(**{name: getattr(settings, name).resolve() for name in PATH_SETTINGS})
+    settings = Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports,
+                                         snapshot=snapshot if snapshot is not None else published)
+    absolute = {name: getattr(settings, name).resolve() for name in PATH_SETTINGS}
+    if settings.publications is not None:
+        absolute["publications"] = settings.publications.resolve()
+    return settings.with_overrides(**absolute)
 
 
 # --- tasks: each one library step ----------------------------------------------------------
@@ -85,23 +92,26 @@ def ingest_and_compute_task(settings: Settings, run_id: str, now: pd.Timestamp) 
 
 
 @task(name="write-reports", **TASK_OPTIONS, **IO_RETRIES)
-def write_reports_task(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, str]:
-    """kpi_results.csv, rejections.csv and the run's other reports; returns them, the KPI table
-    and the data cut-off (the last month with data) for the charts."""
+def write_reports_task(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, str,
+                                                                           pd.DataFrame]:
+    """kpi_results.csv, rejections.csv, restatements_since_publication.csv and the run's other
+    reports; returns them, the KPI table, the data cut-off (the last month with data) for the
+    charts and the latest publication of each published year."""
     return report_step(settings, summary)
 
 
 @task(name="publish-snapshot", **TASK_OPTIONS, **IO_RETRIES)
 def publish_task(settings: Settings) -> Path:
-    """Swap the new read-only snapshot in for notebooks (data/published/warehouse.duckdb)."""
-    return publish(settings)
+    """Swap the new read-only snapshot in for notebooks (data/snapshot/warehouse.duckdb)."""
+    return publish_snapshot(settings)
 
 
 # Rendering is deterministic: a second try helps only when the disk was the problem.
 @task(name="write-annual-report", **TASK_OPTIONS, retries=1, retry_delay_seconds=10)
-def write_annual_report_task(kpi_results: pd.DataFrame, settings: Settings, cut_off: str) -> dict[str, Path]:
+def write_annual_report_task(kpi_results: pd.DataFrame, settings: Settings, cut_off: str,
+                             publications: pd.DataFrame | None = None) -> dict[str, Path]:
     """The charts (reports/charts) and the report pack (reports/pack) of the latest complete year."""
-    return annual_report_step(kpi_results, settings, cut_off)
+    return annual_report_step(kpi_results, settings, cut_off, publications)
 
 
 # --- the flow ------------------------------------------------------------------------------
@@ -109,15 +119,16 @@ def write_annual_report_task(kpi_results: pd.DataFrame, settings: Settings, cut_
 
 @flow(name=FLOW_NAME, log_prints=False)
 def nightly(landing: str | None = None, warehouse: str | None = None, reports: str | None = None,
-            published: str | None = None) -> State:
+            published: str | None = None, snapshot: str | None = None) -> State:
     """Ingest the landing folder, rebuild the KPIs, write the reports and charts, publish a snapshot.
 
-    Parameters left empty take the Settings defaults (and ``ENVKPI_*``). Rejected files do not
+    Parameters left empty take the Settings defaults (and ``ENVKPI_*``); ``published`` is the
+    deprecated name of ``snapshot``. Rejected files do not
     fail the run: it completes with a message naming how many, and the artifacts list them. A
     broken pipeline (warehouse unreadable, disk full after the retries) fails the run.
     """
     logger = get_run_logger()
-    settings = nightly_settings(landing, warehouse, reports, published)
+    settings = nightly_settings(landing, warehouse, reports, published, snapshot)
     now = pd.Timestamp.now()
     run_id = new_run_id(now)
     # The steps of envkpi.pipeline.run, as tasks, under the same writer lock: a second run (a
@@ -125,9 +136,9 @@ def nightly(landing: str | None = None, warehouse: str | None = None, reports: s
     # another run is writing. Tasks run in this process, under this lock.
     with exclusive_run(settings):
         summary = ingest_and_compute_task(settings, run_id, now)
-        written, kpi_results, cut_off = write_reports_task(settings, summary)
-        snapshot = publish_task(settings)
-        written.update(write_annual_report_task(kpi_results, settings, cut_off))
+        written, kpi_results, cut_off, publications = write_reports_task(settings, summary)
+        copied = publish_task(settings)
+        written.update(write_annual_report_task(kpi_results, settings, cut_off, publications))
     fiscal_year = default_report_year(kpi_results)
 
     create_table_artifact(
@@ -138,15 +149,20 @@ def nightly(landing: str | None = None, warehouse: str | None = None, reports: s
                      f"plant-months are missing" if fiscal_year is not None
                      else f"No KPI results yet (run {run_id}): nothing was loaded"),
     )
-    create_markdown_artifact(markdown=run_summary_markdown(summary, settings), key=RUN_SUMMARY_KEY,
+    restated = read_restatements(written["restatements_since_publication"])
+    create_markdown_artifact(markdown=run_summary_markdown(summary, settings, restated), key=RUN_SUMMARY_KEY,
                              description=f"Files loaded, unchanged, rejected and ignored (run {run_id})")
+    create_markdown_artifact(markdown=restatements_markdown(restated, settings), key=RESTATEMENTS_KEY,
+                             description=(f"{len(restated)} published figures changed since their publication "
+                                          f"(run {run_id})"))
     for name, path in link_targets(settings, written).items():
         create_link_artifact(link=path.as_uri(), link_text=str(path), key=LINK_KEYS[name],
                              description=f"{name.replace('_', ' ')} of run {run_id}")
 
     message = run_message(summary)
     (logger.warning if summary.rejected or summary.ignored else logger.info)(
-        "run %s %s; snapshot %s", run_id, message, snapshot)
+        "run %s %s; %d published figures changed since publication; snapshot %s", run_id, message, len(restated),
+        copied)
     return Completed(message=message, data={
         "run_id": run_id,
         "files_seen": summary.files_seen,
@@ -155,7 +171,8 @@ def nightly(landing: str | None = None, warehouse: str | None = None, reports: s
         "rejected": list(summary.rejected),
         "ignored": list(summary.ignored),
         "fiscal_year": fiscal_year,
-        "published": str(snapshot),
+        "published_figures_changed": len(restated),
+        "snapshot": str(copied),
     })
 
 
@@ -200,7 +217,27 @@ def _rounded(value: object, decimals: int) -> float | None:
     return None if pd.isna(value) else round(float(value), decimals)
 
 
-def run_summary_markdown(summary: IngestSummary, settings: Settings) -> str:
+def restatements_markdown(restated: pd.DataFrame, settings: Settings) -> str:
+    """Contract 10: each published figure that differs from its latest publication, with the files."""
+    path = settings.reports / "restatements_since_publication.csv"
+    if restated.empty:
+        return ("# Restatements since publication\n\nNo published figure has changed since its publication "
+                f"(`envkpi publish`). Report: `{path}`.\n")
+    lines = [f"# Restatements since publication: {len(restated)} published figures changed", "",
+             f"All of them: `{path}`.", "",
+             "| FY | scope | KPI | version | published | current | difference | rating then / now | files |",
+             "|---:|---|---|---|---:|---:|---:|---|---|"]
+    for row in restated.head(MAX_REJECTION_ROWS).itertuples(index=False):
+        cells = (row.fiscal_year, row.scope_id, row.kpi, row.published_version, _significant(row.published_value, 6),
+                 _significant(row.current_value, 6), _significant(row.difference, 6),
+                 f"{_cell(row.published_rating)} / {_cell(row.current_rating)}", row.files)
+        lines.append("| " + " | ".join(_cell(v) for v in cells) + " |")
+    if len(restated) > MAX_REJECTION_ROWS:
+        lines += ["", f"_The first {MAX_REJECTION_ROWS} of {len(restated)}; the rest are in the CSV._"]
+    return "\n".join(lines) + "\n"
+
+
+def run_summary_markdown(summary: IngestSummary, settings: Settings, restated: pd.DataFrame | None = None) -> str:
     """Counts of the run's files and the rejection table (file, row, column, value, reason)."""
     rejections = summary.rejections()
     lines = [
@@ -217,6 +254,9 @@ def run_summary_markdown(summary: IngestSummary, settings: Settings) -> str:
         f"| ignored (not contract files) | {len(summary.ignored)} |",
         "",
     ]
+    if restated is not None:
+        lines += [f"Published figures changed since their publication: {len(restated)} "
+                  "(see the envkpi-restatements-since-publication artifact).", ""]
     if rejections.empty:
         lines.append("No file was rejected.")
         return "\n".join(lines) + "\n"
@@ -251,6 +291,7 @@ def link_targets(settings: Settings, written: dict[str, Path]) -> dict[str, Path
     targets = {
         "kpi_results": settings.reports / "kpi_results.csv",
         "rejections": settings.reports / "rejections.csv",
+        "restatements_since_publication": settings.reports / "restatements_since_publication.csv",
         "data_docs": settings.reports / "data_docs" / "index.html",
     }
     charts = [path for name, path in written.items() if name.startswith("chart:")]

@@ -16,13 +16,14 @@
 #
 # **Question:** can the KPI figures be trusted yet? Which delivered files are rejected and why,
 # which plant-months are missing (and so make a figure incomplete), what have re-deliveries
-# restated, and which rows fell outside a plant's reporting boundary?
+# restated, which published figures have changed since their publication (and which files
+# changed them), and which rows fell outside a plant's reporting boundary?
 #
 # **Parameters** (the next cell): `fiscal_year` limits completeness and missing months to one
 # year, e.g. `2017`; leave it `None` for every year.
 #
-# The figures are those of the last pipeline run, read from the published warehouse snapshot
-# (`Settings().published`; set `ENVKPI_PUBLISHED` to read another folder).
+# The figures are those of the last pipeline run, read from the warehouse snapshot
+# (`Settings().snapshot`; set `ENVKPI_SNAPSHOT` to read another folder).
 
 # %% tags=["parameters"]
 fiscal_year = None  # e.g. 2017; None = every fiscal year
@@ -117,6 +118,29 @@ if restatements.empty:
     print("Nothing has been restated.")
 else:
     display(restatements[["kind", "file", "replaced_by", "replaced_at", "slices", "rows", "detail"]])
+
+# %% [markdown]
+# ## Changed since publication
+#
+# A published year (`envkpi publish --fy 2017`) keeps its figures in
+# `reports/published/FY<fy>/v<n>/`. Every run compares the current figures with the latest
+# publication of each year: these are the figures that differ, with the accepted files
+# delivered since that could have changed them (`reports/restatements_since_publication.csv`).
+# `published.trace(kpi, fiscal_year, scope_id)` lists every delivered row behind one figure.
+
+# %%
+publications = published.publications()
+changed = published.restatements_since_publication()
+if publications.empty:
+    print("No fiscal year has been published yet (envkpi publish --fy FY).")
+else:
+    display(publications[["fiscal_year", "version", "published_at", "note", "complete"]])
+    if changed.empty:
+        print("No published figure has changed since its publication.")
+    else:
+        print(f"{len(changed)} published figure(s) changed since their publication:")
+        display(changed[["fiscal_year", "scope_id", "kpi", "published_version", "published_value", "current_value",
+                         "difference", "published_rating", "current_rating", "files"]])
 
 # %% [markdown]
 # ## Boundary warnings

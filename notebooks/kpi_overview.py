@@ -20,8 +20,8 @@
 # **Parameters** (the next cell): `fiscal_year` is the year of the tables, e.g. `2017`;
 # leave it `None` for the latest fiscal year in the data.
 #
-# The figures are those of the last pipeline run, read from the published warehouse snapshot
-# (`Settings().published`; set `ENVKPI_PUBLISHED` to read another folder). Ratings are the
+# The figures are those of the last pipeline run, read from the warehouse snapshot
+# (`Settings().snapshot`; set `ENVKPI_SNAPSHOT` to read another folder). Ratings are the
 # self-assessment scale of the CSR results table: `***` achieved, `**` 90 % achieved,
 # `*` not achieved, empty where there is no target. A figure marked `incomplete` is computed
 # from fewer than all in-boundary plant-months: see the `data_quality` notebook for which.

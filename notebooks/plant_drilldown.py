@@ -20,8 +20,8 @@
 # **Parameters** (the next cell): `plant_id`, e.g. `"P01"` (the plants are listed below),
 # and `fiscal_year`, e.g. `2017` (April to March).
 #
-# The figures are those of the last pipeline run, read from the published warehouse snapshot
-# (`Settings().published`; set `ENVKPI_PUBLISHED` to read another folder). A month the plant
+# The figures are those of the last pipeline run, read from the warehouse snapshot
+# (`Settings().snapshot`; set `ENVKPI_SNAPSHOT` to read another folder). A month the plant
 # did not deliver is shown empty, never as zero: an absent month is missing data.
 
 # %% tags=["parameters"]

@@ -62,8 +62,8 @@ DEFAULT_KILLS = 20
 # Phases that the chosen points must cover (a prefix of the point's name), whatever the grid.
 PHASES = (
     "ingest:discovered", "ingest:validated:", "ingest:raw-inserted:", "ingest:slices-replaced:", "derived:",
-    "commit:before", "commit:after", "write:kpi_results.csv", "write:trend_", "write:report_pack_",
-    "write:warehouse.duckdb", "publish:swapped",
+    "commit:before", "commit:after", "write:kpi_results.csv", "write:restatements_since_publication.csv",
+    "write:trend_", "write:report_pack_", "write:warehouse.duckdb", "snapshot:swapped",
 )
 KINDS = ("plants", "factors", "targets", "energy", "production", "waste", "chemicals")
 FY2017 = [p.strftime("%Y-%m") for p in pd.period_range("2017-04", "2018-03", freq="M")]
@@ -168,7 +168,11 @@ class Place:
 
     def args(self, landing: Path) -> list[str]:
         return ["run", "--landing", str(landing), "--warehouse", str(self.warehouse), "--reports", str(self.reports),
-                "--published", str(self.published)]
+                "--snapshot", str(self.published)]
+
+    def publish_args(self, fiscal_year: int) -> list[str]:
+        return ["publish", "--fy", str(fiscal_year), "--note", "CSR report", "--warehouse", str(self.warehouse),
+                "--reports", str(self.reports), "--snapshot", str(self.published)]
 
     def copy_to(self, root: Path) -> "Place":
         if root.exists():
@@ -317,7 +321,8 @@ class CrashWorld:
     """The night before (``night1``; none for a first night) done, then ``landing`` run once
     uninterrupted: the reference, with the list of fault points it passed."""
 
-    def __init__(self, root: Path, runner, landing: Path, night1: Path | None = None, env: dict | None = None):
+    def __init__(self, root: Path, runner, landing: Path, night1: Path | None = None, env: dict | None = None,
+                 publish_fy: int | None = None):
         self.root = root
         self.runner = runner
         self.landing = landing
@@ -327,6 +332,9 @@ class CrashWorld:
         self.base.root.mkdir(parents=True)
         if night1 is not None:
             assert self.run(self.base, night1) == 0, self.output(self.base)
+        if publish_fy is not None:  # night 2 then restates published figures (contract 10)
+            assert runner(self.base.publish_args(publish_fy), self.env, self.base.root / "output.txt") == 0, (
+                self.output(self.base))
         log = root / "fault.log"
         self.reference = self.base.copy_to(root / "reference")
         assert self.run(self.reference, landing, {"ENVKPI_FAULT_LOG": str(log)}) == 0, self.output(self.reference)
@@ -468,7 +476,8 @@ def warm_runner(temporary_folder_of_killed_runs):
 def crash_world(tmp_path_factory, warm_runner) -> CrashWorld:
     root = tmp_path_factory.mktemp("crash")
     night1, night2 = build_landings(root / "landing")
-    return CrashWorld(root / "runs", warm_runner.run, night2, night1, {"ENVKPI_REFERENCE": str(small_reference(root))})
+    return CrashWorld(root / "runs", warm_runner.run, night2, night1, {"ENVKPI_REFERENCE": str(small_reference(root))},
+                      publish_fy=2017)
 
 
 # --- the tests ------------------------------------------------------------------------------
@@ -501,6 +510,71 @@ def test_a_run_killed_at_any_point_and_rerun_ends_as_an_uninterrupted_run(crash_
     else:
         crash_world.kill_chain(chosen[0::2], "a")
         crash_world.kill_chain(chosen[1::2], "b")
+
+
+def publication_state(place: Place, fiscal_year: int = 2017) -> tuple[list, list[str]]:
+    """The warehouse's record of a year's publications, and the version folders a person sees."""
+    from envkpi.warehouse import connect
+
+    connection = connect(place.warehouse, read_only=True)
+    try:
+        recorded = connection.execute(
+            "select version, note, count(*) over () from publication where fiscal_year = ? order by version",
+            [fiscal_year]).fetchall()
+    finally:
+        connection.close()
+    folder = place.reports / "published" / f"FY{fiscal_year}"
+    return recorded, sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.exists() else []
+
+
+def test_the_night_lists_what_it_restated_since_the_publication_of_night_1(crash_world):
+    restated = pd.read_csv(crash_world.reference.reports / "restatements_since_publication.csv")
+    group = restated[(restated.scope_id == "group") & (restated.kpi == "energy_intensity")].iloc[0]
+    assert group.published_version == "v1"
+    assert "2018-04/energy_P1_2017-06_restated.csv" in group.files.split("; ")
+    assert (crash_world.base.reports / "published" / "FY2017" / "v1" / "kpi_results.csv").exists()
+
+
+def test_a_publish_killed_at_any_of_its_points_leaves_the_old_or_the_new_publication(crash_world, warm_runner):
+    """``envkpi publish`` after night 2 (v2 of FY2017), killed at each point it passes; right after
+    the kill v2 exists whole (folder and, after the next run, its record) or not at all, v1 is
+    byte for byte as it was, and a rerun of the night ends with the same restatements as ever."""
+    start = crash_world.reference.copy_to(crash_world.root / "publish-start")
+    v1_before = visible_files(start.reports / "published" / "FY2017" / "v1")
+    uninterrupted = start.copy_to(crash_world.root / "publish-reference")
+    log = uninterrupted.root / "publish.log"
+    assert warm_runner.run(uninterrupted.publish_args(2017), crash_world.env | {"ENVKPI_FAULT_LOG": str(log)},
+                           uninterrupted.root / "output.txt") == 0, CrashWorld.output(uninterrupted)
+    points = [line.split("	")[1] for line in log.read_text().splitlines()]
+    v2_files = set(visible_files(uninterrupted.reports / "published" / "FY2017" / "v2"))
+    assert {"kpi_results.csv", "publication.json", "pack/results_FY2017.md"} <= v2_files
+    chosen = [i for i, name in enumerate(points, start=1)
+              if name.startswith(("publication:", "snapshot:")) or name == "write:kpi_results.csv"]
+    assert [points[i - 1] for i in chosen if points[i - 1].startswith("publication:")] == [
+        "publication:staged", "publication:renamed", "publication:before-commit", "publication:recorded",
+        "publication:restatements-written"]
+    for point in chosen:
+        name = points[point - 1]
+        place = start.copy_to(crash_world.root / "publish-kill")
+        status = warm_runner.run(place.publish_args(2017), crash_world.env | {"ENVKPI_FAULT_KILL_AT": str(point)},
+                                 place.root / "output.txt")
+        assert status == KILLED, f"publish was to die at {name}: {CrashWorld.output(place)}"
+        renamed = point >= points.index("publication:renamed") + 1
+        recorded, folders = publication_state(place)
+        assert folders == (["v1", "v2"] if renamed else ["v1"]), f"after a kill at {name}: {folders}"
+        if renamed:
+            assert set(visible_files(place.reports / "published" / "FY2017" / "v2")) == v2_files, name
+        assert visible_files(place.reports / "published" / "FY2017" / "v1") == v1_before, name
+        # The next night records a renamed v2 from its folder (or there is none) and cleans up.
+        assert crash_world.run(place, crash_world.landing) == 0, CrashWorld.output(place)
+        recorded, folders = publication_state(place)
+        assert [version for version, _, _ in recorded] == ([1, 2] if renamed else [1]), f"after {name}: {recorded}"
+        assert not [p for p in (place.reports / "published").rglob(".*")], f"after {name}: staging left"
+        assert (place.reports / "restatements_since_publication.csv").read_bytes() == (
+            (uninterrupted if renamed else start).reports / "restatements_since_publication.csv").read_bytes(), name
+        if not renamed:  # publishing again makes v2, not v3
+            assert warm_runner.run(place.publish_args(2017), crash_world.env, place.root / "output.txt") == 0
+            assert publication_state(place)[1] == ["v1", "v2"]
 
 
 def test_the_kill_hook_works_in_a_fresh_cli_process(crash_world):

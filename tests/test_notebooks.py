@@ -15,11 +15,12 @@ from pathlib import Path
 import duckdb
 import jupytext
 import nbformat
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
 from envkpi import published
-from envkpi.pipeline import run
+from envkpi.pipeline import publish_year_step, run
 from envkpi.settings import PROJECT_DIR, Settings
 
 NOTEBOOKS = PROJECT_DIR / "notebooks"
@@ -168,11 +169,31 @@ def settings(tmp_path_factory) -> Settings:
                                          reports=root / "reports", published=root / "published")
     deliver_first_run(settings.landing)
     run(settings)
+    # FY2006 is published (contract 10) before the second run restates it.
+    publish_year_step(settings, 2006, "CSR report FY2006", pack=False, snapshot=False)
     deliver_second_run(settings.landing)
     second = run(settings)
     assert second.ingest.loaded == ["targets_bu.csv", "energy_P1_2006-06.csv"]
     assert second.ingest.rejected == ["chemicals_P2_2006-04_resend.csv"]
     return settings
+
+
+def test_restatements_since_publication_name_the_file_that_changed_each_published_figure(settings):
+    listed = published.publications(settings=settings)
+    assert list(zip(listed.fiscal_year, listed.version, listed.note)) == [(2006, "v1", "CSR report FY2006")]
+    frame = published.restatements_since_publication(settings=settings)
+    group = one(frame, kpi="energy_intensity", scope_id="group")
+    # Published with June's first 900 kWh; now with its restated 1,200 kWh.
+    published_gj = 12 * 900 * GJ_PER_KWH + P2_GJ_2006 + P3_GJ_2006
+    assert group.published_value == pytest.approx(published_gj / GROUP_T_2006, rel=1e-12)
+    assert group.current_value == pytest.approx(GROUP_ENERGY_INTENSITY_2006, rel=1e-12)
+    assert (group.published_version, group.files) == ("v1", "energy_P1_2006-06.csv")
+    # The Magnets recycling target arrived after the publication: the figure gained a rating.
+    magnets = one(frame, kpi="recycling_rate", scope_id="Magnets")
+    assert pd.isna(magnets.published_rating) and magnets.current_rating == "not achieved"
+    assert magnets.files == "targets_bu.csv" and magnets.published_value == magnets.current_value
+    # energy and CO2 of the group, Magnets and P1, and Magnets' recycling rating
+    assert len(frame) == 7
 
 
 def one(frame, **where):
@@ -361,11 +382,21 @@ def test_the_snapshot_is_read_only(settings):
     assert len(published.kpi_results(settings=settings)) > 0
 
 
-def test_the_snapshot_folder_comes_from_ENVKPI_PUBLISHED(settings, monkeypatch):
+def test_the_snapshot_folder_comes_from_ENVKPI_SNAPSHOT(settings, monkeypatch):
+    monkeypatch.delenv("ENVKPI_PUBLISHED", raising=False)
+    monkeypatch.setenv("ENVKPI_SNAPSHOT", str(settings.snapshot))
+
+    assert published.snapshot_path() == settings.snapshot / "warehouse.duckdb"
+    assert len(published.plants()) == 3
+
+
+def test_the_deprecated_ENVKPI_PUBLISHED_still_names_the_snapshot_folder_with_a_warning(settings, monkeypatch):
+    monkeypatch.delenv("ENVKPI_SNAPSHOT", raising=False)
     monkeypatch.setenv("ENVKPI_PUBLISHED", str(settings.published))
 
-    assert published.snapshot_path() == settings.published / "warehouse.duckdb"
-    assert len(published.plants()) == 3
+    with pytest.warns(DeprecationWarning, match="ENVKPI_SNAPSHOT"):
+        assert published.snapshot_path() == settings.published / "warehouse.duckdb"
+    assert Settings().with_overrides(published=settings.snapshot).snapshot == settings.snapshot
 
 
 def test_without_a_snapshot_the_error_says_to_run_the_pipeline_first(tmp_path):
@@ -424,5 +455,7 @@ def test_every_notebook_runs_top_to_bottom_on_the_published_snapshot(path, setti
         for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
     )
     assert str(settings.published) in text  # says which snapshot it read
+    if path.stem == "data_quality":  # contract 10: what changed since the publication of FY2006
+        assert "7 published figure(s) changed since their publication" in text and "energy_P1_2006-06.csv" in text
     for value in values.values():
         assert str(value) in text

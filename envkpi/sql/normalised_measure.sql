@@ -22,9 +22,10 @@ create table if not exists normalised_measure (
 -- (envkpi.published.emissions), so that it shows the figures the KPIs sum.
 create or replace macro energy_emissions_since(since_delivery_id, fiscal_year_start_month) as table
 with energy_rows as (
-    select energy.plant_id, energy.period_month, energy.energy_type, energy.unit, energy.quantity,
+    select energy.plant_id, energy.period_month, energy.energy_type, energy.meter_id, energy.unit, energy.quantity,
            energy.supplier, lower(energy.supplier) as supplier_key, plants.country,
-           fiscal_year(energy.period_month, fiscal_year_start_month) as fiscal_year
+           fiscal_year(energy.period_month, fiscal_year_start_month) as fiscal_year,
+           energy.delivery_id, energy.source_row
     from accepted_energy as energy
     join accepted_plants as plants using (plant_id)
     where energy.delivery_id >= since_delivery_id
@@ -34,7 +35,10 @@ select delivered.plant_id, delivered.period_month, delivered.fiscal_year, delive
        -- The shipped table gives each energy type its Scope; a delivered type without one is Scope 1.
        coalesce(scope.scope, 1) as scope,
        round(delivered.quantity * location.per_unit, 10) as location_t_co2,
-       round(delivered.quantity * coalesce(market.per_unit, location.per_unit), 10) as market_t_co2
+       round(delivered.quantity * coalesce(market.per_unit, location.per_unit), 10) as market_t_co2,
+       -- what an auditor's trace shows of the row (sql/trace_rows.sql)
+       delivered.meter_id, delivered.quantity, delivered.unit, location.per_unit as location_per_unit,
+       coalesce(market.per_unit, location.per_unit) as market_per_unit, delivered.delivery_id, delivered.source_row
 from energy_rows as delivered
 join normalised_emission_factor as location
   on location.basis = 'location' and location.fiscal_year = delivered.fiscal_year

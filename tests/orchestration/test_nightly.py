@@ -22,6 +22,7 @@ import pytest
 from flows.nightly import (
     KPI_RESULTS_KEY,
     MAX_REJECTION_ROWS,
+    RESTATEMENTS_KEY,
     RUN_SUMMARY_KEY,
     ingest_and_compute_task,
     nightly,
@@ -64,7 +65,7 @@ def write_two_plant_group(landing: Path) -> None:
 
 def paths(root: Path) -> dict[str, str]:
     return {"landing": str(root / "landing"), "warehouse": str(root / "warehouse.duckdb"),
-            "reports": str(root / "reports"), "published": str(root / "published")}
+            "reports": str(root / "reports"), "snapshot": str(root / "published")}
 
 
 def artifacts_of(state) -> dict[str, object]:
@@ -182,3 +183,26 @@ def test_the_rejection_table_is_cut_at_its_limit_and_cannot_be_broken_by_deliver
     assert len(table_rows) == MAX_REJECTION_ROWS
     assert f"The first {MAX_REJECTION_ROWS} of 250 problems" in markdown
     assert "k\\|Wh &lt;b&gt;" in table_rows[0]
+
+
+@pytest.mark.slow
+def test_the_restatements_artifact_lists_the_published_figures_a_night_changed_and_their_files(tmp_path):
+    from envkpi.pipeline import publish_year_step
+
+    write_two_plant_group(tmp_path / "landing")
+    first = nightly(**paths(tmp_path), return_state=True)
+    assert "No published figure has changed" in artifacts_of(first)[RESTATEMENTS_KEY].data
+    settings = Settings().with_overrides(**paths(tmp_path))
+    publish_year_step(settings, 2017, "CSR report", pack=False)
+    # P01 re-sends April 2017: 1,100,000 kWh instead of 1,000,000 (+976 GJ).
+    write_lines(tmp_path / "landing" / "energy_P01_2017-04_fix.csv", "plant_id,period,energy_type,quantity,unit",
+                "P01,2017-04,electricity,1100000,kWh")
+    second = nightly(**paths(tmp_path), return_state=True)
+    markdown = artifacts_of(second)[RESTATEMENTS_KEY].data
+    # energy_intensity and co2_intensity, each for the group, Magnets and P01
+    assert "6 published figures changed" in markdown
+    group = next(line for line in markdown.splitlines() if "| group | energy_intensity |" in line)
+    assert "energy_P01_2017-04_fix.csv" in group and "| v1 |" in group
+    assert "| 81.3333 | 81.7852 |" in group  # 175,680 / 2,160 then, 176,656 / 2,160 now
+    assert second.result()["published_figures_changed"] == 6
+    assert "Published figures changed since their publication: 6" in artifacts_of(second)[RUN_SUMMARY_KEY].data

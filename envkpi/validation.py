@@ -117,10 +117,40 @@ def _with_derived_columns(kind: str, rows: pa.Table, reference: ReferenceData, n
             derived = derived.append_column(number_column, _as_number(derived[column]))
     if kind == "energy":
         fiscal_year = fiscal_year_of(derived["period"], reference.fiscal_year_start_month)
+        # A row whose period is not valid (reported on its own) is still checked for a type and
+        # unit with a factor in some year ("*"), so that a row shows all its problems at once.
         key = pc.binary_join_element_wise(derived["energy_type"], pc.fill_null(derived["unit"], ""),
-                                          pc.cast(fiscal_year, pa.string()), "|")
+                                          pc.fill_null(pc.cast(fiscal_year, pa.string()), ANY_YEAR), "|")
         derived = derived.append_column("energy_factor_key", key)
     return derived
+
+
+# The fiscal year in an energy factor key of a row whose period is not valid: any year will do.
+ANY_YEAR = "*"
+
+
+def energy_factor_problem(row: int, energy_type: str, unit: str | None, reference: ReferenceData) -> Problem:
+    """A row without a conversion factor, reported where a plant can fix it.
+
+    A known energy type in a unit it has no factor in is the unit's problem, with the valid units
+    listed; an unknown type is the type's, with the known types listed. A type and unit whose
+    factor does not cover the month's year is for head office, who deliver factors.
+    """
+    pairs = {tuple(key.split("|")[:2]) for key in reference.known_energy_factor_keys}
+    units = sorted({u for t, u in pairs if t == energy_type})
+    unit = _shown(unit)
+    if not units:
+        types = ", ".join(sorted({t for t, _ in pairs})) or "none"
+        return Problem(row, "energy_type", _shown(energy_type),
+                       f"unknown energy type (no conversion factor): use one of {types}; for another type, ask "
+                       f"head office to add its factor")
+    if unit not in units:
+        return Problem(row, "unit", unit,
+                       f"unit {unit or '(empty)'} has no conversion factor for {energy_type}: use one of "
+                       f"{', '.join(units)}")
+    return Problem(row, "energy_type", _shown(energy_type),
+                   f"no conversion factor for {energy_type} in {unit} in the month's fiscal year: check the period, "
+                   f"or ask head office for the factor of that year")
 
 
 def _shown(value: object) -> str:
@@ -451,6 +481,13 @@ class Validator:
             shown = [SOURCE_FILE, SOURCE_ROW] + ([column] if column in derived.column_names else [])
             failing = derived.select(shown).take(pa.array(row_ids, pa.int64())).to_pydict()
             values = failing.get(column, [None] * len(row_ids))
+            if expectation["kwargs"]["column"] == "energy_factor_key":
+                keys = derived.select(["energy_type", "unit"]).take(pa.array(row_ids, pa.int64())).to_pydict()
+                for file, row, energy_type, unit in zip(failing[SOURCE_FILE], failing[SOURCE_ROW],
+                                                        keys["energy_type"], keys["unit"]):
+                    problems.setdefault(file, []).append(
+                        energy_factor_problem(int(row), energy_type, unit, reference))
+                continue
             for file, row, value in zip(failing[SOURCE_FILE], failing[SOURCE_ROW], values):
                 problems.setdefault(file, []).append(Problem(int(row), column, _shown(value), reason))
         key_columns = [c for c in (SOURCE_FILE, *KINDS[kind].row_key) if c in derived.column_names]

@@ -67,6 +67,22 @@ def _copy_reference(connection: duckdb.DuckDBPyConnection, source: Path) -> None
         connection.execute("detach source")
 
 
+def reference_connection(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, Path | None]:
+    """An in-memory warehouse holding the reference data deliveries are checked against now.
+
+    The shipped registry and factors, and the plants, factors and targets of the published snapshot
+    (or the warehouse when nothing is published); returns it and the file copied from (or None).
+    """
+    connection = duckdb.connect()
+    create_schema(connection)
+    load_reference(connection, settings)
+    source = next((p for p in (settings.published / PUBLISHED_NAME, settings.warehouse) if p.exists()), None)
+    if source is not None:
+        _copy_reference(connection, source)
+    rebuild_conversion(connection)
+    return connection, source
+
+
 def checked_files(paths: list[Path]) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
     """The files to check: each file given, and every file under each folder given (as a run finds them)."""
     files: list[LandedFile] = []
@@ -95,18 +111,12 @@ def check_files(paths: list[Path], settings: Settings, progress: Callable[[str],
 
     ``progress`` is told each step (the CLI shows it on a terminal).
     """
-    connection = duckdb.connect()
-    create_schema(connection)
-    load_reference(connection, settings)
+    connection, source = reference_connection(settings)
     notes: list[str] = []
-    source = next((p for p in (settings.published / PUBLISHED_NAME, settings.warehouse) if p.exists()), None)
     files, ignored = checked_files(paths)
     delivers_plants = any(f.kind == "plants" for f in files)
-    if source is not None:
-        _copy_reference(connection, source)
-    elif not delivers_plants:
+    if source is None and not delivers_plants:
         notes.append("note: no warehouse and no plants file given, so plant_id values are not checked")
-    rebuild_conversion(connection)
     if progress is not None:
         progress(f"checking {len(files)} file{'s' if len(files) != 1 else ''}")
     ingest = Ingest(connection, "check", pd.Timestamp.now(), settings.fiscal_year_start_month,

@@ -237,6 +237,34 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
 
 
 @app.command()
+def template(kind: str = typer.Argument(..., help="Kind of file: plants, factors, targets, energy, production, "
+                                                  "waste or chemicals."),
+             plant: Optional[str] = typer.Option(None, "--plant", help="Plant id (monthly kinds).", show_default="none"),
+             fy: Optional[int] = typer.Option(None, "--fy", help="Fiscal year whose months are filled in (monthly kinds).",
+                                              show_default="none"),
+             out: Optional[Path] = typer.Option(None, "--out", help="Where to write the XLSX.",
+                                                show_default="<kind>_<plant>_FY<fy>.xlsx in this folder"),
+             warehouse: Optional[Path] = WarehouseOption) -> None:
+    """Write an XLSX delivery template for a plant: the contract's columns, the months, drop-down lists."""
+    from envkpi.contract import KINDS, MONTHLY_KINDS
+    from envkpi.template import default_name, write_template
+
+    kind = kind.strip().lower()
+    if kind not in KINDS:
+        _fail("template", f"unknown kind {kind!r}: give one of {', '.join(KINDS)}")
+    if kind in MONTHLY_KINDS and (not plant or fy is None):
+        _fail("template", f"the {kind} template is for one plant and fiscal year: give --plant ID and --fy YEAR, "
+                          f"e.g. envkpi template {kind} --plant P01 --fy 2018")
+    path = out or Path(default_name(kind, plant, fy))
+    if path.is_dir():
+        path = path / default_name(kind, plant, fy)
+    if path.suffix.lower() != ".xlsx":
+        _fail("template", f"--out {path}: the template is an XLSX file, name it ....xlsx")
+    write_template(kind, path, _settings(None, warehouse, None), plant=plant, fiscal_year=fy)
+    typer.echo(f"wrote {_relative(path)}: fill in the first sheet, then check it with envkpi check {_relative(path)}")
+
+
+@app.command()
 def demo(landing: Path = typer.Option(Path("data/demo/landing"), help="Where to write the demo group.")) -> None:
     """Write the fictional demo group's deliveries (deterministic)."""
     from envkpi.demo import write_demo_group

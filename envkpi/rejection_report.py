@@ -38,7 +38,8 @@ def plant_of(file: str, known_plants: frozenset[str] | set[str] = frozenset()) -
     for word in words[1:]:
         if word in known_plants:
             return word
-    if kind is not None and len(words) > 1 and (not known_plants) and re.fullmatch(r"[A-Za-z]*[0-9]+\w*", words[1]):
+    names_a_kind = kind is not None or (words and words[0].casefold() in MONTHLY_KINDS)
+    if names_a_kind and len(words) > 1 and not known_plants and re.fullmatch(r"[A-Za-z]*[0-9]+\w*", words[1]):
         return words[1]
     return UNKNOWN_PLANT
 
@@ -119,7 +120,9 @@ class RejectionReport:
             "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;margin:2em;color:#222}",
             "h1{font-size:1.5em}h2{font-size:1.25em;margin-top:2em;border-bottom:2px solid #0072B2}",
             "h3{font-size:1.05em;margin-top:1.4em;font-family:ui-monospace,Menlo,Consolas,monospace}",
-            "table{border-collapse:collapse;width:100%;margin-bottom:1em}",
+            "table{border-collapse:collapse;width:100%;margin-bottom:1em;table-layout:fixed}",
+            "th:nth-child(1){width:6em}th:nth-child(2){width:9em}th:nth-child(3){width:12em}",
+            "td{overflow-wrap:anywhere}",
             "th,td{border:1px solid #bbb;padding:.3em .5em;text-align:left;vertical-align:top}",
             "th{background:#eef3f8}td.n{text-align:right;white-space:nowrap}",
             "code{font-family:ui-monospace,Menlo,Consolas,monospace;background:#f4f4f4;padding:0 .2em}",

@@ -196,6 +196,21 @@ class Validation:
     is_repeat: np.ndarray
 
 
+def checkpoint_name(kind: str, expectations, positions: tuple[int, ...]) -> str:
+    """A readable name for part of a kind's suite (it names its Data Docs pages): the columns checked.
+
+    Within a run a batch checks only the columns that brought new values, so the name lists them:
+    ``energy - quantity, unit checks``. The same columns always mean the same positions.
+    """
+    columns = []
+    for position in positions:
+        # The checked column itself (quantity_number, not quantity): one name per set of positions.
+        column = expectations[position].configuration.kwargs.get("column")
+        if column not in columns:
+            columns.append(column)
+    return f"{kind} - {', '.join(columns)} checks"
+
+
 class GreatExpectations:
     """Great Expectations' side of validation: one ephemeral context, the suites as GX objects, a
     checkpoint per suite (or part of one), and the Data Docs site.
@@ -231,7 +246,7 @@ class GreatExpectations:
 
     def _checkpoint(self, kind: str, positions: tuple[int, ...] | None):
         """The checkpoint of the kind's suite, or of the expectations at ``positions`` in it."""
-        name = kind if positions is None else f"{kind} ({', '.join(map(str, positions))})"
+        name = kind if positions is None else checkpoint_name(kind, self._suites[kind].expectations, positions)
         if name not in self._checkpoints:
             expectations = self._suites[kind].expectations
             chosen = range(len(expectations)) if positions is None else positions
@@ -371,6 +386,7 @@ class Validator:
     def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None, in_worker_process: bool = False):
         engine = GreatExpectationsProcess if in_worker_process else GreatExpectations
         self._engine = engine(expectations_dir, data_docs_dir)
+        self._data_docs_dir = data_docs_dir
         self.expectations = {kind: definition["expectations"]
                              for kind, definition in suite_definitions(expectations_dir).items()}
         # Per kind, the columns its expectations read when each reads one value of one column
@@ -393,8 +409,13 @@ class Validator:
         self._passed: dict[tuple[str, ReferenceData], pa.Array | None] = {}
 
     def build_data_docs(self) -> None:
-        """Render the Data Docs of every validation this validator ran (once per run: rendering is slow)."""
+        """Render the Data Docs of every validation this validator ran (once per run: rendering is slow),
+        then make the site work offline (``envkpi.data_docs``)."""
         self._engine.build_data_docs()
+        if self._data_docs_dir is not None and (self._data_docs_dir / "index.html").exists():
+            from envkpi.data_docs import make_offline
+
+            make_offline(self._data_docs_dir)
 
     def close(self) -> None:
         """End the worker process, if GX runs in one."""

@@ -67,6 +67,21 @@ def offline_page(text: str, to_root: str) -> str:
     return _SITE_STATIC.sub(lambda m: f"{m.group(1)}={m.group(2)}{to_root}static/", text)
 
 
+# On each validation page: where the failing values are, by file and spreadsheet row. The monthly
+# kinds are checked by distinct values, so GX's own row ids there number values, not rows.
+WHERE_NOTE = ('<div class="alert alert-info m-3" id="envkpi-where">Each failing value by file, spreadsheet row '
+              'and what to do: <a href="{to_root}../rejections.html">the rejection report</a> '
+              '(<a href="{to_root}../rejections.xlsx">XLSX</a>). The monthly kinds are checked by distinct '
+              'value: a row id on this page numbers a value, not a spreadsheet row.</div>')
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def with_where_note(text: str, to_root: str) -> str:
+    if 'id="envkpi-where"' in text:
+        return text
+    return _BODY.sub(lambda m: m.group(0) + WHERE_NOTE.format(to_root=to_root), text, count=1)
+
+
 def make_offline(site: Path) -> list[Path]:
     """Copy the libraries into ``site`` and rewrite every page of it; returns the pages rewritten."""
     target = site / OFFLINE_FOLDER
@@ -82,6 +97,8 @@ def make_offline(site: Path) -> list[Path]:
         depth = len(page.relative_to(site).parts) - 1
         text = page.read_text(encoding="utf-8")
         offline = offline_page(text, "../" * depth)
+        if page.relative_to(site).parts[0] == "validations":
+            offline = with_where_note(offline, "../" * depth)
         if offline != text:
             replace_atomically(page, lambda tmp, offline=offline: tmp.write_text(offline, encoding="utf-8"))
             rewritten.append(page)

@@ -244,7 +244,7 @@ class GreatExpectations:
         # Per checkpoint, the position in its kind's suite of each of its expectations (by GX id).
         self._positions: dict[str, dict[str, int]] = {}
 
-    def _checkpoint(self, kind: str, positions: tuple[int, ...] | None):
+    def _checkpoint(self, kind: str, positions: tuple[int, ...] | None, located: tuple[str, ...] = ()):
         """The checkpoint of the kind's suite, or of the expectations at ``positions`` in it."""
         name = kind if positions is None else checkpoint_name(kind, self._suites[kind].expectations, positions)
         if name not in self._checkpoints:
@@ -261,7 +261,7 @@ class GreatExpectations:
                 self._gx.Checkpoint(
                     name=name,
                     validation_definitions=[validation],
-                    result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [_ROW_ID]},
+                    result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [*located, _ROW_ID]},
                 )
             )
         return name, self._checkpoints[name]
@@ -274,7 +274,9 @@ class GreatExpectations:
         """
         frame = to_frame(table)
         frame[_ROW_ID] = range(len(frame))
-        name, checkpoint = self._checkpoint(kind, positions)
+        # Rows checked as rows (the reference kinds) are shown in Data Docs by file and spreadsheet row.
+        located = tuple(column for column in (SOURCE_FILE, SOURCE_ROW) if column in frame.columns)
+        name, checkpoint = self._checkpoint(kind, positions, located)
         result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
         failed = []
         for validation in result.run_results.values():
@@ -502,7 +504,7 @@ class Validator:
             shown = [SOURCE_FILE, SOURCE_ROW] + ([column] if column in derived.column_names else [])
             failing = derived.select(shown).take(pa.array(row_ids, pa.int64())).to_pydict()
             values = failing.get(column, [None] * len(row_ids))
-            if expectation["kwargs"]["column"] == "energy_factor_key":
+            if expectation["kwargs"].get("column") == "energy_factor_key":
                 keys = derived.select(["energy_type", "unit"]).take(pa.array(row_ids, pa.int64())).to_pydict()
                 for file, row, energy_type, unit in zip(failing[SOURCE_FILE], failing[SOURCE_ROW],
                                                         keys["energy_type"], keys["unit"]):

@@ -68,3 +68,25 @@ def test_data_docs_page_names_say_what_they_check(site):
     names = [page.name for page in pages(site)]
     assert not [name for name in names if re.search(r"\(\d+(, \d+)*\)", name)], names
     assert any(name.startswith("deliveries-production - ") and "unit" in name for name in names), names
+
+
+def test_validation_pages_point_to_the_rejection_report_by_file_and_row(site):
+    validations = [page for page in pages(site) if page.relative_to(site).parts[0] == "validations"]
+    assert validations
+    for page in validations:
+        text = page.read_text(encoding="utf-8")
+        link = re.search(r'href="([^"]*rejections\.html)"', text)
+        assert link, page.name
+        assert (page.parent / link.group(1)).resolve() == (site.parent / "rejections.html").resolve()
+        assert (site.parent / "rejections.html").is_file()
+
+
+def test_reference_kinds_name_file_and_row_in_data_docs(tmp_path):
+    from conftest import Landing
+
+    landing = Landing(tmp_path)
+    landing.plants([["P1", "One", "BU1", "JP", "2017-04", "2016-04"]], name="plants_bad.csv")  # ends before it starts
+    landing.run(data_docs=True)
+    page = next((landing.settings.reports / "data_docs" / "validations" / "plants").rglob("*.html"))
+    text = page.read_text(encoding="utf-8")
+    assert "source_file" in text and "plants_bad.csv" in text and "source_row" in text

@@ -132,3 +132,18 @@ def test_the_pipeline_reports_each_step_to_its_progress_callback(landing):
     run(landing.settings, publish_snapshot=True, annual_report=False, progress=steps.append)
     assert steps == ["checking and loading the delivered files", "writing the reports",
                      "publishing the snapshot for notebooks"]
+
+
+def test_make_help_lists_every_envkpi_command_and_every_target():
+    import subprocess
+
+    from envkpi.settings import PROJECT_DIR
+
+    shown = subprocess.run(["make", "-s", "help"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout
+    commands = {command.name or command.callback.__name__ for command in app.registered_commands}
+    assert commands >= {"run", "check", "template", "report", "demo", "ingest"}
+    for command in commands:
+        assert f"envkpi {command} " in shown, command
+    targets = set(re.findall(r"^([a-z]+):", (PROJECT_DIR / "Makefile").read_text(), re.MULTILINE))
+    for target in targets:
+        assert f"make {target} " in shown, target

@@ -128,9 +128,10 @@ def write_template(kind: str, path: Path, settings: Settings, plant: str | None 
         if months:
             lines += [(f"The twelve months of FY{fiscal_year} ({months[0]} to {months[-1]}) are filled in, one row each.",
                        False)]
-            if KINDS[kind].row_key != ("plant_id", "period"):
-                lines += [("For more than one item a month (energy types, waste types, substances), add rows: copy "
-                           "plant_id and period and choose the item.", False)]
+            items = [column.replace("_", " ") for column in KINDS[kind].row_key if column not in ("plant_id", "period")]
+            if items:
+                lines += [(f"For more than one {' and '.join(items)} a month, add rows: copy plant_id and period "
+                           f"and fill in the rest.", False)]
             lines += [("Delete a pre-filled row you do not use: a row with a month but no quantity is rejected.", False)]
         lines += [("Cells with a drop-down list accept only the values of the list.", False),
                   ("quantity: a plain number >= 0, no thousands separators (1234.5, not 1,234.5).", False),

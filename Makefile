@@ -6,10 +6,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test soak bench serve server report demo notebooks contract clean
+.PHONY: help run test soak bench serve server report demo notebooks contract clean check template
 
-help: ## list the targets
+help: ## list the targets and the envkpi commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo ""
+	@echo "The envkpi command (.venv/bin/envkpi COMMAND --help for its options and defaults):"
+	@echo "  envkpi run        ingest, validate, compute the KPIs, write the reports, publish a snapshot"
+	@echo "  envkpi ingest     the same run"
+	@echo "  envkpi check      check files or folders before sending (--report FILE for the rejection report)"
+	@echo "  envkpi template   an XLSX delivery template for a plant: KIND --plant ID --fy YEAR"
+	@echo "  envkpi report     the charts and report pack of one fiscal year: --fy YEAR"
+	@echo "  envkpi demo       regenerate the demo group"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +30,18 @@ run: $(STAMP) ## run the whole pipeline on the shipped demo group (data/demo/lan
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# A plant's files, checked before sending: make check FILES="energy_P01_2018-04.csv some/folder"
+FILES ?= .
+check: $(STAMP) ## check FILES (files or folders) against the contract, nothing loaded; writes check_report.html/.xlsx
+	$(BIN)/envkpi check $(FILES) --report check_report
+
+# make template KIND=energy PLANT=P01 FY=2018 writes energy_P01_FY2018.xlsx
+KIND ?= energy
+PLANT ?= P01
+FY ?= 2018
+template: $(STAMP) ## write an XLSX delivery template (KIND=energy PLANT=P01 FY=2018)
+	$(BIN)/envkpi template $(KIND) --plant $(PLANT) --fy $(FY)
 
 report: $(STAMP) ## write the FY2017 annual report pack from the last run
 	$(BIN)/envkpi report --fy 2017
@@ -36,7 +56,7 @@ notebooks: $(STAMP) ## make .ipynb files from the reviewed notebooks/*.py (outpu
 	$(BIN)/jupytext --to notebook notebooks/*.py
 
 clean: ## remove the warehouse, published snapshots and reports of earlier runs
-	rm -rf data/warehouse.duckdb* data/snapshot data/published reports/charts reports/pack reports/data_docs reports/*.csv reports/*.json
+	rm -rf data/warehouse.duckdb* data/snapshot data/published reports/charts reports/pack reports/data_docs reports/*.csv reports/*.json reports/rejections.html reports/rejections.xlsx
 
 # The local Prefect server and the served nightly deployment: state (SQLite database, UI build)
 # stays in .prefect/ inside the project, the API listens on 127.0.0.1 only, and no usage

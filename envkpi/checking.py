@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pandas as pd
 
 from envkpi.contract import KINDS, kind_of
-from envkpi.ingest import Ingest, IngestSummary, LandedFile
+from envkpi.ingest import Ingest, IngestSummary, LandedFile, discover, not_a_contract_file_reason
 from envkpi.pipeline import SNAPSHOT_NAME, make_validator
 from envkpi.readers import Problem
 from envkpi.settings import Settings
@@ -32,6 +33,8 @@ def _reference_kinds() -> list[str]:
 class CheckOutcome:
     summary: IngestSummary
     notes: list[str] = field(default_factory=list)
+    # The plant ids of the reference checked against (to name the plant of each file in the report).
+    known_plants: set[str] = field(default_factory=set)
 
     @property
     def rejected(self) -> list[str]:
@@ -41,11 +44,13 @@ class CheckOutcome:
         lines = list(self.notes)
         for file in self.summary.loaded:
             lines.append(f"OK        {file}")
+        for file in self.summary.unchanged:
+            lines.append(f"SAME      {file}: the same content as another file checked, checked once")
         for file in self.rejected:
             lines.append(f"REJECTED  {file}")
             for problem_file, p in self.summary.problems:
                 if problem_file == file:
-                    where = f"row {p.row}" if p.row is not None else "file"
+                    where = f"row {p.row}" if p.row is not None else "whole file"
                     column = f", column {p.column}" if p.column else ""
                     value = f", value {p.value!r}" if p.value else ""
                     lines.append(f"    {where}{column}{value}: {p.reason}")
@@ -68,35 +73,64 @@ def _copy_reference(connection: duckdb.DuckDBPyConnection, source: Path) -> None
         connection.execute("detach source")
 
 
-def check_files(paths: list[Path], settings: Settings) -> CheckOutcome:
-    """Validate ``paths`` as if delivered now, without loading them anywhere."""
+def reference_connection(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, Path | None]:
+    """An in-memory warehouse holding the reference data deliveries are checked against now.
+
+    The shipped registry and factors, and the plants, factors and targets of the published snapshot
+    (or the warehouse when nothing is published); returns it and the file copied from (or None).
+    """
     connection = duckdb.connect()
     create_schema(connection)
     load_reference(connection, settings)
-    notes: list[str] = []
     source = next((p for p in (settings.snapshot / SNAPSHOT_NAME, settings.warehouse) if p.exists()), None)
-    delivers_plants = any(kind_of(p.name) == "plants" for p in paths)
     if source is not None:
         _copy_reference(connection, source)
-    elif not delivers_plants:
-        notes.append("note: no warehouse and no plants file given, so plant_id values are not checked")
     rebuild_conversion(connection)
+    return connection, source
+
+
+def checked_files(paths: list[Path]) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
+    """The files to check: each file given, and every file under each folder given (as a run finds them)."""
     files: list[LandedFile] = []
     ignored: list[tuple[str, Problem]] = []
     for path in paths:
         label = str(path)
-        if not path.is_file():
-            ignored.append((label, Problem(None, "", label, "no such file")))
-        elif (kind := kind_of(path.name)) is None:
-            ignored.append((label, Problem(None, "", path.name, "not a contract file: the name names no kind")))
+        if path.is_dir():
+            found, left = discover(path)
+            prefix = label.rstrip("/") + "/"
+            files.extend(LandedFile(f.path, prefix + f.relative, f.kind, f.size, f.modified_ns) for f in found)
+            ignored.extend((prefix + relative, problem) for relative, problem in left)
+        elif not path.exists():
+            ignored.append((label, Problem(None, "", label, "no such file or folder: check the path")))
+        elif not path.is_file():
+            ignored.append((label, Problem(None, "", label, "not a regular file: give a file or a folder")))
+        elif kind_of(path.name) is None:
+            ignored.append((label, Problem(None, "", path.name, not_a_contract_file_reason(path.name))))
         else:
             stat = os.stat(path)
-            files.append(LandedFile(path, label, kind, stat.st_size, stat.st_mtime_ns))
+            files.append(LandedFile(path, label, kind_of(path.name), stat.st_size, stat.st_mtime_ns))
+    return files, ignored
+
+
+def check_files(paths: list[Path], settings: Settings, progress: Callable[[str], None] | None = None) -> CheckOutcome:
+    """Validate ``paths`` (files, and every file under folders) as if delivered now, without loading them.
+
+    ``progress`` is told each step (the CLI shows it on a terminal).
+    """
+    connection, source = reference_connection(settings)
+    notes: list[str] = []
+    files, ignored = checked_files(paths)
+    delivers_plants = any(f.kind == "plants" for f in files)
+    if source is None and not delivers_plants:
+        notes.append("note: no warehouse and no plants file given, so plant_id values are not checked")
+    if progress is not None:
+        progress(f"checking {len(files)} file{'s' if len(files) != 1 else ''}")
     ingest = Ingest(connection, "check", pd.Timestamp.now(), settings.fiscal_year_start_month,
                     make_validator(settings, data_docs=False),
                     plants_known=source is not None or delivers_plants,
                     reporting_currency=settings.reporting_currency)
     summary = ingest.run(files, ignored)
     ingest.finish_validation()
+    known_plants = {plant for (plant,) in connection.execute("select plant_id from accepted_plants").fetchall()}
     connection.close()
-    return CheckOutcome(summary, notes)
+    return CheckOutcome(summary, notes, known_plants)

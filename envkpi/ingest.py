@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ import pyarrow.compute as pc
 from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_of
 from envkpi.faults import fault_point
 from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
-from envkpi.validation import SOURCE_FILE, ReferenceData, Validation, Validator
+from envkpi.validation import ANY_YEAR, SOURCE_FILE, ReferenceData, Validation, Validator
 from envkpi.warehouse import rebuild_conversion, unstorable_numbers
 
 REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -83,11 +84,21 @@ class IngestSummary:
         return frame
 
 
-def not_a_contract_file() -> str:
-    """The reason given for a file whose name names no kind."""
-    kinds = list(KINDS)
-    return (f"not a contract file: the name does not start with {', '.join(kinds[:-1])} or {kinds[-1]}; "
-            "left alone")
+# Contract 1: the kind is the file name's first word, up to the first `_`, `-` or `.`.
+EXPECTED_NAME = f"<kind>_...csv or <kind>_...xlsx, where <kind> is one of {', '.join(KINDS)} (e.g. energy_P01_2017-04.csv)"
+NOT_A_CONTRACT_FILE = f"not a contract file: the name names no kind; name it {EXPECTED_NAME}; left alone"
+
+
+def not_a_contract_file_reason(name: str) -> str:
+    """Why a file name names no kind, with the expected pattern and, where one is near, the name meant."""
+    first = re.split(r"[\s_\-.]+", name)[0]
+    if first.casefold() in KINDS:  # `Energy P01 April.csv`: a kind, but followed by a space
+        suffix = Path(name).suffix.lower()
+        meant = "_".join(word for word in re.split(r"\s+", Path(name).stem) if word)
+        meant = first.casefold() + meant[len(first):] + (suffix if suffix in READABLE_SUFFIXES else ".csv")
+        return (f"not a contract file: the name names no kind (a kind followed by _, - or .); name it "
+                f"{EXPECTED_NAME}; here: {meant}; left alone")
+    return NOT_A_CONTRACT_FILE
 
 
 def discover(landing: Path) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
@@ -115,7 +126,7 @@ def discover(landing: Path) -> tuple[list[LandedFile], list[tuple[str, Problem]]
             elif entry.is_dir():
                 subfolders.append((Path(entry.path), relative + "/"))
             elif (kind := kind_of(entry.name)) is None:
-                ignored.append((relative, Problem(None, "", entry.name, not_a_contract_file())))
+                ignored.append((relative, Problem(None, "", entry.name, not_a_contract_file_reason(entry.name))))
             else:
                 stat = entry.stat()
                 found.append(LandedFile(Path(entry.path), relative, kind, stat.st_size, stat.st_mtime_ns))
@@ -139,7 +150,9 @@ def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_m
     return ReferenceData(
         known_plants=frozenset(p for p, _ in plants),
         known_business_units=frozenset(b for _, b in plants if b),
-        known_energy_factor_keys=frozenset(k for (k,) in factor_keys),
+        # Each type and unit also with any year ("*"), for rows whose period is not valid.
+        known_energy_factor_keys=frozenset(k for (k,) in factor_keys)
+        | frozenset(k.rsplit("|", 1)[0] + "|" + ANY_YEAR for (k,) in factor_keys),
         known_kpis=frozenset(k for (k,) in kpis),
         fiscal_year_start_month=fiscal_year_start_month,
         plants_known=plants_known,

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -89,6 +89,32 @@ def explain_storage_errors(settings: Settings) -> Iterator[None]:
         ) from error
 
 
+class PathProblem(ValueError):
+    """A path the run reads or writes is wrong (a missing landing folder, a file where a folder
+    belongs); the message is one line that says what to do. Raised before anything is created."""
+
+
+def check_paths(settings: Settings, landing_flag: str = "--landing") -> None:
+    """Refuse a run whose folders cannot be right, before it creates a warehouse or a report."""
+    landing = settings.landing
+    if not landing.exists():
+        raise PathProblem(f"the landing folder {landing} does not exist: give the folder that holds the delivered "
+                          f"files with {landing_flag} DIR (the demo group: {landing_flag} data/demo/landing)")
+    if not landing.is_dir():
+        raise PathProblem(f"the landing folder {landing} is a file, not a folder: give the folder that holds it "
+                          f"with {landing_flag} {landing.parent}")
+    for name, path in (("warehouse", settings.warehouse),):
+        if path.is_dir():
+            raise PathProblem(f"the {name} {path} is a folder: give a file name, e.g. --{name} {path / 'warehouse.duckdb'}")
+    for name, path in (("reports", settings.reports), ("snapshot", settings.snapshot)):
+        if path.exists() and not path.is_dir():
+            raise PathProblem(f"the {name} folder {path} is a file: give a folder with --{name} DIR")
+    for path in (settings.warehouse.parent, settings.reports, settings.snapshot):
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise PathProblem(f"{existing} is a file, so {path} cannot be made: choose another folder")
+
+
 @dataclass
 class RunResult:
     """What a run did, for the CLI's summary, the flow's artifacts and tests."""
@@ -98,6 +124,8 @@ class RunResult:
     kpi_results: pd.DataFrame
     reports: dict[str, Path]
     published: Path | None
+    # The fiscal year whose charts and pack the run drew (or kept), None when there was no data.
+    report_year: int | None = None
 
     @property
     def flagged(self) -> bool:
@@ -180,6 +208,10 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
     written.update(write_filings(connection, reports, report_year))
     written["restatements_since_publication"], restated = write_restatements(connection, settings)
     fault_point("reports:restatements-written")
+    from envkpi.rejection_report import write_rejection_report
+
+    known_plants = {plant for (plant,) in connection.execute("select plant_id from accepted_plants").fetchall()}
+    written.update(write_rejection_report(summary.problems, reports / "rejections", known_plants))
     run_summary = {
         "run_id": summary.run_id,
         "files_seen": summary.files_seen,
@@ -365,23 +397,36 @@ def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: s
     return written
 
 
-def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool = True) -> RunResult:
+def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool = True,
+        progress: Callable[[str], None] | None = None) -> RunResult:
     """Ingest, compute, report and publish, as one serialised, all-or-nothing run.
 
     The steps, in order: ingest (one transaction), reports, the published snapshot, then the
     charts and report pack of the latest complete fiscal year (``envkpi report --fy`` writes
     them for any year). The snapshot goes out before the charts, so that a chart that fails
     cannot hold back the night's figures. The Prefect flow runs the same steps as tasks.
+    ``progress`` is told the name of each step as it starts (the CLI shows it).
+
+    Raises ``PathProblem`` before anything is created when a folder is wrong.
     """
+    step = progress or (lambda name: None)
+    check_paths(settings)
     now = pd.Timestamp.now()
     run_id = new_run_id(now)
+    report_year = None
     with exclusive_run(settings):
+        step("checking and loading the delivered files")
         summary = ingest_step(settings, run_id, now)
+        step("writing the reports")
         reports, kpi_results, cut_off, publications = report_step(settings, summary)
+        if publish_snapshot:
+            step("publishing the snapshot for notebooks")
         published = _snapshot_step(settings) if publish_snapshot else None
         if annual_report:
+            report_year = default_report_year(kpi_results)
+            step("drawing the charts and the report pack")
             reports.update(annual_report_step(kpi_results, settings, cut_off, publications))
-    return RunResult(run_id, summary, kpi_results, reports, published)
+    return RunResult(run_id, summary, kpi_results, reports, published, report_year)
 
 
 def publish_year_step(settings: Settings, fiscal_year: int, note: str | None = None, pack: bool = True,

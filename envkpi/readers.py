@@ -10,8 +10,10 @@ unreadable (encoding, binary content, ragged rows, missing or duplicate headers)
 from __future__ import annotations
 
 import csv
+import difflib
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,6 +362,24 @@ def _is_blank(record: Sequence[str]) -> bool:
     return not any(str(value).strip() for value in record)
 
 
+def _header_word(name: str) -> str:
+    """A header name as a near match compares it: `Plant ID`, `plant-id` and `PlantID` alike."""
+    return re.sub(r"[\s_\-.]+", "", normalise_header(name))
+
+
+def missing_column_reason(name: str, delivered: list[str], known: tuple[str, ...]) -> str:
+    """The reason for a missing required column: what the header holds, and the near match."""
+    found = [str(cell).strip() for cell in _strip_trailing_empty(delivered) if str(cell or "").strip()]
+    taken = {normalise_header(cell) for cell in found} & set(known)
+    near = [cell for cell in found if normalise_header(cell) not in taken and _header_word(cell) == _header_word(name)]
+    if not near:
+        near = difflib.get_close_matches(name, [c for c in found if normalise_header(c) not in taken], n=1, cutoff=0.75)
+    shown = ", ".join(f"'{cell}'" for cell in found) or "nothing"
+    if near:
+        return f"missing required column '{name}': the header row has {shown}; rename '{near[0]}' to {name}"
+    return f"missing required column '{name}': the header row has {shown}; add a column named {name}"
+
+
 def _table_from_records(
     records: list[list[str]], required: tuple[str, ...], known: tuple[str, ...], encoding: str
 ) -> DeliveredTable:
@@ -380,7 +400,7 @@ def _table_from_records(
             seen[name] = position
     for name in required:
         if name not in seen:
-            problems.append(Problem(1, name, "", f"missing required column '{name}'"))
+            problems.append(Problem(1, name, "", missing_column_reason(name, records[0], known)))
     body = records[1:]
     width = len(header)
     if all(len(record) == width for record in body):

@@ -35,11 +35,20 @@ def fiscal_year_of(periods: pa.ChunkedArray, start_month: int) -> pa.ChunkedArra
     return pc.subtract(year, pc.cast(pc.less(month, start_month), pa.int32()))
 
 
+# The fiscal year in an energy factor key of a row whose period is not valid: any year will do.
+ANY_YEAR = "*"
+
+
 def _energy_factor_key(table: pa.Table, reference) -> pa.ChunkedArray:
-    """"energy_type|unit|fiscal_year" of each row: a factor must exist for exactly that."""
+    """"energy_type|unit|fiscal_year" of each row: a factor must exist for exactly that.
+
+    A row whose period is not valid (reported on its own) is still checked for a type and unit
+    with a factor in some year ("*"), so that a row shows all its problems at once. Which column
+    a failure is reported on is decided by validation.energy_factor_problem.
+    """
     fiscal_year = fiscal_year_of(table["period"], reference.fiscal_year_start_month)
     return pc.binary_join_element_wise(table["energy_type"], pc.fill_null(table["unit"], ""),
-                                       pc.cast(fiscal_year, pa.string()), "|")
+                                       pc.fill_null(pc.cast(fiscal_year, pa.string()), ANY_YEAR), "|")
 
 
 def _not_before(kind: str, later: str, earlier: str, section: str, what: str) -> Rule:

@@ -75,6 +75,9 @@ class Settings:
     # Nightly schedule of the Prefect deployment.
     schedule_cron: str = field(default_factory=lambda: _env("SCHEDULE_CRON", "0 2 * * *"))
     schedule_timezone: str = field(default_factory=lambda: _env("SCHEDULE_TIMEZONE", "Asia/Tokyo"))
+    # Where the nightly flow posts a notification (JSON with subject and text) when a night fails
+    # or completes with rejected files; empty for none. E.g. a chat webhook.
+    notify_url: str = field(default_factory=lambda: _env("NOTIFY_URL", ""))
 
     def __post_init__(self) -> None:
         if not 1 <= self.fiscal_year_start_month <= 12:

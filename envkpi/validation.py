@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, NUMBER_PATTERN, number_columns
 from envkpi.readers import SOURCE_ROW, Problem, to_frame
-from envkpi.rules import with_rule_columns
+from envkpi.rules import ANY_YEAR, with_rule_columns
 from envkpi.workers import end_worker, library_command, library_environment
 
 SOURCE_FILE = "source_file"
@@ -117,6 +117,32 @@ def _with_derived_columns(kind: str, rows: pa.Table, reference: ReferenceData, n
     return with_rule_columns(kind, derived, reference)
 
 
+
+
+def energy_factor_problem(row: int, energy_type: str, unit: str | None, reference: ReferenceData) -> Problem:
+    """A row without a conversion factor, reported where a plant can fix it.
+
+    A known energy type in a unit it has no factor in is the unit's problem, with the valid units
+    listed; an unknown type is the type's, with the known types listed. A type and unit whose
+    factor does not cover the month's year is for head office, who deliver factors.
+    """
+    pairs = {tuple(key.split("|")[:2]) for key in reference.known_energy_factor_keys}
+    units = sorted({u for t, u in pairs if t == energy_type})
+    unit = _shown(unit)
+    if not units:
+        types = ", ".join(sorted({t for t, _ in pairs})) or "none"
+        return Problem(row, "energy_type", _shown(energy_type),
+                       f"unknown energy type (no conversion factor): use one of {types}; for another type, ask "
+                       f"head office to add its factor")
+    if unit not in units:
+        return Problem(row, "unit", unit,
+                       f"unit {unit or '(empty)'} has no conversion factor for {energy_type}: use one of "
+                       f"{', '.join(units)}")
+    return Problem(row, "energy_type", _shown(energy_type),
+                   f"no conversion factor for {energy_type} in {unit} in the month's fiscal year: check the period, "
+                   f"or ask head office for the factor of that year")
+
+
 def _shown(value: object) -> str:
     """A cell as text; a missing one (None, or NaN in Arrow-backed columns) is empty."""
     return "" if value is None or pd.isna(value) else str(value)
@@ -160,6 +186,21 @@ class Validation:
     is_repeat: np.ndarray
 
 
+def checkpoint_name(kind: str, expectations, positions: tuple[int, ...]) -> str:
+    """A readable name for part of a kind's suite (it names its Data Docs pages): the columns checked.
+
+    Within a run a batch checks only the columns that brought new values, so the name lists them:
+    ``energy - quantity, unit checks``. The same columns always mean the same positions.
+    """
+    columns = []
+    for position in positions:
+        # The checked column itself (quantity_number, not quantity): one name per set of positions.
+        column = expectations[position].configuration.kwargs.get("column")
+        if column not in columns:
+            columns.append(column)
+    return f"{kind} - {', '.join(columns)} checks"
+
+
 class GreatExpectations:
     """Great Expectations' side of validation: one ephemeral context, the suites as GX objects, a
     checkpoint per suite (or part of one), and the Data Docs site.
@@ -193,9 +234,9 @@ class GreatExpectations:
         # Per checkpoint, the position in its kind's suite of each of its expectations (by GX id).
         self._positions: dict[str, dict[str, int]] = {}
 
-    def _checkpoint(self, kind: str, positions: tuple[int, ...] | None):
+    def _checkpoint(self, kind: str, positions: tuple[int, ...] | None, located: tuple[str, ...] = ()):
         """The checkpoint of the kind's suite, or of the expectations at ``positions`` in it."""
-        name = kind if positions is None else f"{kind} ({', '.join(map(str, positions))})"
+        name = kind if positions is None else checkpoint_name(kind, self._suites[kind].expectations, positions)
         if name not in self._checkpoints:
             expectations = self._suites[kind].expectations
             chosen = range(len(expectations)) if positions is None else positions
@@ -210,7 +251,7 @@ class GreatExpectations:
                 self._gx.Checkpoint(
                     name=name,
                     validation_definitions=[validation],
-                    result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [_ROW_ID]},
+                    result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [*located, _ROW_ID]},
                 )
             )
         return name, self._checkpoints[name]
@@ -223,7 +264,9 @@ class GreatExpectations:
         """
         frame = to_frame(table)
         frame[_ROW_ID] = range(len(frame))
-        name, checkpoint = self._checkpoint(kind, positions)
+        # Rows checked as rows (the reference kinds) are shown in Data Docs by file and spreadsheet row.
+        located = tuple(column for column in (SOURCE_FILE, SOURCE_ROW) if column in frame.columns)
+        name, checkpoint = self._checkpoint(kind, positions, located)
         result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
         failed = []
         for validation in result.run_results.values():
@@ -335,6 +378,7 @@ class Validator:
     def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None, in_worker_process: bool = False):
         engine = GreatExpectationsProcess if in_worker_process else GreatExpectations
         self._engine = engine(expectations_dir, data_docs_dir)
+        self._data_docs_dir = data_docs_dir
         self.expectations = {kind: definition["expectations"]
                              for kind, definition in suite_definitions(expectations_dir).items()}
         # Per kind, the columns its expectations read when each reads one value of one column
@@ -357,8 +401,13 @@ class Validator:
         self._passed: dict[tuple[str, ReferenceData], pa.Array | None] = {}
 
     def build_data_docs(self) -> None:
-        """Render the Data Docs of every validation this validator ran (once per run: rendering is slow)."""
+        """Render the Data Docs of every validation this validator ran (once per run: rendering is slow),
+        then make the site work offline (``envkpi.data_docs``)."""
         self._engine.build_data_docs()
+        if self._data_docs_dir is not None and (self._data_docs_dir / "index.html").exists():
+            from envkpi.data_docs import make_offline
+
+            make_offline(self._data_docs_dir)
 
     def close(self) -> None:
         """End the worker process, if GX runs in one."""
@@ -445,6 +494,13 @@ class Validator:
             shown = [SOURCE_FILE, SOURCE_ROW] + ([column] if column in derived.column_names else [])
             failing = derived.select(shown).take(pa.array(row_ids, pa.int64())).to_pydict()
             values = failing.get(column, [None] * len(row_ids))
+            if expectation["kwargs"].get("column") == "energy_factor_key":
+                keys = derived.select(["energy_type", "unit"]).take(pa.array(row_ids, pa.int64())).to_pydict()
+                for file, row, energy_type, unit in zip(failing[SOURCE_FILE], failing[SOURCE_ROW],
+                                                        keys["energy_type"], keys["unit"]):
+                    problems.setdefault(file, []).append(
+                        energy_factor_problem(int(row), energy_type, unit, reference))
+                continue
             for file, row, value in zip(failing[SOURCE_FILE], failing[SOURCE_ROW], values):
                 problems.setdefault(file, []).append(Problem(int(row), column, _shown(value), reason))
         key_columns = [c for c in (SOURCE_FILE, *KINDS[kind].row_key) if c in derived.column_names]

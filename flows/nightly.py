@@ -12,6 +12,7 @@ from __future__ import annotations
 import envkpi  # noqa: F401 - first, so that its memory settings precede NumPy's and Arrow's loading
 
 import html
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, State
 
 from envkpi.ingest import IngestSummary
+from envkpi.notify import bad_night_message
 from envkpi.pipeline import (
     annual_report_step,
     default_report_year,
@@ -117,7 +119,56 @@ def write_annual_report_task(kpi_results: pd.DataFrame, settings: Settings, cut_
 # --- the flow ------------------------------------------------------------------------------
 
 
-@flow(name=FLOW_NAME, log_prints=False)
+# --- notifications of a bad night ----------------------------------------------------------
+
+NOTIFICATION_BLOCK = "envkpi-nightly"
+
+
+def notification_block(settings: Settings):
+    """The webhook block that carries the notification: JSON ``{"subject": ..., "text": ...}``."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    return CustomWebhookNotificationBlock(name=NOTIFICATION_BLOCK, url=settings.notify_url, method="POST",
+                                          json_data={"subject": "{{subject}}", "text": "{{body}}"})
+
+
+def _notify(flow_run, message: tuple[str, str] | None, settings: Settings) -> None:
+    if message is None or not settings.notify_url:
+        return
+    subject, body = message
+    try:
+        notification_block(settings).notify(body, subject)
+    except Exception as error:  # a notification that cannot go out must not change the night's state
+        logging.getLogger(__name__).warning("notification of run %s to %s failed: %s", flow_run.name,
+                                            settings.notify_url, error)
+
+
+def _hook_settings(flow_run) -> Settings:
+    names = ("landing", "warehouse", "reports", "published")
+    return nightly_settings(**{name: (flow_run.parameters or {}).get(name) for name in names})
+
+
+def notify_when_flagged(flow, flow_run, state) -> None:
+    """On completion: tell ``Settings.notify_url`` which files were rejected, from which plants."""
+    settings = _hook_settings(flow_run)
+    if not settings.notify_url:
+        return
+    outcome = state.result(raise_on_failure=False)
+    if not isinstance(outcome, dict):
+        return
+    _notify(flow_run, bad_night_message(flow_run.name, list(outcome.get("rejected") or []),
+                                        list(outcome.get("ignored") or []), str(settings.reports)), settings)
+
+
+def notify_failure(flow, flow_run, state) -> None:
+    """On failure (or a crash): tell ``Settings.notify_url`` that the night failed, and why."""
+    settings = _hook_settings(flow_run)
+    _notify(flow_run, bad_night_message(flow_run.name, [], [], str(settings.reports),
+                                        failure=state.message or state.name), settings)
+
+
+@flow(name=FLOW_NAME, log_prints=False, on_completion=[notify_when_flagged], on_failure=[notify_failure],
+      on_crashed=[notify_failure])
 def nightly(landing: str | None = None, warehouse: str | None = None, reports: str | None = None,
             published: str | None = None, snapshot: str | None = None) -> State:
     """Ingest the landing folder, rebuild the KPIs, write the reports and charts, publish a snapshot.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from prefect.schedules import Cron, Schedule
 
 from envkpi.settings import Settings
-from flows.nightly import nightly
+from flows.nightly import NOTIFICATION_BLOCK, nightly, notification_block
 
 DEPLOYMENT_NAME = "nightly"
 
@@ -22,8 +22,23 @@ def nightly_schedule(settings: Settings) -> Schedule:
     return Cron(settings.schedule_cron, timezone=settings.schedule_timezone)
 
 
+def save_notification_block(settings: Settings) -> bool:
+    """Save the webhook block of ``ENVKPI_NOTIFY_URL`` (visible under Blocks in the UI); False when unset.
+
+    The flow's own hooks send through it when a night fails or completes with rejected files.
+    """
+    if not settings.notify_url:
+        return False
+    notification_block(settings).save(NOTIFICATION_BLOCK, overwrite=True)
+    return True
+
+
 def main() -> None:
     settings = Settings()
+    if save_notification_block(settings):
+        print(f"bad nights are notified to {settings.notify_url} (block {NOTIFICATION_BLOCK})")
+    else:
+        print("no notifications of bad nights: set ENVKPI_NOTIFY_URL to a webhook to get them")
     nightly.serve(
         name=DEPLOYMENT_NAME,
         schedule=nightly_schedule(settings),

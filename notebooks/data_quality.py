@@ -35,6 +35,7 @@ import pandas as pd
 from IPython.display import display
 
 from envkpi import published
+from envkpi.notebook_display import COMPLETENESS_BOUNDS, COMPLETENESS_LABELS, completeness_colours, people_table
 
 # %%
 runs = published.runs()
@@ -43,8 +44,9 @@ print(f"Snapshot: {published.snapshot_path()}")
 print(f"Last run: {last_run['run_id']}, finished {last_run['finished_at']:%Y-%m-%d %H:%M}: "
       f"{last_run['files_seen']} files seen, {last_run['files_loaded']} loaded, "
       f"{last_run['files_rejected']} rejected, {last_run['files_ignored']} not contract files")
-display(runs[["run_id", "finished_at", "files_seen", "files_loaded", "files_rejected", "files_unchanged",
-              "files_ignored"]])
+display(people_table(runs, {"run_id": "Run", "finished_at": "Finished", "files_seen": "Files seen",
+                            "files_loaded": "Loaded", "files_rejected": "Rejected", "files_unchanged": "Unchanged",
+                            "files_ignored": "Not contract files"}))
 
 # %% [markdown]
 # ## Rejected files
@@ -58,7 +60,8 @@ if rejections.empty:
     print("No delivered file is rejected.")
 else:
     print(f"{rejections['file'].nunique()} file(s) rejected, {len(rejections)} problem(s):")
-    display(rejections[["file", "row", "column", "value", "reason"]])
+    display(people_table(rejections, {"file": "File", "row": "Spreadsheet row", "column": "Column",
+                                      "value": "Value found", "reason": "Reason"}))
 
 # %% [markdown]
 # ## Completeness by plant and fiscal year
@@ -74,20 +77,25 @@ if incomplete.empty:
     print("Every plant's figures are complete.")
 else:
     by_plant = incomplete.pivot_table(index=["scope_id", "fiscal_year"], columns="kpi", values="completeness_pct")
-    by_plant.index.names = ["plant", "fiscal year"]
-    display(by_plant.round(1))
+    by_plant = by_plant.reset_index().rename(columns={"scope_id": "Plant", "fiscal_year": "Fiscal year"})
+    by_plant.columns.name = None
+    display(people_table(by_plant.rename(columns=lambda name: name.replace("_", " "))))
 
 # %%
 lowest = completeness.groupby(["scope_id", "fiscal_year"])["completeness_pct"].min().unstack("fiscal_year")
 figure, axis = plt.subplots(figsize=(max(4, 0.6 * lowest.shape[1] + 2), max(2, 0.4 * lowest.shape[0] + 1)),
                             constrained_layout=True)
-image = axis.imshow(lowest.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
+# Classes, not a gradient: 100 % alone is green, so a 92 % plant-year stands out.
+colours, norm = completeness_colours()
+image = axis.imshow(np.ma.masked_invalid(lowest.to_numpy(dtype=float)), cmap=colours, norm=norm, aspect="auto")
 axis.set_xticks(range(lowest.shape[1]), [f"FY{year}" for year in lowest.columns], rotation=90)
 axis.set_yticks(range(lowest.shape[0]), lowest.index)
 for (row, column), value in np.ndenumerate(lowest.to_numpy(dtype=float)):
     if value < 100:  # label only what needs a look (an empty cell: the plant was out of scope)
         axis.text(column, row, f"{value:.0f}", ha="center", va="center", fontsize=8, fontweight="bold")
-figure.colorbar(image, ax=axis, label="lowest completeness over the KPIs (%)")
+bar = figure.colorbar(image, ax=axis, label="lowest completeness over the KPIs (%)")
+bar.set_ticks([(low + high) / 2 for low, high in zip(COMPLETENESS_BOUNDS, COMPLETENESS_BOUNDS[1:])],
+              labels=COMPLETENESS_LABELS)
 axis.set_title("Completeness by plant and fiscal year", fontsize=11)
 plt.show()
 
@@ -102,9 +110,10 @@ missing = published.missing_months(fiscal_year=fiscal_year)
 if missing.empty:
     print("Every in-boundary plant-month has a record of every kind.")
 else:
-    display(missing.groupby(["plant_id", "fiscal_year", "kind"])
-            .agg(months=("period", "count"), periods=("period", ", ".join))
-            .reset_index())
+    display(people_table(missing.groupby(["plant_id", "fiscal_year", "kind"])
+                         .agg(months=("period", "count"), periods=("period", ", ".join)).reset_index(),
+                         {"plant_id": "Plant", "fiscal_year": "Fiscal year", "kind": "Kind",
+                          "months": "Months missing", "periods": "Which"}))
 
 # %% [markdown]
 # ## Restatements
@@ -117,7 +126,9 @@ restatements = published.restatements()
 if restatements.empty:
     print("Nothing has been restated.")
 else:
-    display(restatements[["kind", "file", "replaced_by", "replaced_at", "slices", "rows", "detail"]])
+    display(people_table(restatements, {"kind": "Kind", "file": "File", "replaced_by": "Replaced by",
+                                        "replaced_at": "Replaced at", "slices": "Plant-months", "rows": "Rows",
+                                        "detail": "Which"}))
 
 # %% [markdown]
 # ## Changed since publication
@@ -153,6 +164,8 @@ warnings = published.boundary_warnings()
 if warnings.empty:
     print("No delivered row lies outside its plant's boundary.")
 else:
-    display(warnings.groupby(["file", "plant_id", "kind"])
-            .agg(rows=("row", "count"), first_period=("period", "min"), last_period=("period", "max"))
-            .reset_index())
+    display(people_table(warnings.groupby(["file", "plant_id", "kind"])
+                         .agg(rows=("row", "count"), first_period=("period", "min"), last_period=("period", "max"))
+                         .reset_index(),
+                         {"file": "File", "plant_id": "Plant", "kind": "Kind", "rows": "Rows",
+                          "first_period": "First month", "last_period": "Last month"}))

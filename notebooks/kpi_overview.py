@@ -18,7 +18,8 @@
 # KPIs in one fiscal year, against the targets, and how has each KPI moved since its base year?
 #
 # **Parameters** (the next cell): `fiscal_year` is the year of the tables, e.g. `2017`;
-# leave it `None` for the latest fiscal year in the data.
+# leave it `None` for the latest complete fiscal year (every group figure from all plant-months,
+# the year the report is drawn for).
 #
 # The figures are those of the last pipeline run, read from the warehouse snapshot
 # (`Settings().snapshot`; set `ENVKPI_SNAPSHOT` to read another folder). Ratings are the
@@ -27,7 +28,7 @@
 # from fewer than all in-boundary plant-months: see the `data_quality` notebook for which.
 
 # %% tags=["parameters"]
-fiscal_year = None  # e.g. 2017; None = the latest fiscal year in the snapshot
+fiscal_year = None  # e.g. 2017; None = the latest complete fiscal year in the snapshot
 
 # %%
 import matplotlib.pyplot as plt
@@ -35,6 +36,7 @@ import pandas as pd
 from IPython.display import display
 
 from envkpi import published
+from envkpi.notebook_display import latest_complete_year, people_table
 
 # %%
 last_run = published.runs().iloc[-1]
@@ -44,29 +46,32 @@ print(f"Last run: {last_run['run_id']}, finished {last_run['finished_at']:%Y-%m-
 results = published.kpi_results()
 fiscal_years = sorted(int(year) for year in results["fiscal_year"].dropna().unique())
 if fiscal_year is None:
-    fiscal_year = fiscal_years[-1]
-if fiscal_year not in fiscal_years:
+    fiscal_year, complete = latest_complete_year(results)
+    print(f"Fiscal year: FY{fiscal_year}" + (" (the latest complete year)" if complete else
+                                             " (no year is complete yet: the latest, incomplete)"))
+elif fiscal_year not in fiscal_years:
     raise ValueError(f"FY{fiscal_year} is not in the snapshot; fiscal years with data: {fiscal_years}")
-print(f"Fiscal year: FY{fiscal_year}")
+else:
+    print(f"Fiscal year: FY{fiscal_year}")
 
 
 # %%
-def readable(frame: pd.DataFrame) -> pd.DataFrame:
-    """The KPI rows as a person reads them: rounded, with unit, stars and the incomplete flag."""
-    return pd.DataFrame({
-        "scope": frame["scope_id"],
+def readable(frame: pd.DataFrame):
+    """The KPI rows as a person reads them: human column names, units, stars, the incomplete flag."""
+    table = pd.DataFrame({
+        "Scope": frame["scope_id"],
         "KPI": frame["label"],
-        "value": frame["value"].round(3),
-        "unit": frame["value_unit"],
-        "base year": frame["base_year"],
-        "base value": frame["base_value"].round(3),
-        "change vs base (%)": frame["change_vs_base_pct"].round(1),
-        "target (%)": frame["target_pct"],
-        "achievement": frame["achievement_ratio"].round(2),
-        "rating": frame["rating_symbol"].fillna(""),
-        "completeness (%)": frame["completeness_pct"].round(1),
-        "flag": frame["complete"].map({True: "", False: "incomplete"}),
-    }).reset_index(drop=True)
+        "Value": frame["value"],
+        "Unit": frame["value_unit"],
+        "Base year": frame["base_year"].map(lambda year: "" if pd.isna(year) else f"FY{int(year)}"),
+        "Base value": frame["base_value"],
+        "Reduction vs base year (%)": frame["change_vs_base_pct"],
+        "Target (%)": frame["target_pct"],
+        "Rating": frame["rating_symbol"].fillna(""),
+        "Completeness (%)": frame["completeness_pct"],
+        "Note": frame["complete"].map({True: "", False: "incomplete"}),
+    })
+    return people_table(table, decimals={"Value": 3, "Base value": 3, "Target (%)": 1})
 
 
 # %% [markdown]
@@ -86,8 +91,9 @@ display(readable(this_year[this_year["scope_level"] == "group"]))
 
 # %%
 def cell(row: pd.Series) -> str:
-    """One KPI figure in a table cell: value to 3 significant digits, stars, incomplete flag."""
-    value = "no value" if pd.isna(row["value"]) else f"{row['value']:.3g}"
+    """One KPI figure in a table cell: 3 significant digits (1 decimal from 100), stars, incomplete flag."""
+    number = row["value"]
+    value = "no value" if pd.isna(number) else f"{number:,.1f}" if abs(number) >= 100 else f"{number:.3g}"
     rating = "" if pd.isna(row["rating_symbol"]) else row["rating_symbol"]
     return " ".join(part for part in (value, rating, "" if row["complete"] else "(incomplete)") if part)
 
@@ -95,39 +101,47 @@ def cell(row: pd.Series) -> str:
 scopes = this_year[this_year["scope_level"] != "group"].copy()
 scopes["cell"] = scopes.apply(cell, axis=1)
 scopes["KPI"] = scopes["label"] + " (" + scopes["value_unit"] + ")"
-display(scopes.pivot_table(index=["scope_level", "scope_id"], columns="KPI", values="cell", aggfunc="first",
-                           sort=False).sort_index(level=0, ascending=True))
+scopes["Level"] = scopes["scope_level"].map({"business_unit": "business unit", "plant": "plant"}).fillna(scopes["scope_level"])
+wide = scopes.pivot_table(index=["Level", "scope_id"], columns="KPI", values="cell", aggfunc="first", sort=False)
+wide = wide.sort_index(level=0).reset_index().rename(columns={"scope_id": "Scope"})
+wide.columns.name = None
+display(people_table(wide))
 
 # %% [markdown]
-# ## Trend per KPI, group
+# ## Trend per KPI, group: the report's view beside the intensity
 #
-# The group's value each fiscal year. A hollow marker is an incomplete year; a cross is the
-# year's target, as a value (for a reduction target: the base value reduced by the target).
+# Left, the report's own view: the reduction versus the base year in % (positive is better;
+# for the recycling rate, the rate itself), with each year's target (a cross) and rating.
+# Right, the raw value in the KPI's unit. A hollow marker is an incomplete year.
 
 # %%
 group = results[results["scope_level"] == "group"].sort_values("fiscal_year")
 kpis = list(dict.fromkeys(group["kpi"]))
-columns = 2
-rows = (len(kpis) + columns - 1) // columns
-figure, axes = plt.subplots(rows, columns, figsize=(11, 3.2 * rows), squeeze=False, constrained_layout=True)
-for axis, kpi in zip(axes.flat, kpis):
+figure, axes = plt.subplots(len(kpis), 2, figsize=(11, 2.8 * len(kpis)), squeeze=False, constrained_layout=True)
+for (report_axis, value_axis), kpi in zip(axes, kpis):
     trend = group[group["kpi"] == kpi]
-    complete = trend[trend["complete"]]
-    incomplete = trend[~trend["complete"]]
-    axis.plot(trend["fiscal_year"], trend["value"], color="#0072B2", linewidth=1.5)
-    axis.plot(complete["fiscal_year"], complete["value"], "o", color="#0072B2", label="actual")
-    axis.plot(incomplete["fiscal_year"], incomplete["value"], "o", markerfacecolor="white",
-              color="#0072B2", label="actual, incomplete")
     is_rate = trend["value_unit"].iloc[0] == "%"
-    target_value = trend["target_pct"] if is_rate else trend["base_value"] * (1 - trend["target_pct"] / 100)
-    axis.plot(trend["fiscal_year"], target_value, "x", color="#D55E00", markersize=8, label="target")
-    axis.axvline(fiscal_year, color="#999999", linewidth=0.8, linestyle=":")
-    axis.set_title(trend["label"].iloc[0], fontsize=10)
-    axis.set_ylabel(trend["value_unit"].iloc[0])
-    axis.set_xlabel("fiscal year")
-    axis.xaxis.get_major_locator().set_params(integer=True)
-for axis in axes.flat[len(kpis):]:
-    axis.set_visible(False)
-axes.flat[0].legend(fontsize=8)
+    reported = trend["value"] if is_rate else trend["change_vs_base_pct"]
+    complete = trend["complete"].astype(bool)
+    for axis, values, label in ((report_axis, reported, "rate (%)" if is_rate else "reduction vs base year (%)"),
+                                (value_axis, trend["value"], trend["value_unit"].iloc[0])):
+        axis.plot(trend["fiscal_year"], values, color="#0072B2", linewidth=1.5)
+        axis.plot(trend["fiscal_year"][complete], values[complete], "o", color="#0072B2", label="actual")
+        axis.plot(trend["fiscal_year"][~complete], values[~complete], "o", markerfacecolor="white",
+                  color="#0072B2", label="actual, incomplete")
+        axis.axvline(fiscal_year, color="#999999", linewidth=0.8, linestyle=":")
+        axis.set_ylabel(label)
+        axis.set_xlabel("fiscal year")
+        axis.xaxis.get_major_locator().set_params(integer=True)
+    report_axis.plot(trend["fiscal_year"], trend["target_pct"], "x", color="#D55E00", markersize=8, label="target")
+    for year, value, stars in zip(trend["fiscal_year"], reported, trend["rating_symbol"]):
+        if isinstance(stars, str) and stars and pd.notna(value):
+            report_axis.annotate(stars, (year, value), textcoords="offset points", xytext=(0, 7), ha="center",
+                                 fontsize=8, color="#333333")
+    if not is_rate:
+        report_axis.axhline(0, color="#999999", linewidth=0.6)
+    report_axis.set_title(f"{trend['label'].iloc[0]}: as the report shows it", fontsize=10)
+    value_axis.set_title(f"{trend['label'].iloc[0]}: value", fontsize=10)
+axes[0][0].legend(fontsize=8)
 figure.suptitle(f"Group KPIs by fiscal year (data as of run {last_run['run_id']})", fontsize=11)
 plt.show()

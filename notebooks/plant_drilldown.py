@@ -34,6 +34,7 @@ import pandas as pd
 from IPython.display import display
 
 from envkpi import published
+from envkpi.notebook_display import people_table
 
 # %%
 last_run = published.runs().iloc[-1]
@@ -46,7 +47,7 @@ if plant_id not in set(plants["plant_id"]):
 plant = plants.set_index("plant_id").loc[plant_id]
 business_unit = plant["business_unit"]
 print(f"{plant_id} {plant['name']} ({business_unit}, {plant['country']}), FY{fiscal_year}")
-display(plants)
+display(people_table(plants.rename(columns=lambda name: name.replace("_", " ").capitalize())))
 
 # %% [markdown]
 # ## Monthly measures
@@ -56,7 +57,9 @@ display(plants)
 
 # %%
 monthly = published.plant_months(plant_id, fiscal_year)
-display(monthly.round(3))
+MEASURES = {"period": "Month", "energy_gj": "Energy (GJ)", "co2_t": "CO2 (t-CO2)", "production_t": "Production (t)",
+            "waste_t": "Waste (t)", "recycled_t": "Recycled (t)", "chemicals_kg": "Chemical emissions (kg)"}
+display(people_table(monthly, {c: MEASURES.get(c, c.replace("_", " ")) for c in monthly.columns}, default_decimals=3))
 missing = monthly.set_index("period").isna()
 if missing.any().any():
     print("Months without data:", {column: list(missing.index[missing[column]])
@@ -95,7 +98,8 @@ compared = published.kpi_results(fiscal_year=fiscal_year, scope_id=scopes)
 
 def cell(row: pd.Series) -> str:
     """One KPI figure in a table cell: value to 3 significant digits, stars, incomplete flag."""
-    value = "no value" if pd.isna(row["value"]) else f"{row['value']:.3g}"
+    number = row["value"]
+    value = "no value" if pd.isna(number) else f"{number:,.1f}" if abs(number) >= 100 else f"{number:.3g}"
     rating = "" if pd.isna(row["rating_symbol"]) else row["rating_symbol"]
     return " ".join(part for part in (value, rating, "" if row["complete"] else "(incomplete)") if part)
 
@@ -103,7 +107,9 @@ def cell(row: pd.Series) -> str:
 compared["shown"] = compared.apply(cell, axis=1)
 compared["KPI"] = compared["label"] + " (" + compared["value_unit"] + ")"
 table = compared.pivot_table(index="KPI", columns="scope_id", values="shown", aggfunc="first")
-display(table[[scope for scope in scopes if scope in table.columns]])
+table = table[[scope for scope in scopes if scope in table.columns]].reset_index()
+table.columns.name = None
+display(people_table(table))
 
 # %%
 kpis = list(dict.fromkeys(compared["kpi"]))

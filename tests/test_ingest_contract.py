@@ -117,7 +117,7 @@ def test_verdicts_hold_across_batches_kinds_and_the_validation_worker(landing, m
         (ENERGY, ["P1", "2017-04", "electricity", "1,234", "kWh"], "quantity", "not a number"),
         (ENERGY, ["P1", "2017-04", "electricity", "", "kWh"], "quantity", "empty"),
         (ENERGY, ["P1", "2017-04", "unobtainium", "1", "kWh"], "energy_type", "no conversion factor"),
-        (ENERGY, ["P1", "2017-04", "electricity", "1", "furlong"], "energy_type", "no conversion factor"),
+        (ENERGY, ["P1", "2017-04", "electricity", "1", "furlong"], "unit", "no conversion factor for electricity: use one of"),
         (["plant_id", "period", "quantity", "unit"], ["P1", "2017-04", "1", "lb"], "unit", "unknown unit"),
         (["plant_id", "period", "waste_type", "treatment", "quantity", "unit"],
          ["P1", "2017-04", "sludge", "buried", "1", "t"], "treatment", "unknown treatment"),

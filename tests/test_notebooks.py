@@ -459,3 +459,64 @@ def test_every_notebook_runs_top_to_bottom_on_the_published_snapshot(path, setti
         assert "7 published figure(s) changed since their publication" in text and "energy_P1_2006-06.csv" in text
     for value in values.values():
         assert str(value) in text
+
+
+# --- what the notebooks show people ---------------------------------------------------------
+
+
+def test_the_latest_complete_year_is_the_one_whose_group_figures_have_every_plant_month(settings):
+    from envkpi.notebook_display import latest_complete_year
+
+    # FY2006 lacks P2's 2007-03 energy (35 of 36 plant-months): FY2005 is the latest complete year.
+    assert latest_complete_year(published.kpi_results(settings=settings)) == (2005, True)
+
+
+def test_people_tables_have_no_index_no_nan_human_names_and_thousands_separators():
+    import pandas as pd
+
+    from envkpi.notebook_display import people_table
+
+    frame = pd.DataFrame({"energy_gj": [1234567.891, None], "fiscal_year": [2017, 2018], "plant_id": ["P1", None]})
+    html = people_table(frame, {"plant_id": "Plant", "fiscal_year": "Fiscal year", "energy_gj": "Energy (GJ)"}).to_html()
+    assert "1,234,567.9" in html and "2017" in html and "2,017" not in html
+    assert "nan" not in html.lower() and "None" not in html and "<NA>" not in html
+    assert "energy_gj" not in html and "Energy (GJ)" in html
+    assert "row_heading" not in html  # no index column
+
+
+def test_the_completeness_colours_separate_92_from_100():
+    from matplotlib.colors import to_rgb
+
+    from envkpi.notebook_display import completeness_colours
+
+    colours, norm = completeness_colours()
+    full, ninety_two, ninety_nine = (to_rgb(colours(norm(value))) for value in (100, 92, 99.9))
+    distance = sum((a - b) ** 2 for a, b in zip(full, ninety_two)) ** 0.5
+    assert distance > 0.4, (full, ninety_two)
+    assert ninety_nine != full
+
+
+def _executed(path: Path, settings, tmp_path, monkeypatch, values: dict):
+    monkeypatch.setenv("ENVKPI_PUBLISHED", str(settings.published))
+    notebook = jupytext.read(path)
+    if values:
+        position = next(i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", []))
+        notebook.cells.insert(position + 1, nbformat.v4.new_code_cell(
+            "\n".join(f"{name} = {value!r}" for name, value in values.items())))
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return notebook
+
+
+def test_kpi_overview_opens_on_the_latest_complete_year_with_tables_for_people(settings, tmp_path, monkeypatch):
+    notebook = _executed(NOTEBOOKS / "kpi_overview.py", settings, tmp_path, monkeypatch, {})
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
+    text = "\n".join(str(output.get("text", "")) for output in outputs)
+    assert "Fiscal year: FY2005 (the latest complete year)" in text
+    tables = [output["data"]["text/html"] for output in outputs if "text/html" in output.get("data", {})]
+    assert tables
+    for table in tables:
+        assert "NaN" not in table and "nan<" not in table and "row_heading" not in table
+        for machine in ("change_vs_base_pct", "scope_id", "completeness_pct", "rating_symbol"):
+            assert machine not in table
+    assert any("Reduction vs base year (%)" in table for table in tables)

@@ -206,3 +206,75 @@ def test_the_restatements_artifact_lists_the_published_figures_a_night_changed_a
     assert "| 81.3333 | 81.7852 |" in group  # 175,680 / 2,160 then, 176,656 / 2,160 now
     assert second.result()["published_figures_changed"] == 6
     assert "Published figures changed since their publication: 6" in artifacts_of(second)[RUN_SUMMARY_KEY].data
+# --- notification of a bad night -------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver(monkeypatch):
+    """A webhook receiver on 127.0.0.1: ENVKPI_NOTIFY_URL points at it; yields what it received."""
+    import http.server
+    import threading
+
+    received: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the name http.server calls
+            length = int(self.headers.get("Content-Length", 0))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *arguments):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("ENVKPI_NOTIFY_URL", f"http://127.0.0.1:{server.server_address[1]}/hook")
+    yield received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+def test_a_night_with_rejected_files_is_notified_naming_the_files_and_plants(tmp_path, receiver):
+    write_two_plant_group(tmp_path / "landing")
+    (tmp_path / "landing" / "notes.txt").write_text("not a delivery")
+    state = nightly(**paths(tmp_path), return_state=True)
+    assert state.is_completed()
+    assert len(receiver) == 1, receiver
+    message = receiver[0]
+    assert "1 rejected file" in message["subject"] and "P99" in message["subject"]
+    assert BAD_FILE in message["text"] and "notes.txt" in message["text"] and "P99" in message["text"]
+    assert "rejections.html" in message["text"]
+
+
+@pytest.mark.slow
+def test_a_failed_night_is_notified(tmp_path, receiver):
+    write_two_plant_group(tmp_path / "landing")
+    (tmp_path / "warehouse.duckdb").mkdir()  # a folder where the warehouse file should be
+    state = nightly(**paths(tmp_path), return_state=True)
+    assert state.is_failed()
+    assert len(receiver) == 1 and "FAILED" in receiver[0]["subject"]
+
+
+@pytest.mark.slow
+def test_a_good_night_sends_nothing(tmp_path, receiver):
+    write_two_plant_group(tmp_path / "landing")
+    (tmp_path / "landing" / BAD_FILE).unlink()
+    state = nightly(**paths(tmp_path), return_state=True)
+    assert state.is_completed()
+    assert receiver == []
+
+
+def test_serve_saves_the_webhook_block_of_the_notify_setting(monkeypatch):
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    from flows.serve import save_notification_block
+
+    monkeypatch.setenv("ENVKPI_NOTIFY_URL", "http://127.0.0.1:9/envkpi")
+    assert save_notification_block(Settings())
+    block = CustomWebhookNotificationBlock.load("envkpi-nightly")
+    assert block.url == "http://127.0.0.1:9/envkpi"
+    monkeypatch.setenv("ENVKPI_NOTIFY_URL", "")
+    assert not save_notification_block(Settings())

@@ -130,6 +130,13 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     """Write one sheet per frame, formula-safe, replacing ``path`` atomically."""
 
     from openpyxl import Workbook  # slow to import; only XLSX outputs need it
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value: object) -> object:
+        # Control characters cannot be stored in a worksheet: shown as \x1f, the text otherwise kept.
+        if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+            return ILLEGAL_CHARACTERS_RE.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
+        return value
 
     def write(tmp: Path) -> None:
         # openpyxl's write-only mode streams rows: a report pack's ten thousand rows of figures
@@ -138,9 +145,9 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
         for sheet_name, frame in sheets.items():
             safe = neutralise_frame(frame)
             sheet = workbook.create_sheet(sheet_name[:31])
-            sheet.append([str(c) for c in safe.columns])
+            sheet.append([cell(str(c)) for c in safe.columns])
             for row in safe.astype(object).where(safe.notna(), None).itertuples(index=False):
-                sheet.append(row)
+                sheet.append([cell(value) for value in row])
         workbook.save(tmp)
 
     replace_atomically(path, write)

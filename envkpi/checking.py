@@ -17,7 +17,7 @@ import pandas as pd
 
 from envkpi.contract import kind_of
 from envkpi.ingest import Ingest, IngestSummary, LandedFile
-from envkpi.pipeline import PUBLISHED_NAME, make_validator
+from envkpi.pipeline import PUBLISHED_NAME, REPEATED_ROW_WARNING, make_validator
 from envkpi.readers import Problem
 from envkpi.settings import Settings
 from envkpi.warehouse import create_schema, load_reference, rebuild_conversion
@@ -38,14 +38,18 @@ class CheckOutcome:
         lines = list(self.notes)
         for file in self.summary.loaded:
             lines.append(f"OK        {file}")
+        by_file: dict[str, list[Problem]] = {}
+        for problem_file, problem in self.summary.problems:
+            by_file.setdefault(problem_file, []).append(problem)
         for file in self.rejected:
             lines.append(f"REJECTED  {file}")
-            for problem_file, p in self.summary.problems:
-                if problem_file == file:
-                    where = f"row {p.row}" if p.row is not None else "file"
-                    column = f", column {p.column}" if p.column else ""
-                    value = f", value {p.value!r}" if p.value else ""
-                    lines.append(f"    {where}{column}{value}: {p.reason}")
+            for p in by_file.get(file, []):
+                where = f"row {p.row}" if p.row is not None else "file"
+                column = f", column {p.column}" if p.column else ""
+                value = f", value {p.value!r}" if p.value else ""
+                lines.append(f"    {where}{column}{value}: {p.reason}")
+        for file, row in self.summary.repeated_rows:
+            lines.append(f"WARNING   {file}: row {row} {REPEATED_ROW_WARNING}")
         return lines
 
 
@@ -88,7 +92,7 @@ def check_files(paths: list[Path], settings: Settings) -> CheckOutcome:
             files.append(LandedFile(path, label, kind, stat.st_size, stat.st_mtime_ns))
     ingest = Ingest(connection, "check", pd.Timestamp.now(), settings.fiscal_year_start_month,
                     make_validator(settings, data_docs=False),
-                    plants_known=source is not None or delivers_plants)
+                    plants_known=source is not None or delivers_plants, settings=settings)
     summary = ingest.run(files, ignored)
     ingest.finish_validation()
     connection.close()

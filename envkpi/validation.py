@@ -65,12 +65,19 @@ class ReferenceData:
     fiscal_year_start_month: int = 4
     # When False (``envkpi check`` with no plants reference), plant ids are not checked.
     plants_known: bool = True
+    # The plausible months of the monthly kinds, first and last (envkpi.plausibility).
+    period_range: tuple[str, str] = ("0000-01", "9999-12")
+
+    @property
+    def known_energy_types(self) -> frozenset[str]:
+        return frozenset(key.split("|", 1)[0] for key in self.known_energy_factor_keys)
 
     def parameters(self, table: pa.Table) -> dict[str, list[str]]:
         plants = sorted(self.known_plants) if self.plants_known else sorted(_present(table, "plant_id"))
         return {
             "known_plants": plants,
             "known_energy_factor_keys": sorted(self.known_energy_factor_keys),
+            "known_energy_types": sorted(self.known_energy_types),
             "known_kpis": sorted(self.known_kpis),
             "known_scopes": sorted({"group"} | set(self.known_plants) | set(self.known_business_units)),
         }
@@ -119,6 +126,10 @@ def _with_derived_columns(kind: str, rows: pa.Table, reference: ReferenceData, n
         fiscal_year = fiscal_year_of(derived["period"], reference.fiscal_year_start_month)
         key = pc.binary_join_element_wise(derived["energy_type"], pc.fill_null(derived["unit"], ""),
                                           pc.cast(fiscal_year, pa.string()), "|")
+        # An unknown energy type is reported as such (on energy_type); only a known type's key is
+        # checked against the factors, and a miss is then the unit's (or the year's).
+        known_type = pc.is_in(derived["energy_type"], value_set=pa.array(sorted(reference.known_energy_types), pa.string()))
+        key = pc.if_else(pc.fill_null(known_type, False), key, pa.scalar(None, pa.string()))
         derived = derived.append_column("energy_factor_key", key)
     return derived
 

@@ -63,8 +63,8 @@ COLUMNS = {
     "chemicals": ["plant_id", "period", "substance", "cas_number", "medium", "quantity", "unit"],
 }
 FREE_TEXT = {"waste": "waste_type", "chemicals": "substance"}
-# Where a wrong unit shows: energy names the pair (energy_type, unit) that lacks a factor.
-UNIT_COLUMN = {"energy": "energy_type", "production": "unit", "waste": "unit", "chemicals": "unit"}
+# Where a wrong unit shows: in the unit column, for energy too (the energy type is known; issue 18).
+UNIT_COLUMN = {"energy": "unit", "production": "unit", "waste": "unit", "chemicals": "unit"}
 FACTOR_PAIRS = sorted({
     (row.energy_type, row.unit)
     for row in pd.read_csv(PROJECT_DIR / "data" / "reference" / "energy_factors.csv", dtype=str,

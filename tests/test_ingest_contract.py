@@ -116,8 +116,9 @@ def test_verdicts_hold_across_batches_kinds_and_the_validation_worker(landing, m
         (ENERGY, ["P1", "2017-04", "electricity", "12a", "kWh"], "quantity", "not a number"),
         (ENERGY, ["P1", "2017-04", "electricity", "1,234", "kWh"], "quantity", "not a number"),
         (ENERGY, ["P1", "2017-04", "electricity", "", "kWh"], "quantity", "empty"),
-        (ENERGY, ["P1", "2017-04", "unobtainium", "1", "kWh"], "energy_type", "no conversion factor"),
-        (ENERGY, ["P1", "2017-04", "electricity", "1", "furlong"], "energy_type", "no conversion factor"),
+        (ENERGY, ["P1", "2017-04", "unobtainium", "1", "kWh"], "energy_type", "unknown energy type"),
+        # A known energy type in a unit it has no factor for: the unit is what to fix (issue 18, 9).
+        (ENERGY, ["P1", "2017-04", "electricity", "1", "furlong"], "unit", "no conversion factor for this energy type in this unit"),
         (["plant_id", "period", "quantity", "unit"], ["P1", "2017-04", "1", "lb"], "unit", "unknown unit"),
         (["plant_id", "period", "waste_type", "treatment", "quantity", "unit"],
          ["P1", "2017-04", "sludge", "buried", "1", "t"], "treatment", "unknown treatment"),

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import kind_of
-from envkpi.ingest import Ingest, IngestSummary, LandedFile
+from envkpi.ingest import Ingest, IngestSummary, LandedFile, shown_name
 from envkpi.pipeline import PUBLISHED_NAME, REPEATED_ROW_WARNING, make_validator
 from envkpi.readers import Problem
 from envkpi.settings import Settings
@@ -82,7 +82,7 @@ def check_files(paths: list[Path], settings: Settings) -> CheckOutcome:
     files: list[LandedFile] = []
     ignored: list[tuple[str, Problem]] = []
     for path in paths:
-        label = str(path)
+        label = shown_name(str(path))  # a name that is not UTF-8 prints with \x escapes
         if not path.is_file():
             ignored.append((label, Problem(None, "", label, "no such file")))
         elif (kind := kind_of(path.name)) is None:

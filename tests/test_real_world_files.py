@@ -363,10 +363,12 @@ def test_key_text_with_an_invisible_character_is_rejected(landing):
     landing.plants([["P3", "Plant Three", "BU-A", "JP", "", ""], ["P1\u200b", "Plant One again", "BU-A", "JP", "", ""]],
                    name="plants_new.csv")
     landing.production("production_P2.csv", [["P2", "2017-04", "5", "t"], ["P2\u2060", "2017-05", "5", "t"]])
+    landing.production("production_separator.csv", [["P2\x1fX", "2017-04", "5", "t"]])  # the slice key's separator
 
     result = landing.run()
 
-    assert sorted(result.ingest.rejected) == ["plants_new.csv", "production_P2.csv"]
+    assert sorted(result.ingest.rejected) == ["plants_new.csv", "production_P2.csv", "production_separator.csv"]
+    assert "U+001F" in rejection_rows(landing, "production_separator.csv").reason.iloc[0]
     plants = rejection_rows(landing, "plants_new.csv")
     assert plants[["row", "column", "value"]].values.tolist() == [["3", "plant_id", "P1\u200b"]]
     assert "U+200B ZERO WIDTH SPACE" in plants.reason.iloc[0]

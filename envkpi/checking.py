@@ -17,8 +17,8 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import KINDS, kind_of
-from envkpi.ingest import Ingest, IngestSummary, LandedFile, discover, not_a_contract_file_reason
-from envkpi.pipeline import SNAPSHOT_NAME, make_validator
+from envkpi.ingest import Ingest, IngestSummary, LandedFile, discover, not_a_contract_file_reason, shown_name
+from envkpi.pipeline import REPEATED_ROW_WARNING, SNAPSHOT_NAME, make_validator
 from envkpi.readers import Problem
 from envkpi.settings import Settings
 from envkpi.warehouse import create_schema, load_reference, rebuild_conversion
@@ -46,14 +46,18 @@ class CheckOutcome:
             lines.append(f"OK        {file}")
         for file in self.summary.unchanged:
             lines.append(f"SAME      {file}: the same content as another file checked, checked once")
+        by_file: dict[str, list[Problem]] = {}
+        for problem_file, problem in self.summary.problems:
+            by_file.setdefault(problem_file, []).append(problem)
         for file in self.rejected:
             lines.append(f"REJECTED  {file}")
-            for problem_file, p in self.summary.problems:
-                if problem_file == file:
-                    where = f"row {p.row}" if p.row is not None else "whole file"
-                    column = f", column {p.column}" if p.column else ""
-                    value = f", value {p.value!r}" if p.value else ""
-                    lines.append(f"    {where}{column}{value}: {p.reason}")
+            for p in by_file.get(file, []):
+                where = f"row {p.row}" if p.row is not None else "whole file"
+                column = f", column {p.column}" if p.column else ""
+                value = f", value {p.value!r}" if p.value else ""
+                lines.append(f"    {where}{column}{value}: {p.reason}")
+        for file, row in self.summary.repeated_rows:
+            lines.append(f"WARNING   {file}: row {row} {REPEATED_ROW_WARNING}")
         return lines
 
 
@@ -94,7 +98,7 @@ def checked_files(paths: list[Path]) -> tuple[list[LandedFile], list[tuple[str, 
     files: list[LandedFile] = []
     ignored: list[tuple[str, Problem]] = []
     for path in paths:
-        label = str(path)
+        label = shown_name(str(path))  # a name that is not UTF-8 prints with \x escapes
         if path.is_dir():
             found, left = discover(path)
             prefix = label.rstrip("/") + "/"
@@ -127,8 +131,7 @@ def check_files(paths: list[Path], settings: Settings, progress: Callable[[str],
         progress(f"checking {len(files)} file{'s' if len(files) != 1 else ''}")
     ingest = Ingest(connection, "check", pd.Timestamp.now(), settings.fiscal_year_start_month,
                     make_validator(settings, data_docs=False),
-                    plants_known=source is not None or delivers_plants,
-                    reporting_currency=settings.reporting_currency)
+                    plants_known=source is not None or delivers_plants, settings=settings)
     summary = ingest.run(files, ignored)
     ingest.finish_validation()
     known_plants = {plant for (plant,) in connection.execute("select plant_id from accepted_plants").fetchall()}

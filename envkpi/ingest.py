@@ -35,7 +35,9 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_of
 from envkpi.faults import fault_point
+from envkpi.settings import Limits, Settings
 from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
+from envkpi.plausibility import implausible
 from envkpi.validation import ANY_YEAR, SOURCE_FILE, ReferenceData, Validation, Validator
 from envkpi.warehouse import rebuild_conversion, unstorable_numbers
 
@@ -67,6 +69,8 @@ class IngestSummary:
     unchanged: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     problems: list[tuple[str, Problem]] = field(default_factory=list)
+    # Rows of loaded files that repeat an earlier row of their file exactly: kept, counted once.
+    repeated_rows: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def files_seen(self) -> int:
@@ -101,35 +105,76 @@ def not_a_contract_file_reason(name: str) -> str:
     return NOT_A_CONTRACT_FILE
 
 
-def discover(landing: Path) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
+NOT_UTF8_NAME = ("the {what} name is not valid UTF-8 (shown with \\x escapes): rename it with plain characters; "
+                 "left alone")
+UNREADABLE = "cannot be read ({error}): make the {what} readable for the user that runs envkpi; left alone this run"
+STILL_BEING_WRITTEN = ("modified {age} before the run started (less than {settle:g} s): probably still being copied or "
+                       "written, so left for the next run")
+
+
+def shown_name(name: str) -> str:
+    """A file name as text that can be written anywhere: bytes that are not UTF-8 as \\x escapes."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:  # os.scandir keeps undecodable bytes as lone surrogates
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def discover(landing: Path, started_ns: int | None = None,
+             settle_seconds: float = 0) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
     """Every regular file under ``landing``, and the ones that are not contract files.
 
     Hidden files and folders (a leading dot, as editors and OS tools leave them) are skipped
     silently; symbolic links are never followed, so nothing outside the landing folder is ever
-    read. One ``scandir`` per folder: a nightly run looks at tens of thousands of files.
+    read. One ``scandir`` per folder: a nightly run looks at tens of thousands of files. A folder
+    that cannot be listed, a name that is not UTF-8 and a file modified less than
+    ``settle_seconds`` before ``started_ns`` are listed with their reason and left alone.
     """
     found: list[LandedFile] = []
     ignored: list[tuple[str, Problem]] = []
-    pending = [(landing.resolve(), "")]
+    root = landing.resolve()
+    pending = [(root, "")]
     while pending:
         folder, prefix = pending.pop()
-        with os.scandir(folder) as entries:
-            listed = sorted(entries, key=lambda entry: entry.name)
+        try:
+            with os.scandir(folder) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError as error:
+            if folder == root:
+                raise  # no landing folder at all is the run's problem, not a delivery's
+            label = prefix.rstrip("/")
+            ignored.append((label, Problem(None, "", label.rsplit("/", 1)[-1], UNREADABLE.format(
+                error=error.strerror or type(error).__name__, what="folder"))))
+            continue
         subfolders = []
         for entry in listed:
             if entry.name.startswith("."):
                 continue
-            relative = prefix + entry.name
-            if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
-                ignored.append((relative, Problem(None, "", entry.name,
-                                                  "not a regular file (a link or a device): left alone")))
-            elif entry.is_dir():
-                subfolders.append((Path(entry.path), relative + "/"))
-            elif (kind := kind_of(entry.name)) is None:
-                ignored.append((relative, Problem(None, "", entry.name, not_a_contract_file_reason(entry.name))))
-            else:
-                stat = entry.stat()
-                found.append(LandedFile(Path(entry.path), relative, kind, stat.st_size, stat.st_mtime_ns))
+            name = shown_name(entry.name)
+            relative = prefix + name
+            try:
+                if name != entry.name:
+                    what = "folder" if entry.is_dir(follow_symlinks=False) else "file"
+                    ignored.append((relative, Problem(None, "", name, NOT_UTF8_NAME.format(what=what))))
+                elif entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
+                    ignored.append((relative, Problem(None, "", entry.name,
+                                                      "not a regular file (a link or a device): left alone")))
+                elif entry.is_dir():
+                    subfolders.append((Path(entry.path), relative + "/"))
+                elif (kind := kind_of(entry.name)) is None:
+                    ignored.append((relative, Problem(None, "", entry.name, not_a_contract_file_reason(entry.name))))
+                else:
+                    stat = entry.stat()
+                    age = (started_ns - stat.st_mtime_ns) / 1e9 if started_ns is not None else None
+                    if age is not None and settle_seconds > 0 and age < settle_seconds:
+                        ignored.append((relative, Problem(None, "", entry.name, STILL_BEING_WRITTEN.format(
+                            age=f"{max(age, 0):.0f} s", settle=settle_seconds))))
+                    else:
+                        found.append(LandedFile(Path(entry.path), relative, kind, stat.st_size, stat.st_mtime_ns))
+            except OSError as error:
+                ignored.append((relative, Problem(None, "", entry.name, UNREADABLE.format(
+                    error=error.strerror or type(error).__name__, what="file"))))
         pending.extend(reversed(subfolders))  # depth first, in name order
     return found, ignored
 
@@ -140,7 +185,8 @@ def sha256_of(path: Path) -> str:
 
 
 def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int,
-                      plants_known: bool = True, reporting_currency: str = "JPY") -> ReferenceData:
+                      plants_known: bool = True, reporting_currency: str = "JPY",
+                      period_range: tuple[str, str] = ("0000-01", "9999-12")) -> ReferenceData:
     """The boundary, factors and KPIs that deliveries are checked against right now."""
     plants = connection.execute("select plant_id, business_unit from accepted_plants").fetchall()
     factor_keys = connection.execute(
@@ -157,6 +203,7 @@ def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_m
         fiscal_year_start_month=fiscal_year_start_month,
         plants_known=plants_known,
         reporting_currency=reporting_currency,
+        period_range=period_range,
     )
 
 
@@ -239,8 +286,10 @@ class _BatchesAhead:
     monthly batch (a second and a half with one core busy, on the benchmark's machine).
     """
 
-    def __init__(self, reader: ThreadPoolExecutor, checker: ThreadPoolExecutor, work: list[tuple[str, list]]):
+    def __init__(self, reader: ThreadPoolExecutor, checker: ThreadPoolExecutor, work: list[tuple[str, list]],
+                 limits: Limits = Limits()):
         self._reader, self._checker = reader, checker
+        self._limits = limits
         self._work = iter(work)
         self._ahead: deque[list] = deque()  # [kind, reading, checking or None]
         self._check: tuple[Validator, ReferenceData] | None = None
@@ -255,54 +304,103 @@ class _BatchesAhead:
         self._check = (validator, reference)
         self._fill()
 
-    def next(self) -> tuple[dict[str, DeliveredTable], pa.Table, Checked | None]:
-        """The next batch's files, rows and checks (None when it was not checked ahead)."""
+    def next(self) -> tuple[dict[str, DeliveredTable], pa.Table, Checked | None, dict[str, ReadContent]]:
+        """The next batch's files, rows, checks (None when it was not checked ahead) and reads."""
         _, reading, checking = self._ahead.popleft()
-        tables, rows = reading.result()
+        tables, rows, reads = reading.result()
         checked = self._validation(checking) if checking else None
         self._fill()
-        return tables, rows, checked
+        return tables, rows, checked, reads
 
     def _validation(self, checking: Future) -> Checked:
         return checking.result()  # a method of its own, so that the benchmark times this wait
 
     def _fill(self) -> None:
         while len(self._ahead) < (2 if self._check else 4) and (following := next(self._work, None)):
-            self._ahead.append([following[0], self._reader.submit(_read_batch, *following), None])
+            self._ahead.append([following[0], self._reader.submit(_read_batch, *following, self._limits), None])
         for entry in self._ahead:
             kind, reading, checking = entry
             if checking is None and self._check and KINDS[kind].monthly:
                 entry[2] = self._checker.submit(_checked_ahead, kind, reading, *self._check)
 
 
-# A batch's checks: its validation by the suites (None when it has no rows) and the numbers the
-# warehouse could not store, as (source_file, source_row, column, text).
-Checked = tuple[Validation | None, list[tuple[str, int, str, str]]]
+# A batch's checks: its validation by the suites (None when it has no rows), the numbers the
+# warehouse could not store, as (source_file, source_row, column, text), and the values that are
+# implausible (envkpi.plausibility), as (source_file, problem).
+Checked = tuple[Validation | None, list[tuple[str, int, str, str]], list[tuple[str, Problem]]]
 
 
 def _checked(kind: str, rows: pa.Table, validator: Validator, reference: ReferenceData,
              connection: duckdb.DuckDBPyConnection) -> Checked:
     if not len(rows):
-        return None, []
-    return validator.validate(kind, rows, reference), unstorable_numbers(connection, rows)
+        return None, [], []
+    return (validator.validate(kind, rows, reference), unstorable_numbers(connection, rows),
+            implausible(kind, rows, reference.period_range))
 
 
 def _checked_ahead(kind: str, reading: Future, validator: Validator, reference: ReferenceData) -> Checked:
-    _, rows = reading.result()
+    _, rows, _ = reading.result()
     with duckdb.connect() as scratch:  # the warehouse's connection belongs to the run's thread
         return _checked(kind, rows, validator, reference, scratch)
 
 
-def _read_batch(kind: str, candidates: list[tuple[LandedFile, str, int | None]]) -> tuple[dict[str, DeliveredTable], pa.Table]:
-    """A batch's files as read (or why not) and the rows of the readable ones as one table."""
-    tables: dict[str, DeliveredTable] = read_deliveries(
-        {landed.relative: landed.path for landed, _, _ in candidates
-         if landed.path.suffix.casefold() in READABLE_SUFFIXES}, kind)
+CHANGED_WHILE_READ = ("changed while it was being read (size or modification time differ from when the run found "
+                      "it): probably still being copied or written, so left for the next run")
+
+
+@dataclass(frozen=True)
+class ReadContent:
+    """What one read of a file's bytes gave: its sha256, size and modification time, or why not."""
+
+    sha256: str | None
+    size: int
+    modified_ns: int
+    problem: Problem | None = None  # the file could not be read, or changed while being read
+
+
+def read_landed(landed: LandedFile) -> tuple[bytes | None, ReadContent]:
+    """A file's bytes, read once: the sha256, the size and the rows all come from these bytes.
+
+    The file is opened once and its status taken from the open file before and after the read,
+    so that a file still growing (a copy in progress) is noticed rather than loaded in part.
+    """
+    try:
+        with open(landed.path, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            raw = handle.read()
+            after = os.fstat(handle.fileno())
+    except OSError as error:
+        return None, ReadContent(None, landed.size, landed.modified_ns, Problem(None, "", landed.path.name, UNREADABLE.format(
+            error=error.strerror or type(error).__name__, what="file")))
+    stats = {(s.st_size, s.st_mtime_ns) for s in (before, after)} | {(landed.size, landed.modified_ns)}
+    if len(stats) > 1 or len(raw) != after.st_size:
+        return None, ReadContent(None, len(raw), after.st_mtime_ns, Problem(None, "", landed.path.name, CHANGED_WHILE_READ))
+    return raw, ReadContent(hashlib.sha256(raw).hexdigest(), len(raw), after.st_mtime_ns)
+
+
+def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
+                limits: Limits = Limits()) -> tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]]:
+    """A batch's files as read (or why not), the rows of the readable ones as one table, and what
+    each read gave (files whose sha256 the run knew by their status are read too: their rows)."""
+    contents: dict[str, bytes] = {}
+    reads: dict[str, ReadContent] = {}
+    tables: dict[str, DeliveredTable] = {}
     for landed, _, _ in candidates:
-        if landed.path.suffix.casefold() not in READABLE_SUFFIXES:
+        raw, reads[landed.relative] = read_landed(landed)
+        if raw is not None and landed.path.suffix.casefold() not in READABLE_SUFFIXES:
             tables[landed.relative] = DeliveredTable(problems=[Problem(
                 None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
-    return tables, kind_table(kind, {label: t for label, t in tables.items() if t.readable})
+        elif raw is not None:
+            contents[landed.relative] = raw
+    tables.update(read_deliveries(
+        {landed.relative: landed.path for landed, _, _ in candidates if landed.relative in contents}, kind,
+        contents, limits))
+    contents.clear()
+    for landed, _, _ in candidates:
+        if landed.relative not in tables:  # not readable, or changed while being read
+            tables[landed.relative] = DeliveredTable(problems=[reads[landed.relative].problem])
+    tables = {landed.relative: tables[landed.relative] for landed, _, _ in candidates}
+    return tables, kind_table(kind, {label: t for label, t in tables.items() if t.readable}), reads
 
 
 # A kind's new files are read, validated and loaded in batches of about this many bytes of
@@ -331,7 +429,14 @@ class Ingest:
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, run_id: str, ingested_at: pd.Timestamp,
                  fiscal_year_start_month: int, make_validator, plants_known: bool = True,
-                 reporting_currency: str = "JPY"):
+                 settings: Settings | None = None):
+        settings = settings or Settings()
+        self.limits = settings.limits
+        self.reporting_currency = settings.reporting_currency
+        self.max_problems_per_file = settings.max_problems_per_file
+        self.period_range = (settings.min_period, settings.max_period())
+        self._accepted_content: set[str] = set()
+        self._seen_this_run: set[str] = set()
         self.connection = connection
         self.run_id = run_id
         self.ingested_at = ingested_at
@@ -341,7 +446,6 @@ class Ingest:
         self._validator_build: Future | None = None
         self._pending_deliveries: list[tuple] = []
         self.plants_known = plants_known
-        self.reporting_currency = reporting_currency
         self._next_delivery_id = 1 + connection.execute(
             "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
             "                coalesce((select max(delivery_id) from current_slice), 0))"
@@ -359,7 +463,7 @@ class Ingest:
 
     def _reference(self) -> ReferenceData:
         return current_reference(self.connection, self.fiscal_year_start_month, self.plants_known,
-                                 self.reporting_currency)
+                                 self.reporting_currency, self.period_range)
 
     def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
         summary = IngestSummary(self.run_id, first_delivery_id=self._next_delivery_id)
@@ -388,14 +492,15 @@ class Ingest:
                 self._validator_build = checker.submit(self._make_validator, new_bytes)  # something is new
             candidates = self._candidates(files, known, summary)
             batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
-            ahead = _BatchesAhead(reader, checker, [(kind, batch) for kind in KINDS for batch in batches_of[kind]])
+            ahead = _BatchesAhead(reader, checker, [(kind, batch) for kind in KINDS for batch in batches_of[kind]],
+                                  self.limits)
             for kind in KINDS:
                 if KINDS[kind].monthly and batches_of[kind] and not ahead.checking:
                     ahead.check_with(self.validator, self._reference())
                 for batch in batches_of[kind]:
-                    tables, rows, checked = ahead.next()
-                    self._ingest_kind(kind, batch, tables, rows, summary, checked)
-                    del tables, rows, checked
+                    tables, rows, checked, reads = ahead.next()
+                    self._ingest_kind(kind, batch, tables, rows, summary, checked, reads)
+                    del tables, rows, checked, reads
                 if kind == "factors" and batches_of[kind]:
                     rebuild_conversion(self.connection)
                 fault_point(f"ingest:kind-done:{kind}")
@@ -419,19 +524,24 @@ class Ingest:
         except Exception:  # noqa: BLE001 - the error that ended the ingest is the one to report
             pass
 
-    def _candidates(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> list[tuple[LandedFile, str, int | None]]:
-        """The files whose content is new, in delivery order, with their sha256 and earlier rejection."""
-        accepted_content = {sha for sha, status in known["by_sha"].items() if status["accepted"]}
-        candidates: list[tuple[LandedFile, str, int | None]] = []
-        seen_this_run: set[str] = set()
+    def _candidates(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> list[tuple[LandedFile, str | None, int | None]]:
+        """The files whose content may be new, in delivery order, with the sha256 their status gives.
+
+        A file whose path, size and modification time an earlier delivery had is known by that
+        delivery's sha256 without reading it; every other file is read once, in its batch, and its
+        sha256 taken from those bytes (``read_landed``): whether it is new is decided then.
+        """
+        self._accepted_content = {sha for sha, status in known["by_sha"].items() if status["accepted"]}
+        self._known_by_sha = known["by_sha"]
+        candidates: list[tuple[LandedFile, str | None, int | None]] = []
         for landed in sorted(files, key=lambda f: (f.modified_ns, f.relative)):
-            sha = known["by_stat"].get((landed.relative, landed.size, landed.modified_ns)) or sha256_of(landed.path)
-            if sha in accepted_content or sha in seen_this_run:
+            sha = known["by_stat"].get((landed.relative, landed.size, landed.modified_ns))
+            if sha is not None and (sha in self._accepted_content or sha in self._seen_this_run):
                 summary.unchanged.append(landed.relative)
                 continue
-            seen_this_run.add(sha)
-            rejected_before = known["by_sha"].get(sha, {}).get("rejected_id")
-            candidates.append((landed, sha, rejected_before))
+            if sha is not None:
+                self._seen_this_run.add(sha)
+            candidates.append((landed, sha, None))
         return candidates
 
     def _known_deliveries(self) -> dict:
@@ -448,24 +558,43 @@ class Ingest:
                 entry["rejected_id"] = delivery_id
         return {"by_stat": by_stat, "by_sha": by_sha}
 
-    def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str, int | None]],
+    def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
                      tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary,
-                     checked: Checked | None) -> None:
+                     checked: Checked | None, reads: dict[str, ReadContent]) -> None:
         if checked is None and len(rows):  # not checked ahead
             reference = self._reference()
             checked = _checked(kind, rows, self.validator, reference, self.connection)
-        validation, unstorable = checked or (None, [])
-        found = validation.problems if validation else {}
+        validation, unstorable, implausible_values = checked or (None, [], [])
+        found = {file: list(problems) for file, problems in (validation.problems if validation else {}).items()}
+        for file, problem in implausible_values:  # the more telling reason for its cell (an invisible character)
+            found[file] = [p for p in found.get(file, []) if (p.row, p.column) != (problem.row, problem.column)]
+            found[file].append(problem)
         for file, row, column, value in unstorable:
             if not any(p.row == row and p.column == column for p in found.get(file, [])):  # not reported yet
                 found.setdefault(file, []).append(Problem(row, column, value, UNSTORABLE_REASON.format(column=column)))
-                found[file].sort(key=lambda p: (p.row or 0, p.column))
+        for problems in found.values():
+            problems.sort(key=lambda p: (p.row or 0, p.column))
         fault_point(f"ingest:validated:{kind}")
         delivery_ids: dict[str, int] = {}
-        for landed, sha, rejected_before in candidates:
+        for landed, known_sha, _ in candidates:
             table = tables[landed.relative]
+            read = reads.get(landed.relative)
+            if read is not None and read.problem is not None:  # unreadable, or still being written
+                summary.ignored.append(landed.relative)
+                summary.problems.append((landed.relative, read.problem))
+                continue
+            sha = read.sha256 if read is not None else known_sha
+            if read is not None:  # the status and the content of the one read
+                landed = LandedFile(landed.path, landed.relative, landed.kind, read.size, read.modified_ns)
+            if sha != known_sha:  # content the status did not vouch for
+                if sha in self._accepted_content or sha in self._seen_this_run:
+                    summary.unchanged.append(landed.relative)
+                    continue
+                self._seen_this_run.add(sha)
+            rejected_before = self._known_by_sha.get(sha, {}).get("rejected_id")
             problems = table.problems or found.get(landed.relative, [])
             if problems:
+                problems = self._listed(problems)
                 self._record_rejection(landed, sha, kind, table, problems, rejected_before)
                 summary.rejected.append(landed.relative)
                 summary.problems.extend((landed.relative, p) for p in problems)
@@ -475,7 +604,21 @@ class Ingest:
         self._flush_deliveries()
         fault_point(f"ingest:deliveries-recorded:{kind}")
         if delivery_ids:
+            if validation is not None and validation.is_repeat.any():
+                repeats = rows.filter(pa.array(validation.is_repeat)).select([SOURCE_FILE, SOURCE_ROW]).to_pydict()
+                summary.repeated_rows.extend((file, int(row)) for file, row in zip(repeats[SOURCE_FILE], repeats[SOURCE_ROW])
+                                             if file in delivery_ids)
             self._load(kind, rows.append_column("is_repeat", pa.array(validation.is_repeat)), delivery_ids)
+
+    def _listed(self, problems: list[Problem]) -> list[Problem]:
+        """At most ``max_problems_per_file`` problems, and a last one counting the rest."""
+        limit = self.max_problems_per_file
+        if len(problems) <= limit:
+            return problems
+        rest = len(problems) - limit
+        return [*problems[:limit], Problem(None, "", f"{rest:,} more", (
+            f"{rest:,} more problems in this file are not listed (at most {limit:,} are, setting "
+            f"max_problems_per_file): fix the ones above, then check the file again"))]
 
     def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
         """Give the file its delivery_id; the row is written with the kind's others by ``_flush_deliveries``."""

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import shutil
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +35,8 @@ from envkpi.warehouse import (connect, kpi_results_frame, load_reference, rebuil
 
 SNAPSHOT_NAME = "warehouse.duckdb"
 PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.publication)
+REPEATED_ROW_WARNING = ("repeats an earlier row of the file exactly: counted once; if these were two real "
+                        "quantities, deliver them summed in one row")
 
 
 class StorageError(RuntimeError):
@@ -172,10 +175,10 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
     """Ingest the landing folder and rebuild every derived table, in the caller's transaction."""
     load_reference(connection, settings)
     rebuild_conversion(connection)
-    files, ignored = discover(settings.landing)
+    files, ignored = discover(settings.landing, time.time_ns(), settings.settle_seconds)
     fault_point("ingest:discovered")
     ingest = Ingest(connection, run_id, now, settings.fiscal_year_start_month,
-                    validator_factory or make_validator(settings), reporting_currency=settings.reporting_currency)
+                    validator_factory or make_validator(settings), settings=settings)
     summary = ingest.run(files, ignored)
     fault_point("ingest:done")
     # Data Docs are rendered (Python) while DuckDB rebuilds the derived tables (its own threads).
@@ -223,6 +226,11 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
         "published_figures_changed": len(restated),
         "published_figures_changed_by_year": {
             f"FY{year}": int(count) for year, count in restated.groupby("fiscal_year").size().items()},
+        # Rows of loaded files that repeat an earlier row of the same file exactly (same key and
+        # values): kept in the raw layer, counted once. Listed because two real loads of the
+        # same size look exactly like this.
+        "repeated_rows": [{"file": file, "row": row, "warning": REPEATED_ROW_WARNING}
+                          for file, row in summary.repeated_rows],
     }
     path = reports / "run_summary.json"
     replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(run_summary, indent=2, ensure_ascii=False)))

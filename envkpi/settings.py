@@ -6,7 +6,9 @@ defaults and CLI flags override both. No other module reads the environment or i
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +34,20 @@ def _snapshot_default() -> Path:
                       "warehouse; a year's publication is `envkpi publish`)", DeprecationWarning, stacklevel=2)
         return Path(os.environ[_ENV_PREFIX + "PUBLISHED"])
     return PROJECT_DIR / "data" / "snapshot"
+# Defaults of the hard limits on a delivered file (see Settings and Limits).
+MAX_LINE_CHARS = 100_000
+MAX_FIELD_CHARS = 10_000
+MAX_COLUMNS = 200
+MAX_PROBLEMS_PER_FILE = 100
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The hard limits the readers apply to one delivered file (from ``Settings.limits``)."""
+
+    max_line_chars: int = MAX_LINE_CHARS
+    max_field_chars: int = MAX_FIELD_CHARS
+    max_columns: int = MAX_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -78,12 +94,36 @@ class Settings:
     # Where the nightly flow posts a notification (JSON with subject and text) when a night fails
     # or completes with rejected files; empty for none. E.g. a chat webhook.
     notify_url: str = field(default_factory=lambda: _env("NOTIFY_URL", ""))
+    # A file modified less than this many seconds before the run started is probably still being
+    # copied or written: it is left for the next run (and listed). 0: every file is taken.
+    settle_seconds: float = field(default_factory=lambda: float(_env("SETTLE_SECONDS", "60")))
+    # Hard limits on a delivered file, each with the reason a plant reads when a file exceeds it:
+    # a hostile file is rejected after reading its bytes once, in time and memory bounded by them.
+    max_line_chars: int = field(default_factory=lambda: int(_env("MAX_LINE_CHARS", str(MAX_LINE_CHARS))))
+    max_field_chars: int = field(default_factory=lambda: int(_env("MAX_FIELD_CHARS", str(MAX_FIELD_CHARS))))
+    max_columns: int = field(default_factory=lambda: int(_env("MAX_COLUMNS", str(MAX_COLUMNS))))
+    # Problems listed per rejected file; one more row counts the rest.
+    max_problems_per_file: int = field(default_factory=lambda: int(_env("MAX_PROBLEMS_PER_FILE", str(MAX_PROBLEMS_PER_FILE))))
+    # Plausible months of the monthly kinds: from this one to December of the current year plus
+    # max_period_years_ahead (a month in 0000 or 9999 is a typing error, not data).
+    min_period: str = field(default_factory=lambda: _env("MIN_PERIOD", "1990-01"))
+    max_period_years_ahead: int = field(default_factory=lambda: int(_env("MAX_PERIOD_YEARS_AHEAD", "1")))
 
     def __post_init__(self) -> None:
         if not 1 <= self.fiscal_year_start_month <= 12:
             raise ValueError(
                 f"fiscal_year_start_month must be 1..12, got {self.fiscal_year_start_month}"
             )
+        if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", self.min_period):
+            raise ValueError(f"min_period must be YYYY-MM, got {self.min_period!r}")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_line_chars, self.max_field_chars, self.max_columns)
+
+    def max_period(self, today: dt.date | None = None) -> str:
+        """The latest plausible month: December of the current year plus ``max_period_years_ahead``."""
+        return f"{(today or dt.date.today()).year + self.max_period_years_ahead:04d}-12"
 
     @property
     def published(self) -> Path:

@@ -67,12 +67,15 @@ class ReferenceData:
     plants_known: bool = True
     # Sales and purchases are delivered in it (contract 7).
     reporting_currency: str = "JPY"
+    # The plausible months of the monthly kinds, first and last (envkpi.plausibility).
+    period_range: tuple[str, str] = ("0000-01", "9999-12")
 
     def parameters(self, table: pa.Table) -> dict[str, list[str]]:
         plants = sorted(self.known_plants) if self.plants_known else sorted(_present(table, "plant_id"))
         return {
             "known_plants": plants,
             "known_energy_factor_keys": sorted(self.known_energy_factor_keys),
+            "known_energy_types": sorted(self.known_energy_types),
             "known_kpis": sorted(self.known_kpis),
             "known_scopes": sorted({"group"} | set(self.known_plants) | set(self.known_business_units)),
             "reporting_currency": [self.reporting_currency],

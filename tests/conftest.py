@@ -10,7 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from envkpi.settings import Settings
+# Tests write their deliveries a moment before they run: no file is left for "the next night" for
+# being recent, unless a test asks for it (test_real_world_files.py). Subprocess runs inherit it.
+os.environ.setdefault("ENVKPI_SETTLE_SECONDS", "0")
+
+from envkpi.settings import Settings  # noqa: E402
 
 PLANTS_HEADER = ["plant_id", "name", "business_unit", "country", "in_scope_from", "in_scope_to"]
 

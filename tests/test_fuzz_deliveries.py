@@ -46,6 +46,7 @@ from hypothesis import strategies as st
 
 from conftest import PLANTS_HEADER, write_csv
 from envkpi.contract import KINDS
+from envkpi.settings import MAX_COLUMNS, MAX_FIELD_CHARS, MAX_LINE_CHARS
 
 SOAK = bool(os.environ.get("ENVKPI_SOAK"))
 # Examples per kind; each example is a batch of FILES_PER_EXAMPLE deliveries.
@@ -89,6 +90,19 @@ BAD_QUANTITIES = [
 ]
 BAD_PERIODS = ["42826", "42826.0", "2017/04", "2017-4", "Apr-17", "2017-04-01", "２０１７－０４", "201704",
                "2017-13", "2017-00", "H29-04", "17-04", "FY2017", "2017-04-01T00:00:00"]
+# The faults the generator knows. Issue 18 added: invisible characters in a key, implausible
+# periods, a quantity just over 10^15 that rounds to it as a float, cells and lines over the hard
+# limits, too many columns, a table starting in column B, a stray quote (`"12"3`), and in XLSX a
+# stale <dimension>, percent-formatted cells (both accepted) and data on the second sheet.
+CSV_FAULTS = ("utf16", "mixed_encoding", "unterminated_quote", "newline_in_quantity", "nul_byte", "stray_quote",
+              "long_line")
+XLSX_FAULTS = ("truncated", "merged_header", "merged_plant_cells", "formula_cell", "serial_date", "day_date",
+               "bool_quantity", "csv_named_xlsx", "stale_dimension", "percent_cell", "data_on_second_sheet")
+SHARED_FAULTS = ("quantity", "period", "plant", "empty", "unit", "duplicate_key", "duplicate_header", "missing_column",
+                 "ragged_long", "ragged_short", "header_only", "zero_bytes", "invisible_key", "implausible_period",
+                 "over_limit_exact", "long_field", "wide_header", "column_b")
+# Faults that a file survives: it must load with the values a person sees.
+ACCEPTED_FAULTS = ("stale_dimension", "percent_cell")
 # What the fuzz saw, for the last test: outcomes, and which faults were generated.
 SEEN: dict[str, int] = {}
 
@@ -173,12 +187,7 @@ def deliveries(draw, kind: str) -> Delivery:
         "period_as": st.sampled_from(["text", "date"]),
     }))
     bad = draw(st.sampled_from(
-        [None] * 12 + ["quantity", "quantity", "period", "plant", "empty", "unit", "duplicate_key",
-         "duplicate_header", "missing_column", "ragged_long", "ragged_short", "header_only", "zero_bytes"]
-        + (["utf16", "mixed_encoding", "unterminated_quote", "newline_in_quantity", "nul_byte"] if fmt == "csv" else
-           ["truncated", "merged_header", "merged_plant_cells", "formula_cell", "serial_date", "day_date",
-            "bool_quantity", "csv_named_xlsx"])
-    ))
+        [None] * 12 + list(SHARED_FAULTS) + ["quantity"] + list(CSV_FAULTS if fmt == "csv" else XLSX_FAULTS)))
     bad_row = draw(st.integers(0, len(records) - 1))
     bad_value = draw(st.sampled_from(BAD_QUANTITIES if bad == "quantity" else BAD_PERIODS))
     texts = {k: quantity_text(draw, r["quantity"]) for k, r in enumerate(records)}
@@ -287,6 +296,35 @@ def render(kind, fmt, records, texts, layout, bad, bad_row, bad_value, name) -> 
     elif bad == "bool_quantity":
         target[quantity_at] = True
         problem = (bad_row, "quantity")
+    elif bad == "invisible_key":
+        target[columns.index("plant_id")] = f"{str(target[columns.index('plant_id')]).strip()}\u200b"
+        problem = (bad_row, "plant_id")
+    elif bad == "implausible_period":
+        target[columns.index("period")] = "0000-01" if bad_row % 2 else "9999-12"
+        problem = (bad_row, "period")
+    elif bad == "over_limit_exact":
+        target[quantity_at] = "1000000000000000.05"  # 1e15 exactly as a float
+        problem = (bad_row, "quantity")
+    elif bad == "long_field":
+        target[columns.index("plant_id")] = "P" * (MAX_FIELD_CHARS + 1)
+        problem = (bad_row, "plant_id")
+    elif bad == "long_line":
+        target[columns.index("plant_id")] = "P" * (MAX_LINE_CHARS + 1)
+        problem = ("file", "")  # the line's number (a quoted line break before it shifts it from the row)
+    elif bad == "stray_quote":
+        target[quantity_at] = "STRAY_QUOTE"  # written as "12"3 by render_csv
+        problem = ("file", "")
+    elif bad == "wide_header":
+        shown_header.extend([""] * MAX_COLUMNS + ["last"])
+        problem = ("header", "")
+    elif bad == "column_b":
+        problem = ("header", "column 2")
+    elif bad == "data_on_second_sheet":
+        problem = ("header", "")
+    elif bad == "percent_cell":
+        for position, (index, key, exact) in enumerate(expected):  # a number cell shows 100 times its value
+            if isinstance(cells[index][quantity_at], (int, float)) and not isinstance(cells[index][quantity_at], bool):
+                expected[position] = (index, key, exact * 100)
     elif bad == "duplicate_header":
         shown_header.append(shown_header[0])
         for line in cells:
@@ -299,7 +337,10 @@ def render(kind, fmt, records, texts, layout, bad, bad_row, bad_value, name) -> 
         problem = ("header", "quantity")
     elif bad is not None:
         problem = ("file", "")  # the file as a whole: encoding, binary, truncated, empty ...
-    if bad is not None and not (bad == "ragged_short" and fmt == "xlsx") and not (
+    if bad == "column_b":  # an empty column A before the table
+        shown_header = [None if fmt == "xlsx" else "", *shown_header]
+        cells = [[None if fmt == "xlsx" else "", *line] for line in cells]
+    if bad is not None and bad not in ACCEPTED_FAULTS and not (bad == "ragged_short" and fmt == "xlsx") and not (
             bad == "merged_plant_cells" and problem is None):
         expect = "reject"
     elif bad == "ragged_short":  # XLSX has no ragged rows: the last cell is simply empty
@@ -348,6 +389,8 @@ def render_csv(lines, layout, encoding, bad) -> bytes:
     text = buffer.getvalue()
     if bad == "unterminated_quote":
         text += '"P1,2017-04,never closed' + layout["newline"]
+    if bad == "stray_quote":
+        text = text.replace("STRAY_QUOTE", '"12"3')
     if bad == "utf16":
         return text.encode("utf-16")
     if bad == "mixed_encoding":
@@ -364,8 +407,17 @@ def render_xlsx(lines, bad, row_of) -> bytes:
 
     workbook = Workbook()
     sheet = workbook.active
+    if bad == "data_on_second_sheet":  # a sheet of code lists first, as templates have
+        sheet.title = "codes"
+        for line in (["unit", "meaning"], ["t", "tonnes"], ["kg", "kilograms"]):
+            sheet.append(line)
+        sheet = workbook.create_sheet("data")
     for line in lines:
         sheet.append([] if line is None else line)
+    if bad == "percent_cell":
+        at = 1 + [str(v).strip().casefold() for v in lines[0]].index("quantity")
+        for row in sheet.iter_rows(min_row=2, min_col=at, max_col=at):
+            row[0].number_format = "0.00%"
     if bad == "merged_header":
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=2)
     if bad == "merged_plant_cells" and len(row_of) > 1:  # the first two data rows share one plant cell
@@ -375,11 +427,29 @@ def render_xlsx(lines, bad, row_of) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     data = buffer.getvalue()
+    if bad == "stale_dimension":  # a writer that never updates <dimension>: it says A1:B2 whatever the sheet holds
+        data = with_stale_dimension(data, "A1:B2")
     if bad == "truncated":
         return data[: len(data) * 2 // 3]
     if bad == "csv_named_xlsx":
         return b"plant_id,period,quantity,unit\r\nP1,2017-04,1,t\r\n"
     return data
+
+
+def with_stale_dimension(data: bytes, ref: str) -> bytes:
+    """The workbook with its first sheet's <dimension ref> replaced."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(),
+                                               parts["xl/worksheets/sheet1.xml"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, part in parts.items():
+            target.writestr(name, part)
+    return buffer.getvalue()
 
 
 # --- checking them through the library ------------------------------------------------------
@@ -426,6 +496,9 @@ class Checker:
         for delivery in named.values():
             SEEN["deliveries"] = SEEN.get("deliveries", 0) + 1
             SEEN[delivery.fault] = SEEN.get(delivery.fault, 0) + 1
+        for relative, delivery in named.items():
+            if relative.endswith(".csv"):
+                readers_agree(folder / relative, delivery)
         self.connection.execute("begin transaction")
         try:
             files, ignored = discover(folder)
@@ -472,6 +545,20 @@ class Checker:
                 assert stored_text == text, f"row {row}, {column}: {stored_text!r} != {text!r}: {about}"
 
 
+def readers_agree(path: Path, delivery: Delivery) -> None:
+    """The batch reader, where it takes a file, reads it exactly as the careful reader does."""
+    from envkpi.readers import _plain_csv, _read_plain_batch, read_delivery
+
+    plain = _plain_csv(path.name, path.read_bytes())
+    batch = _read_plain_batch(delivery.kind, [plain]) if plain is not None else None
+    if batch is None:
+        return  # the careful reader decides alone
+    fast, careful = batch[path.name], read_delivery(path, delivery.kind)
+    assert fast.readable == careful.readable, f"{path.name}: {delivery.label}: {careful.problems}"
+    if fast.readable:
+        assert fast.frame.to_dict("list") == careful.frame.to_dict("list"), f"{path.name}: {delivery.label}"
+
+
 @pytest.fixture(scope="module")
 def checker(tmp_path_factory) -> Checker:
     return Checker(tmp_path_factory.mktemp("fuzz"))
@@ -512,13 +599,6 @@ def test_fuzzed_chemicals_deliveries_are_loaded_right_or_rejected_whole(checker,
     checker.check(batch)
 
 
-CSV_FAULTS = ("utf16", "mixed_encoding", "unterminated_quote", "newline_in_quantity", "nul_byte")
-XLSX_FAULTS = ("truncated", "merged_header", "merged_plant_cells", "formula_cell", "serial_date", "day_date",
-               "bool_quantity", "csv_named_xlsx")
-SHARED_FAULTS = ("quantity", "period", "plant", "empty", "unit", "duplicate_key", "duplicate_header", "missing_column",
-                 "ragged_long", "ragged_short", "header_only", "zero_bytes")
-
-
 def test_the_fuzz_saw_at_least_1000_deliveries():
     """Runs after the four fuzz tests (a module runs in one worker, in file order)."""
     if not SEEN:
@@ -541,7 +621,9 @@ def test_every_fault_the_generator_knows_once_each(checker):
         for fault in faults:
             batch.append(render("chemicals", fmt, records, texts, layout, fault, 1,
                                 "NaN" if fault == "quantity" else "42826", f"chemicals_{fmt}_{fault}"))
-    assert sum(d.expect == "reject" for d in batch) == len(batch) - 2 - 1  # xlsx ragged_short: an empty extra cell
+    # Accepted: the two files without a fault, XLSX ragged_short (an empty extra cell), and the
+    # XLSX faults a file survives (a stale dimension, percent cells).
+    assert sum(d.expect == "reject" for d in batch) == len(batch) - 2 - 1 - len(ACCEPTED_FAULTS)
     checker.check(batch)
 
 
@@ -668,3 +750,47 @@ def test_a_run_with_every_rejected_corpus_file_among_good_ones_completes(tmp_pat
 def test_runs_with_fuzzed_bad_files_among_good_ones_load_the_good_and_reject_the_bad_whole(bad):
     with tempfile.TemporaryDirectory() as root:
         run_mixed(Path(root), bad)
+
+
+# --- file systems: names as bytes, unreadable files (issue 18) -------------------------------
+
+
+@settings(max_examples=20 if SOAK else 3, derandomize=True, database=None, deadline=None,
+          phases=[Phase.explicit, Phase.generate], suppress_health_check=[HealthCheck.too_slow])
+@given(names=st.lists(st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\x00" not in b),
+                      min_size=2, max_size=6, unique=True),
+       unreadable=st.integers(0, 5))
+def test_runs_with_byte_file_names_and_an_unreadable_file_complete(names, unreadable):
+    """Names as old zip tools and SMB shares leave them (any bytes), and one file that cannot be
+    opened: the good files load, every odd one is listed once with a reason, nothing crashes."""
+    import builtins
+    from unittest import mock
+
+    from conftest import Landing
+
+    with tempfile.TemporaryDirectory() as root:
+        landing = Landing(Path(root))
+        landing.plants([[p, f"Plant {p}", "BU", "JP", "", ""] for p in PLANTS])
+        landing.production("production_good.csv", [["P1", m, "10", "t"] for m in PERIODS])
+        folder = os.fsencode(landing.path)
+        odd = [b"production_" + name + b".csv" for name in names]
+        for position, name in enumerate(odd):  # an unknown plant: a readable, valid name is rejected, never loaded
+            with open(os.path.join(folder, name), "wb") as handle:  # each its own content (no file is a copy)
+                handle.write(b"plant_id,period,quantity,unit\r\nP9,2017-04,%d,t\r\n" % position)
+        refused = os.path.join(folder, odd[unreadable % len(odd)])
+        original = builtins.open
+
+        def guarded(file, *args, **kwargs):
+            if isinstance(file, (str, bytes, os.PathLike)) and os.fsencode(file) == refused:
+                raise PermissionError(13, "Permission denied", os.fsdecode(file))
+            return original(file, *args, **kwargs)
+
+        with mock.patch.object(builtins, "open", guarded), mock.patch.object(io, "open", guarded):
+            result = landing.run()
+        assert sorted(result.ingest.loaded) == ["plants.csv", "production_good.csv"], result.ingest.problems
+        listed = landing.rejections()
+        assert len(result.ingest.rejected) + len(result.ingest.ignored) == len(odd)
+        assert len(set(listed.file)) == len(odd) and (listed.reason.str.len() > 0).all()
+        assert listed.reason.str.contains("cannot be read").sum() <= 1
+        for name in odd:  # hidden files (a leading dot) are not among them: the name starts with "production_"
+            assert os.path.exists(os.path.join(folder, name))

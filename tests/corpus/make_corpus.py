@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -33,16 +35,37 @@ def raw(name: str, data: bytes, expected: dict) -> None:
     EXPECTED[name] = expected
 
 
-def xlsx(name: str, rows: list[list[object]], expected: dict, merge: str | None = None) -> bytes:
+def xlsx(name: str, rows: list[list[object]], expected: dict, merge: str | None = None,
+         formats: dict[str, str] | None = None, sheets_before: dict[str, list[list[object]]] | None = None,
+         dimension: str | None = None) -> bytes:
     workbook = Workbook()
+    sheet = workbook.active
+    for title, before in (sheets_before or {}).items():  # sheets in front of the data (code lists)
+        sheet.title = title
+        for row in before:
+            sheet.append(row)
+        sheet = workbook.create_sheet("data")
     for row in rows:
-        workbook.active.append(row)
+        sheet.append(row)
     if merge:
-        workbook.active.merge_cells(merge)
+        sheet.merge_cells(merge)
+    for cell, number_format in (formats or {}).items():
+        sheet[cell].number_format = number_format
     buffer = io.BytesIO()
     workbook.save(buffer)
-    raw(name, buffer.getvalue(), expected)
-    return buffer.getvalue()
+    data = buffer.getvalue()
+    if dimension:  # a writer that leaves <dimension> stale
+        with zipfile.ZipFile(io.BytesIO(data)) as source:
+            parts = {part: source.read(part) for part in source.namelist()}
+        parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(),
+                                                   parts["xl/worksheets/sheet1.xml"])
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+            for part, content in parts.items():
+                target.writestr(part, content)
+        data = buffer.getvalue()
+    raw(name, data, expected)
+    return data
 
 
 def reject(row: int | None = None, column: str = "") -> dict:
@@ -124,6 +147,39 @@ text("waste_fullwidth_space_padding.csv", [WASTE, "P1\u3000,2017-04,\u3000sludge
 # Classic Mac OS line ends (CR only).
 text("energy_old_mac_cr.csv", [ENERGY, "P1,2017-04,electricity,7,kWh"], accept((2, "7", {})), newline="\r")
 raw("chemicals_nul_bytes.csv", f"{CHEMICALS}\r\nP1,2017-04,tolu\x00ene,,air,1,kg\r\n".encode("utf-8"), reject())
+
+# --- issue 18: what review found beyond the fuzzing ---
+# A writer that never updates <dimension>: it says A1:D2, the sheet holds three data rows.
+xlsx("production_stale_dimension.xlsx", [PRODUCTION.split(","), ["P1", "2017-04", 10, "t"], ["P1", "2017-05", 11, "t"],
+                                         ["P1", "2017-06", 12, "t"]],
+     accept((2, "10", {}), (3, "11", {}), (4, "12", {})), dimension="A1:D2")
+# A percent-formatted cell: Excel stores 0.115 for a typed 11.5 %; it is read as the 11.5 it shows.
+xlsx("production_percent_cell.xlsx", [PRODUCTION.split(","), ["P1", "2017-04", 0.115, "t"]],
+     accept((2, "11.5", {})), formats={"C2": "0.0%"})
+# A template whose first sheet is the code list; the data are on the second sheet.
+xlsx("production_codes_sheet_first.xlsx", [PRODUCTION.split(","), ["P1", "2017-04", 10, "t"]], reject(1, ""),
+     sheets_before={"codes": [["unit", "meaning"], ["t", "tonnes"], ["kg", "kilograms"]]})
+# A table pasted one column to the right.
+text("production_starts_in_column_b.csv", ["," + PRODUCTION, ",P1,2017-04,10,t"], reject(1, "column 2"))
+# Arrow's lenient reader would read "12"3 as 123; Python's strict one refuses it: rejected by both.
+text("production_stray_quote.csv", [PRODUCTION, 'P1,2017-04,"12"3,t'], reject())
+# A cell over max_field_chars (10,000), and a line over max_line_chars (100,000).
+text("production_long_cell.csv", [PRODUCTION + ",note", "P1,2017-04,10,t," + "x" * 10_001], reject(2, "note"))
+text("production_long_line.csv", [PRODUCTION + ",note", "P1,2017-04,10,t," + "x" * 100_001], reject(2, ""))
+# More columns than max_columns (200): one problem, not one per empty name.
+text("production_wide_header.csv", [PRODUCTION + "," * 300 + ",last", "P1,2017-04,10,t"], reject(1, ""))
+# Invisible characters: a zero-width space after a plant id, a word joiner in a unit.
+text("production_zero_width_plant.csv", [PRODUCTION, "P1\u200b,2017-04,10,t"], reject(2, "plant_id"))
+text("energy_word_joiner_unit.csv", [ENERGY, "P1,2017-04,electricity,10,kWh\u2060"], reject(2, "unit"))
+# Typos in the year that pass YYYY-MM.
+text("production_implausible_periods.csv", [PRODUCTION, "P1,0000-01,10,t", "P1,9999-12,10,t"], reject(2, "period"))
+# Just over 10^15, which is 10^15 exactly as a float.
+text("production_just_over_1e15.csv", [PRODUCTION, "P1,2017-04,1000000000000000.05,t"], reject(2, "quantity"))
+# The same row twice (two real loads of the same size?): kept, counted once, with a warning.
+text("production_identical_rows.csv", [PRODUCTION, "P1,2017-04,10,t", "P1,2017-04,10,t"],
+     accept((2, "10", {}), (3, "10", {})))
+# A known energy type in a unit it has no factor for: reported on the unit.
+text("energy_unit_without_factor.csv", [ENERGY, "P1,2017-04,electricity,10,litre"], reject(2, "unit"))
 
 (HERE / "expected.json").write_text(json.dumps(EXPECTED, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
                                     encoding="utf-8")

@@ -75,7 +75,6 @@ class ReferenceData:
         return {
             "known_plants": plants,
             "known_energy_factor_keys": sorted(self.known_energy_factor_keys),
-            "known_energy_types": sorted(self.known_energy_types),
             "known_kpis": sorted(self.known_kpis),
             "known_scopes": sorted({"group"} | set(self.known_plants) | set(self.known_business_units)),
             "reporting_currency": [self.reporting_currency],

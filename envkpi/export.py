@@ -28,6 +28,23 @@ def neutralise_formula(value: object) -> object:
     return value
 
 
+# The control characters a worksheet cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE, which it
+# refuses with an error that would lose the whole file).
+_NOT_IN_A_WORKSHEET = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+def storable_in_a_worksheet(value: object) -> object:
+    """Text with each control character a worksheet cannot hold shown as ``\x1f``; else the value."""
+    if isinstance(value, str) and _NOT_IN_A_WORKSHEET.search(value):
+        return _NOT_IN_A_WORKSHEET.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
+    return value
+
+
+def excel_cell(value: object) -> object:
+    """A value as an XLSX cell: never a formula, never a character the file format refuses."""
+    return storable_in_a_worksheet(neutralise_formula(value))
+
+
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text columns (and column names) never start a formula."""
     safe = frame.copy()
@@ -130,13 +147,8 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     """Write one sheet per frame, formula-safe, replacing ``path`` atomically."""
 
     from openpyxl import Workbook  # slow to import; only XLSX outputs need it
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    def cell(value: object) -> object:
-        # Control characters cannot be stored in a worksheet: shown as \x1f, the text otherwise kept.
-        if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
-            return ILLEGAL_CHARACTERS_RE.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
-        return value
+    cell = storable_in_a_worksheet
 
     def write(tmp: Path) -> None:
         # openpyxl's write-only mode streams rows: a report pack's ten thousand rows of figures

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from envkpi.contract import kind_of, monthly_kinds
-from envkpi.export import neutralise_formula, replace_atomically
+from envkpi.export import excel_cell, replace_atomically
 from envkpi.readers import Problem
 
 COLUMNS = ["plant", "file", "row", "column", "value found", "reason", "what to do"]
@@ -86,8 +86,7 @@ class RejectionReport:
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
             for record in self.rows.itertuples(index=False):
-                sheet.append([None if pd.isna(value) else neutralise_formula(value)
-                              for value in record])
+                sheet.append([None if pd.isna(value) else excel_cell(value) for value in record])
             for index, name in enumerate(COLUMNS, start=1):
                 letter = sheet.cell(row=1, column=index).column_letter
                 sheet.column_dimensions[letter].width = widths[name]

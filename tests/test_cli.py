@@ -23,7 +23,7 @@ def invoke(*arguments: str, env: dict[str, str] | None = None):
 
 def paths(tmp_path: Path) -> list[str]:
     return ["--warehouse", str(tmp_path / "w" / "warehouse.duckdb"), "--reports", str(tmp_path / "reports"),
-            "--published", str(tmp_path / "published")]
+            "--snapshot", str(tmp_path / "snapshot")]
 
 
 def assert_one_line_error(result, *words: str) -> None:
@@ -65,7 +65,7 @@ def test_run_with_a_file_as_landing_says_it_is_a_file_and_creates_nothing(tmp_pa
 def test_help_shows_every_default_path():
     text = re.sub(r"\s+", " ", invoke("run", "--help").output)
     for option, default in (("--landing", "landing"), ("--warehouse", "warehouse.duckdb"), ("--reports", "reports"),
-                            ("--published", "published")):
+                            ("--snapshot", "snapshot")):
         assert option in text
         # rich boxes break lines anywhere: the default is checked with the box drawing removed
         assert re.search(r"\[default: \(?[^\]]*" + re.escape(default), text.replace("│ ", "").replace(" │", "")), option

@@ -192,8 +192,11 @@ def test_restatements_since_publication_name_the_file_that_changed_each_publishe
     magnets = one(frame, kpi="recycling_rate", scope_id="Magnets")
     assert pd.isna(magnets.published_rating) and magnets.current_rating == "not achieved"
     assert magnets.files == "targets_bu.csv" and magnets.published_value == magnets.current_value
-    # energy and CO2 of the group, Magnets and P1, and Magnets' recycling rating
-    assert len(frame) == 7
+    # energy, co2_intensity and both Scope 2 figures (electricity) of the group, Magnets and P1,
+    # and Magnets' recycling rating
+    assert set(frame.kpi) == {"energy_intensity", "co2_intensity", "scope2_location_co2", "scope2_market_co2",
+                              "recycling_rate"}
+    assert len(frame) == 13
 
 
 def one(frame, **where):

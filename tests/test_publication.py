@@ -91,9 +91,14 @@ def test_a_restated_plant_month_is_listed_with_the_file_that_restated_it_and_the
     assert energy.files == "energy_P2.csv"
     assert one(frame, "energy_intensity", "group").current_value == 9.76 / 200
     assert one(frame, "co2_intensity", "BU-B").current_value == 0.555 / 100
-    # 3 waste_intensity + 3 energy_intensity + 3 co2_intensity figures (group, business unit, plant)
-    assert len(frame) == 9 and run_summary(landing)["published_figures_changed"] == 9
-    assert run_summary(landing)["published_figures_changed_by_year"] == {"FY2017": 9}
+    # Electricity is Scope 2: 1000 kWh x 0.000555 t-CO2 under both bases (no market factor); P2
+    # burns no fuel, so its Scope 1 figure stays empty, as published.
+    assert one(frame, "scope2_market_co2", "P2").current_value == pytest.approx(0.555)
+    assert not (frame.kpi == "scope1_co2").any()
+    # 3 figures (group, business unit, plant) each of waste_intensity, energy_intensity,
+    # co2_intensity, scope2_location_co2 and scope2_market_co2
+    assert len(frame) == 15 and run_summary(landing)["published_figures_changed"] == 15
+    assert run_summary(landing)["published_figures_changed_by_year"] == {"FY2017": 15}
 
 
 def test_a_base_year_restatement_is_listed_for_every_published_year_it_changes(landing):

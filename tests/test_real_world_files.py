@@ -459,6 +459,6 @@ def test_a_wrong_unit_is_reported_against_the_unit_column_by_run_and_by_check(la
     landing.run()
     rows = rejection_rows(landing, "energy_P1.csv")
     assert rows[["row", "column", "value"]].values.tolist() == [["3", "unit", "litre"], ["4", "energy_type", "moonlight"]]
-    assert "in this unit" in rows.reason.iloc[0] and "unknown energy type" in rows.reason.iloc[1]
+    assert "has no conversion factor for electricity" in rows.reason.iloc[0] and "unknown energy type" in rows.reason.iloc[1]
     lines = check_files([path], landing.settings).lines()
     assert any("row 3, column unit, value 'litre'" in line for line in lines), lines

@@ -199,13 +199,14 @@ def test_the_restatements_artifact_lists_the_published_figures_a_night_changed_a
                 "P01,2017-04,electricity,1100000,kWh")
     second = nightly(**paths(tmp_path), return_state=True)
     markdown = artifacts_of(second)[RESTATEMENTS_KEY].data
-    # energy_intensity and co2_intensity, each for the group, Magnets and P01
-    assert "6 published figures changed" in markdown
+    # energy_intensity, co2_intensity and both Scope 2 figures (electricity), each for the group,
+    # Magnets and P01
+    assert "12 published figures changed" in markdown
     group = next(line for line in markdown.splitlines() if "| group | energy_intensity |" in line)
     assert "energy_P01_2017-04_fix.csv" in group and "| v1 |" in group
     assert "| 81.3333 | 81.7852 |" in group  # 175,680 / 2,160 then, 176,656 / 2,160 now
-    assert second.result()["published_figures_changed"] == 6
-    assert "Published figures changed since their publication: 6" in artifacts_of(second)[RUN_SUMMARY_KEY].data
+    assert second.result()["published_figures_changed"] == 12
+    assert "Published figures changed since their publication: 12" in artifacts_of(second)[RUN_SUMMARY_KEY].data
 # --- notification of a bad night -------------------------------------------------------------
 
 

@@ -84,7 +84,7 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
            warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
            published: Optional[Path] = PublishedOption) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
-    from envkpi.pipeline import PUBLISHED_NAME, data_cut_off, report_cut_off, write_annual_report
+    from envkpi.pipeline import PUBLISHED_NAME, report_basis, write_annual_report
     from envkpi.warehouse import connect, kpi_results_frame
 
     settings = _settings(None, warehouse, reports, published)
@@ -98,13 +98,13 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
     connection = connect(source, read_only=True)
     try:
         kpi_results = kpi_results_frame(connection)
-        cut_off = report_cut_off(data_cut_off(connection), fy, settings.fiscal_year_start_month)
+        basis = report_basis(connection)
     finally:
         connection.close()
     if fy not in set(kpi_results.fiscal_year):
         typer.echo(f"no KPI results for FY{fy} in {source}", err=True)
         raise typer.Exit(2)
-    written = write_annual_report(kpi_results, settings, fy, cut_off)
+    written = write_annual_report(kpi_results, settings, fy, basis)
     typer.echo(f"FY{fy} report pack: {written['pack:pdf']} (and .md, .html, .xlsx, .csv); "
                f"{sum(k.startswith('chart:') for k in written)} chart files under {settings.reports / 'charts'}")
 

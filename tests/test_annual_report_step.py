@@ -60,18 +60,21 @@ def test_worker_processes_draw_the_files_one_process_draws(landing, tmp_path, wo
     _deliver_year(landing, MONTHS_FY2017, "fy2017")
     result = run(landing.settings.with_overrides(drawing_workers=workers), publish_snapshot=False)
     registry = charts.read_registry(landing.settings.reference / "kpis.csv")
-    # The last delivered month, 2018-03, is also the last of FY2017.
-    one_process = {p.name: p for p in charts.write_charts(result.kpi_results, tmp_path / "charts", 2017, "2018-03",
-                                                           registry)}
+    # Every delivery was ingested by this one run: the figures are as of its day.
+    (ingested,) = landing.query("select distinct ingested_at from delivery")["ingested_at"]
+    dates = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", ingested.strftime("%Y-%m-%d"))
+    names = {"P1": "Plant 1", "P2": "Plant 2"}
+    one_process = {p.name: p for p in charts.write_charts(result.kpi_results, tmp_path / "charts", 2017, dates,
+                                                           registry, plant_names=names)}
     one_process.update({p.name: p for p in report_pack.write_report_pack(
-        result.kpi_results, tmp_path / "pack", 2017, "2018-03", registry).values()})
+        result.kpi_results, tmp_path / "pack", 2017, dates, registry, plant_names=names).values()})
 
     drawn = {path.name: path for name, path in result.reports.items() if name.startswith(("chart:", "pack:"))}
     assert sorted(drawn) == sorted(one_process) and len(drawn) > 10
     for name, path in drawn.items():
         if name.endswith(".xlsx"):  # zip timestamps differ; the cells may not
             sheets = [[list(row) for row in load_workbook(p, read_only=True).worksheets[i].iter_rows(values_only=True)]
-                      for p in (path, one_process[name]) for i in (0, 1)]
-            assert sheets[:2] == sheets[2:], name
+                      for p in (path, one_process[name]) for i in (0, 1, 2)]
+            assert sheets[:3] == sheets[3:], name
         else:
             assert path.read_bytes() == one_process[name].read_bytes(), name

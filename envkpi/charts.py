@@ -47,7 +47,8 @@ STARS = {"achieved": "***", "90% achieved": "**", "not achieved": "*"}
 RATING_COLOURS = {"***": "#009E73", "**": "#E69F00", "*": "#D55E00"}
 # A business unit's or plant's bar takes the colour of its own rating; grey where it has no target.
 NO_TARGET_COLOUR = "#A0A0A0"
-RATING_NAMES = {"***": "Achieved (***)", "**": "90 % achieved (**)", "*": "Not achieved (*)", "": "No target"}
+RATING_NAMES = {"***": "Achieved (***)", "**": "90 % achieved (**)", "*": "Not achieved (*)",
+                "": "No target of its own"}
 
 INCOMPLETE_NOTE = "Incomplete data (< 100 % of plant-months)"
 FOOTER_INCHES = 0.5

@@ -312,7 +312,7 @@ def test_bars_take_the_colour_of_their_own_rating_named_in_the_legend():
     assert colours == {"Magnets": green, "Cables": orange, "P01": orange, "P02": vermillion, "P03": grey}
     legend = {t.get_text(): h for legend in fig.legends for t, h in zip(legend.get_texts(), legend.legend_handles)}
     assert {label: to_hex(handle.get_facecolor()) for label, handle in legend.items() if label[0] in "A9NN"} == {
-        "Achieved (***)": green, "90 % achieved (**)": orange, "Not achieved (*)": vermillion, "No target": grey}
+        "Achieved (***)": green, "90 % achieved (**)": orange, "Not achieved (*)": vermillion, "No target of its own": grey}
 
 
 def test_the_scale_of_a_breakdown_fits_its_data():
@@ -386,3 +386,17 @@ def test_the_period_covered_is_the_fiscal_years_twelve_months():
                                               (-3.25, "-3.3")])
 def test_chart_labels_round_half_up_to_one_decimal(value, shown):
     assert charts.format_label(value) == shown
+
+
+def test_chart_pdfs_embed_truetype_fonts_not_type3(tmp_path: Path):
+    from pypdf import PdfReader
+
+    charts.save_figure(charts.overview_figure(kpi_results(), 2017, DATES, REGISTRY), tmp_path, "overview_FY2017")
+
+    page = PdfReader(tmp_path / "overview_FY2017.pdf").pages[0]
+    fonts = [font.get_object() for font in page["/Resources"]["/Font"].values()]
+    assert fonts
+    assert {font["/Subtype"] for font in fonts} == {"/Type0"}
+    for font in fonts:
+        descendant = font["/DescendantFonts"][0].get_object()
+        assert descendant["/Subtype"] == "/CIDFontType2" and "/FontFile2" in descendant["/FontDescriptor"]

@@ -604,22 +604,24 @@ def overview_figure(
     """All KPIs of the group on one page: a trend panel each with its FY rating, and a summary table."""
     registry = read_registry(registry)
     kpis = kpis_in_order(kpi_results, registry)
-    ncols = 2
+    # Three columns from five KPIs on: the page stays landscape, as the A4 pages of the pack are.
+    ncols = 3 if len(kpis) + 1 > 4 else 2
     nrows = max(1, math.ceil((len(kpis) + 1) / ncols))
     with house_style():
-        fig = _figure(11.7, 1.1 + 3.0 * nrows)
+        fig = _figure(11.7 if ncols == 2 else 14.0, 1.1 + 3.0 * nrows)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         summary = []
         for ax, kpi in zip(axes, kpis):
             info = kpi_info(kpi, registry, kpi_results)
             rows = group_rows(kpi_results, kpi)
             _draw_trend(ax, rows, info, fiscal_year, compact=True)
-            ax.set_title(info.label, fontsize=10)
+            title_size = 10 if ncols == 2 else 9.5
+            ax.set_title(info.label, fontsize=title_size)
             this_year = rows[rows["fiscal_year"] == fiscal_year]
             next_year = rows[rows["fiscal_year"] == fiscal_year + 1]
             mark = stars(this_year["rating"].iloc[0]) if not this_year.empty else ""
             if mark:
-                ax.set_title(f"FY{fiscal_year} {mark}", loc="right", fontsize=10, color=RATING_COLOURS[mark])
+                ax.set_title(f"FY{fiscal_year} {mark}", loc="right", fontsize=title_size, color=RATING_COLOURS[mark])
             metric = plotted_metric(this_year, info).dropna()
             result = f"{format_label(metric.iloc[0])} %" if not metric.empty else "no result"
             if not this_year.empty and bool(_is_incomplete(this_year).iloc[0]):
@@ -635,7 +637,8 @@ def overview_figure(
             ])
         table_ax = axes[len(kpis)]
         header = ["KPI (group)", f"FY{fiscal_year} result", "Target", "Rating", f"FY{fiscal_year + 1} target"]
-        draw_table(table_ax, header, summary, col_widths=[0.36, 0.2, 0.13, 0.11, 0.2], wrap=[24, 12, 0, 0, 0], fontsize=8.5,
+        draw_table(table_ax, header, summary, col_widths=[0.36, 0.2, 0.13, 0.11, 0.2],
+                   wrap=[24 if ncols == 2 else 20, 12, 0, 0, 0 if ncols == 2 else 8], fontsize=8.5 if ncols == 2 else 8,
                    estimated_height_pts=2.6 * 72, centred=[3])
         table_ax.set_title("Results: reduction vs base year, or rate", fontsize=10)
         for ax in axes[len(kpis) + 1:]:

@@ -445,7 +445,16 @@ def _figures_sheet(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Dat
     headers = [FIGURE_COLUMNS.get(column, (column, "", None))[0] for column in figures.columns]
     formats = {i: FIGURE_COLUMNS[c][2] for i, c in enumerate(figures.columns)
                if c in FIGURE_COLUMNS and FIGURE_COLUMNS[c][2]}
-    widths = [max(12.0, min(28.0, len(h) * 0.6 + 4)) for h in headers]
+    # Wide enough for the longest text of a column (at most 40 characters) and for its header
+    # wrapped on two or three lines; numbers fit in 12 to 16 characters with their format.
+    widths = []
+    for column, header in zip(figures.columns, headers):
+        values = figures[column].dropna()
+        if pd.api.types.is_numeric_dtype(values) or values.empty:
+            longest = 14
+        else:
+            longest = int(values.astype(str).str.len().max()) + 2
+        widths.append(round(float(min(40, max(12, longest, len(header) * 0.45 + 3))), 1))
     layout = SheetLayout(widths=widths, number_formats=formats, wrap=False)
     return figures.set_axis(headers, axis=1), layout, list(figures.columns)
 

@@ -400,3 +400,21 @@ def test_chart_pdfs_embed_truetype_fonts_not_type3(tmp_path: Path):
     for font in fonts:
         descendant = font["/DescendantFonts"][0].get_object()
         assert descendant["/Subtype"] == "/CIDFontType2" and "/FontFile2" in descendant["/FontDescriptor"]
+
+
+def test_the_readme_shows_only_images_that_make_images_draws():
+    project = Path(__file__).resolve().parent.parent
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile[makefile.index("\nimages:"):]
+    recipe = recipe[:recipe.index("\n\n")]
+
+    shown = re.findall(r"!\[[^\]]*\]\((docs/images/[^)]+)\)", readme)
+    assert {"docs/images/overview_FY2017.png", "docs/images/report_pack_FY2017_page1.png",
+            "docs/images/breakdown_energy_intensity_FY2017.png"} <= set(shown)
+    for image in shown:
+        assert (project / image).is_file(), image
+        name = Path(image).stem.removesuffix("_page1")
+        assert name in recipe, f"{image} is not drawn by make images"
+    # Chart names in the README carry their fiscal year.
+    assert not re.search(r"`(trend|breakdown|overview)_[a-z<>_]*`", readme)

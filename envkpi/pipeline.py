@@ -213,7 +213,8 @@ class ReportBasis:
 def report_basis(connection: duckdb.DuckDBPyConnection) -> ReportBasis:
     """The delivery times and plant names of the current deliveries (read-only queries)."""
     delivered_at = connection.execute(
-        """select case when slice.kind in (select unnest($monthly_kinds)) then slice_period(slice.slice_key) end as period,
+        """select case when slice.kind in (select unnest($monthly_kinds)) then slice_period(slice.slice_key)
+                  end as period,
                   max(delivery.ingested_at) as delivered_at
            from current_slice as slice
            join delivery using (delivery_id)

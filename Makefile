@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test soak bench serve server report demo notebooks contract clean check template
+.PHONY: help run test soak bench serve server report demo notebooks images contract clean check template
 
 help: ## list the targets and the envkpi commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,30 @@ contract: $(STAMP) ## write expectations/*.json and docs/contract.md from envkpi
 
 notebooks: $(STAMP) ## make .ipynb files from the reviewed notebooks/*.py (outputs stay out of git)
 	$(BIN)/jupytext --to notebook notebooks/*.py
+
+# docs/images/ drawn from the demo group by this checkout's code, so that they never go stale: the
+# demo is run into build/images/ (its own warehouse and reports, nothing of `make run` touched),
+# then the FY2017 overview, trend and breakdown are copied as drawn and the pack's first page is
+# rendered by pdftoppm. More screenshots (the rejection report, a plant template) are steps of
+# their own: name their targets in IMAGE_STEPS; each runs after the demo run, with
+# IMAGES_REPORTS set to the demo's reports folder, and writes its PNG into docs/images/.
+IMAGES_WORK := build/images
+IMAGES_REPORTS := $(IMAGES_WORK)/reports
+IMAGES_RUN = --warehouse $(IMAGES_WORK)/warehouse.duckdb --reports $(IMAGES_REPORTS) --published $(IMAGES_WORK)/published
+IMAGE_STEPS ?=
+
+images: $(STAMP) ## redraw docs/images/ from the demo group (needs pdftoppm, from poppler-utils)
+	@command -v pdftoppm >/dev/null 2>&1 || { echo "make images needs pdftoppm: install poppler-utils" \
+		"(Debian/Ubuntu: sudo apt-get install poppler-utils; macOS: brew install poppler)" >&2; exit 1; }
+	rm -rf $(IMAGES_WORK)
+	ENVKPI_DATA_DOCS=0 $(BIN)/envkpi run --landing data/demo/landing $(IMAGES_RUN)
+	$(BIN)/envkpi report --fy 2017 $(IMAGES_RUN)
+	cp $(IMAGES_REPORTS)/charts/overview_FY2017.png $(IMAGES_REPORTS)/charts/trend_energy_intensity_FY2017.png \
+		$(IMAGES_REPORTS)/charts/breakdown_energy_intensity_FY2017.png docs/images/
+	pdftoppm -png -r 110 -f 1 -l 1 -singlefile $(IMAGES_REPORTS)/pack/report_pack_FY2017.pdf \
+		docs/images/report_pack_FY2017_page1
+	$(if $(strip $(IMAGE_STEPS)),$(MAKE) $(IMAGE_STEPS) IMAGES_REPORTS=$(IMAGES_REPORTS))
+	@echo "docs/images/ redrawn from the demo group: $$(ls docs/images | tr '\n' ' ')"
 
 clean: ## remove the warehouse, published snapshots and reports of earlier runs
 	rm -rf data/warehouse.duckdb* data/snapshot data/published reports/charts reports/pack reports/data_docs reports/*.csv reports/*.json reports/rejections.html reports/rejections.xlsx

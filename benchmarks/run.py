@@ -101,7 +101,7 @@ PHASES: tuple[tuple[str, tuple[tuple[str, str, str | None], ...]], ...] = (
     ("report step: connect", ((P, "report_step", None),)),
     ("reports (CSV, JSON)", ((P, "write_reports", None),)),
     ("kpi_results to pandas", ((P, "kpi_results_frame", None),)),
-    ("data cut-off", ((P, "data_cut_off", None),)),
+    ("report basis (delivery times, plant names)", ((P, "report_basis", None),)),
     ("charts + report pack", ((P, "write_annual_report", None),)),
     ("publish snapshot", ((P, "publish", None),)),
 )
@@ -114,7 +114,7 @@ PHASE_GROUPS = {
         "validation: numbers the warehouse can store", "validation: plausibility", "Data Docs", "kind bookkeeping (accepted rows, slice keys)", "delivery rows", "rejection rows", "load raw rows + slices",
         "transaction: connect, commit, checkpoint"),
     "KPI rebuild": ("KPI rebuild (normalised + kpi_results)",),
-    "reports + charts": ("report step: connect", "reports (CSV, JSON)", "kpi_results to pandas", "data cut-off",
+    "reports + charts": ("report step: connect", "reports (CSV, JSON)", "kpi_results to pandas", "report basis (delivery times, plant names)",
                          "charts + report pack"),
     "publish": ("publish snapshot",),
 }

@@ -43,21 +43,22 @@ def _draw(job: tuple[str, str | None]) -> list[str]:
     """Render one job's files into the staging folder; returns their names."""
     what, kpi = job
     data, registry = _job_inputs["kpi_results"], _job_inputs["registry"]
-    fiscal_year, cut_off, staging = _job_inputs["fiscal_year"], _job_inputs["cut_off"], _job_inputs["staging"]
+    fiscal_year, dates, staging = _job_inputs["fiscal_year"], _job_inputs["dates"], _job_inputs["staging"]
     if what == "title":
-        report_pack.write_title_page(_job_inputs["table"], staging / "title.pdf", fiscal_year, cut_off)
+        report_pack.write_title_page(_job_inputs["table"], staging / "title.pdf", fiscal_year, dates)
         return ["title.pdf"]
     if what == "xlsx":
         name = f"results_FY{fiscal_year}.xlsx"
-        report_pack.write_results_xlsx(data, _job_inputs["table"], staging / name, fiscal_year, registry)
+        report_pack.write_results_xlsx(data, _job_inputs["table"], staging / name, fiscal_year, registry, dates)
         return [name]
     if what == "trend":
-        figure, stem = charts.trend_figure(data, kpi, cut_off, registry, fiscal_year), charts.trend_stem(kpi)
+        figure = charts.trend_figure(data, kpi, dates, registry, fiscal_year)
+        stem = charts.trend_stem(kpi, fiscal_year)
     elif what == "breakdown":
-        figure = charts.breakdown_figure(data, kpi, fiscal_year, cut_off, registry)
+        figure = charts.breakdown_figure(data, kpi, fiscal_year, dates, registry, _job_inputs["plant_names"])
         stem = charts.breakdown_stem(kpi, fiscal_year)
     else:
-        figure, stem = charts.overview_figure(data, fiscal_year, cut_off, registry), charts.overview_stem(fiscal_year)
+        figure, stem = charts.overview_figure(data, fiscal_year, dates, registry), charts.overview_stem(fiscal_year)
     return [path.name for path in charts.save_figure(figure, staging, stem)]
 
 
@@ -66,8 +67,9 @@ def _workers(jobs: int, wanted: int) -> int:
     return max(1, min(jobs, wanted or available))
 
 
-def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: int, cut_off: str,
-                        registry: pd.DataFrame, workers: int = 0, published: pd.DataFrame | None = None,
+def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: int, dates: charts.ReportDates,
+                        registry: pd.DataFrame, workers: int = 0, plant_names: dict[str, str] | None = None,
+                        published: pd.DataFrame | None = None,
                         recalculation_threshold_pct: float = 5.0) -> dict[str, Path]:
     """Charts under ``reports/charts`` and the report pack under ``reports/pack`` for one year.
 
@@ -83,7 +85,7 @@ def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: i
     with tempfile.TemporaryDirectory(prefix="envkpi-drawing-") as folder:
         staging = Path(folder)
         inputs = {"kpi_results": kpi_results, "registry": registry, "fiscal_year": fiscal_year,
-                  "cut_off": cut_off, "staging": staging, "table": table}
+                  "dates": dates, "staging": staging, "table": table, "plant_names": plant_names or {}}
         staged = _draw_all(jobs, inputs, workers)
 
         def put(job: tuple[str, str | None], folder: Path) -> list[Path]:
@@ -98,13 +100,14 @@ def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: i
         for job in [job for kpi in kpis for job in (("trend", kpi), ("breakdown", kpi))] + [("overview", None)]:
             written.update({f"chart:{path.name}": path for path in put(job, reports / "charts")})
         pack = reports / "pack"
-        paths = report_pack.write_table_texts(table, pack, fiscal_year, cut_off)
+        paths = report_pack.write_table_texts(table, pack, fiscal_year, dates)
         (paths["xlsx"],) = put(("xlsx", None), pack)
         paths["csv"] = write_csv(table, pack / f"results_FY{fiscal_year}.csv")
-        # The pack's pages are the charts just drawn, behind the title page.
+        # The pack's pages are the charts just drawn, behind the title page (and the contents).
         pages = [staging / "title.pdf"] + [staging / f"{stem}.pdf"
                                            for stem in report_pack.pack_pages(kpi_results, fiscal_year, registry)]
-        paths["pdf"] = report_pack.join_pdf(pages, pack / f"report_pack_FY{fiscal_year}.pdf", fiscal_year)
+        paths["pdf"] = report_pack.join_pdf(pages, pack / f"report_pack_FY{fiscal_year}.pdf", fiscal_year, dates,
+                                            report_pack.page_titles(kpi_results, fiscal_year, registry))
         written.update({f"pack:{fmt}": path for fmt, path in paths.items()})
     return written
 

@@ -2,8 +2,10 @@
 
 Every function takes the ``kpi_results`` table (contract section 5) and returns a matplotlib
 ``Figure`` built without pyplot (no global state, no display backend); ``write_charts`` saves them
-as PNG, SVG and PDF. Every chart carries units on its axes and a footer naming the source and the
-data cut-off date. Percentages are shown with ``format_pct`` (see its docstring for the rounding).
+as PNG, SVG and PDF, each named with the fiscal year it reports. Every chart carries units on its
+axes and a footer naming the source, the period the figures cover and the date they are as of
+(``ReportDates``). Labels show one decimal (``format_label``); the CSR results table keeps its
+own rounding (``format_pct``).
 """
 
 from __future__ import annotations
@@ -34,23 +36,49 @@ SOURCE = "envkpi, kpi_results.csv"
 FORMATS = ("png", "svg", "pdf")
 
 # Okabe-Ito colours, named by their role in the charts (the style file holds the same palette).
+# The target is black, so that no rating colour (green, orange, vermillion) is ever read as it.
 ACTUAL_COLOUR = "#0072B2"
-TARGET_COLOUR = "#D55E00"
+TARGET_COLOUR = "#000000"
 TRAJECTORY_COLOUR = "#666666"
-BU_COLOUR = "#009E73"
-PLANT_COLOUR = "#56B4E9"
 NO_VALUE_COLOUR = "#777777"
 
 # The rating words of kpi_results and the stars the CSR results table shows for them.
 STARS = {"achieved": "***", "90% achieved": "**", "not achieved": "*"}
 RATING_COLOURS = {"***": "#009E73", "**": "#E69F00", "*": "#D55E00"}
+# A business unit's or plant's bar takes the colour of its own rating; grey where it has no target.
+NO_TARGET_COLOUR = "#A0A0A0"
+RATING_NAMES = {"***": "Achieved (***)", "**": "90 % achieved (**)", "*": "Not achieved (*)",
+                "": "No target of its own"}
 
 INCOMPLETE_NOTE = "Incomplete data (< 100 % of plant-months)"
-FOOTER_INCHES = 0.35
+FOOTER_INCHES = 0.5
 LEGEND_ROW_INCHES = 0.28
 
 
 # --- reading the inputs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportDates:
+    """The two dates shown wherever figures are.
+
+    ``period_covered``: the months of the fiscal year the figures are for. ``figures_as_of``: the
+    latest delivery time (``delivery.ingested_at``) of the deliveries the figures include, so a
+    restatement delivered after the year's end moves it; "no deliveries" when there are none.
+    """
+
+    period_covered: str
+    figures_as_of: str
+
+    @classmethod
+    def for_year(cls, fiscal_year: int, start_month: int, figures_as_of: str) -> "ReportDates":
+        first = pd.Period(year=fiscal_year, month=start_month, freq="M")
+        last = first + 11
+        return cls(f"FY{fiscal_year} ({first.strftime('%b %Y')} – {last.strftime('%b %Y')})", figures_as_of)
+
+    @property
+    def text(self) -> str:
+        return f"Period covered: {self.period_covered}  ·  Figures as of: {self.figures_as_of}"
 
 
 @dataclass(frozen=True)
@@ -168,6 +196,31 @@ def format_target(value: float) -> str:
     return format_pct(value, decimals=2)
 
 
+def format_label(value: float) -> str:
+    """A figure as every chart label shows it: one decimal, rounded half up (16 -> 16.0, 6.65 -> 6.7)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    rounded = Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return format(rounded if rounded != 0 else Decimal("0.0"), "f")
+
+
+def format_target_label(value: float) -> str:
+    """A target on a chart: one decimal, or the two it was set with (13 -> 13.0, 7.25 stays 7.25)."""
+    shown = format_target(value)
+    return shown if "." in shown else format_label(value)
+
+
+def display_name(scope_id: object, plant_names: dict | None) -> str:
+    """A plant as the charts name it: its name from the plants file and its id, "Kyoto Works (P01)"."""
+    name = (plant_names or {}).get(str(scope_id))
+    if not isinstance(name, str) or not name.strip() or name.strip() == str(scope_id):
+        return str(scope_id)
+    name = name.strip()
+    if len(name) > 28:
+        name = name[:27] + "…"
+    return f"{name} ({scope_id})"
+
+
 def group_rows(kpi_results: pd.DataFrame, kpi: str) -> pd.DataFrame:
     """The group's rows of ``kpi``, one per fiscal year (an integer), oldest first."""
     rows = kpi_results[(kpi_results["scope_level"] == "group") & (kpi_results["kpi"] == kpi)].copy()
@@ -214,18 +267,26 @@ def _legend(fig: Figure, handles: list, ncols: int, fontsize: float | None = Non
                ncols=ncols, fontsize=fontsize)
 
 
-def add_footer(fig: Figure, cut_off: str, note: str = "") -> None:
-    """The source and data cut-off at the bottom left of ``fig``; an optional note at the right."""
-    y = 0.12 / fig.get_figheight()
-    fig.text(0.01, y, f"Source: {SOURCE}  ·  Data cut-off: {cut_off}", fontsize=8, color="#555555",
+def add_footer(fig: Figure, dates: ReportDates, note: str = "") -> None:
+    """The source and the two dates at the bottom left of ``fig``; an optional note on the line above."""
+    y = 0.1 / fig.get_figheight()
+    fig.text(0.01, y, f"Source: {SOURCE}  ·  {dates.text}", fontsize=8, color="#555555",
              ha="left", va="bottom", gid="footer")
     if note:
-        fig.text(0.99, y, note, fontsize=8, color="#555555", ha="right", va="bottom", gid="footer_note")
+        fig.text(0.01, y + 0.19 / fig.get_figheight(), note, fontsize=8, color="#555555", ha="left", va="bottom",
+                 gid="footer_note")
 
 
-def _fiscal_year_axis(ax: Axes) -> None:
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=7, integer=True))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"FY{int(round(x))}"))
+def _fiscal_year_axis(ax: Axes, first: int, last: int, labelled: dict[int, str], nbins: int = 7) -> None:
+    """Fiscal-year ticks from ``first`` to ``last``, always including the years of ``labelled``
+    (the base and the report year), each with its role under the year; other ticks keep clear."""
+    candidates = [int(t) for t in MaxNLocator(nbins=nbins, integer=True).tick_values(first, last) if first <= t <= last]
+    step = (candidates[1] - candidates[0]) if len(candidates) > 1 else 1
+    ticks = set(labelled)
+    ticks |= {t for t in candidates if all(abs(t - year) >= 0.6 * step for year in labelled)}
+    ax.xaxis.set_major_locator(FixedLocator(sorted(ticks)))
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _pos: f"FY{int(round(x))}" + (f"\n{labelled[int(round(x))]}" if int(round(x)) in labelled else "")))
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
@@ -295,9 +356,11 @@ def _draw_trend(ax: Axes, rows: pd.DataFrame, info: KpiInfo, fiscal_year: int | 
                 markerfacecolor="white", markeredgecolor=ACTUAL_COLOUR, markeredgewidth=1.8, markersize=8,
                 label=INCOMPLETE_NOTE, gid="incomplete", zorder=4)
 
+    shown_values = list(values) + ([0.0] if not info.is_rate else [])
     if not targets.empty:
         ax.plot(targets["fiscal_year"].to_numpy(), targets["target"].to_numpy(), linestyle="none", marker="D",
                 markersize=6, color=TARGET_COLOUR, label="Target", gid="target", zorder=5)
+        shown_values += list(targets["target"])
         latest = targets.iloc[-1]
         if not info.is_rate and info.base_year is not None and latest["fiscal_year"] > info.base_year:
             ax.plot([info.base_year, latest["fiscal_year"]], [0.0, latest["target"]], linestyle="--",
@@ -305,32 +368,40 @@ def _draw_trend(ax: Axes, rows: pd.DataFrame, info: KpiInfo, fiscal_year: int | 
                     label=f"Trajectory FY{info.base_year} to FY{int(latest['fiscal_year'])} target",
                     gid="trajectory", zorder=2)
 
-    # The self-assessment of every year that had a target and a result, above both markers.
+    # The data in the lower three quarters of the axes, the self-assessments in a row above it:
+    # a rating never sits on a target marker, and no line runs through it.
+    if shown_values:
+        lo, hi = min(shown_values), max(shown_values)
+        span = (hi - lo) or max(abs(hi), 1.0)
+        ax.set_ylim(lo - 0.12 * span, hi + 0.45 * span)
     rated = actual.assign(target=pd.to_numeric(actual["target_pct"], errors="coerce"))
     for _, row in rated.iterrows():
         mark = stars(row.get("rating"))
         if not mark or pd.isna(row["target"]):
             continue
-        top = max(row["metric"], row["target"])
-        ax.annotate(mark, xy=(row["fiscal_year"], top), xytext=(0, 7), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=9 if compact else 11, fontweight="bold",
-                    color=RATING_COLOURS[mark], gid="rating", annotation_clip=False)
+        ax.text(row["fiscal_year"], 0.965, mark, transform=ax.get_xaxis_transform(), ha="center", va="top",
+                fontsize=9 if compact else 11, fontweight="bold", color=RATING_COLOURS[mark], gid="rating")
 
-    _fiscal_year_axis(ax)
     ax.set_xlabel("Fiscal year (FY)", fontsize=8 if compact else None)
     ax.set_ylabel(info.axis_label, fontsize=8 if compact else None)
-    ax.margins(y=0.18)
-    shown_years = list(years) + list(targets["fiscal_year"])
+    shown_years = [int(y) for y in years] + [int(y) for y in targets["fiscal_year"]]
     if not targets.empty and not info.is_rate and info.base_year is not None:
         shown_years.append(info.base_year)  # where the trajectory starts
     if shown_years:
-        ax.set_xlim(min(shown_years) - 0.6, max(shown_years) + 0.6)
+        first, last = min(shown_years), max(shown_years)
+        ax.set_xlim(first - 0.6, last + 0.6)
+        labelled = {}
+        if not info.is_rate and info.base_year is not None and first <= info.base_year <= last:
+            labelled[info.base_year] = "base"
+        if fiscal_year is not None and first <= fiscal_year <= last:
+            labelled[fiscal_year] = "report"
+        _fiscal_year_axis(ax, first, last, labelled, nbins=5 if compact else 7)
 
 
 def trend_figure(
     kpi_results: pd.DataFrame,
     kpi: str,
-    cut_off: str,
+    dates: ReportDates,
     registry: pd.DataFrame | Path | None = None,
     fiscal_year: int | None = None,
 ) -> Figure:
@@ -349,7 +420,7 @@ def trend_figure(
         fig.suptitle(info.description, x=0.01, ha="left", fontsize=9, fontweight="normal", color="#555555")
         handles, _ = ax.get_legend_handles_labels()
         _legend(fig, handles, ncols=3)
-        add_footer(fig, cut_off, "Ratings: *** achieved, ** 90 % achieved, * not achieved")
+        add_footer(fig, dates, "Ratings: *** achieved, ** 90 % achieved, * not achieved")
     return fig
 
 
@@ -360,51 +431,66 @@ def trend_figure(
 MAX_BARS = 20
 
 
-def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, colour: str, group_denominator: float) -> None:
+def _rating_mark(row: pd.Series) -> str:
+    """The stars of a business unit's or plant's own rating; empty when it has no target."""
+    target = pd.to_numeric(pd.Series([row.get("target_pct")]), errors="coerce").iloc[0]
+    return stars(row.get("rating")) if pd.notna(target) else ""
+
+
+def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, group_denominator: float,
+                      plant_names: dict | None) -> set[str]:
+    """Ranked bars, each in the colour of its own rating; the labels in a column right of the axes,
+    where no line of the plot can cross them. Returns the ratings shown (for the legend)."""
     rows = rows.assign(metric=plotted_metric(rows, info)).copy()
     with_value = rows.dropna(subset=["metric"]).sort_values(["metric", "scope_id"], ascending=[False, True])
     without = rows[rows["metric"].isna()].sort_values("scope_id")
     order = list(with_value["scope_id"]) + list(without["scope_id"])
     positions = {scope: i for i, scope in enumerate(order)}
+    shown_ratings: set[str] = set()
+    label_style = {"xycoords": ("axes fraction", "data"), "xytext": (6, 0), "textcoords": "offset points",
+                   "ha": "left", "va": "center", "fontsize": 8, "annotation_clip": False}
 
     for _, row in with_value.iterrows():
         incomplete = bool(_is_incomplete(row.to_frame().T).iloc[0])
+        mark = _rating_mark(row)
+        shown_ratings.add(mark)
+        colour = RATING_COLOURS.get(mark, NO_TARGET_COLOUR)
         bar = ax.barh(positions[row["scope_id"]], row["metric"], height=0.62, color=colour,
                       alpha=0.55 if incomplete else 1.0, hatch="///" if incomplete else None,
                       edgecolor=colour if incomplete else "none", linewidth=0.8)[0]
         bar.set_gid(str(row["scope_id"]))
-        text = f"{format_pct(row['metric'])} %"
+        text = f"{format_label(row['metric'])} %"
         denominator = pd.to_numeric(pd.Series([row.get("denominator")]), errors="coerce").iloc[0]
         if group_denominator and pd.notna(denominator):
-            text += f"  ·  {format_pct(100 * denominator / group_denominator)} % of group {info.denominator_measure}"
-        # Right of the bar's end, or of zero for a bar pointing left: never over the plant names.
-        ax.annotate(text, xy=(max(row["metric"], 0), positions[row["scope_id"]]), xytext=(4, 0),
-                    textcoords="offset points", ha="left", va="center", fontsize=8, color="#333333",
-                    bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
-                    gid="bar_label")
+            text += f"  ·  {format_label(100 * denominator / group_denominator)} % of group {info.denominator_measure}"
+        ax.annotate(text, xy=(1.0, positions[row["scope_id"]]), color="#333333", gid="bar_label", **label_style)
     for _, row in without.iterrows():
         has_value = pd.notna(pd.to_numeric(pd.Series([row.get("value")]), errors="coerce").iloc[0])
         # A plant acquired after the base year has a value but nothing to compare it with.
         reason = "no base year" if has_value and not info.is_rate else "no data"
-        ax.annotate(reason, xy=(0, positions[row["scope_id"]]), xytext=(4, 0), textcoords="offset points",
-                    ha="left", va="center", fontsize=8, fontstyle="italic", color=NO_VALUE_COLOUR,
-                    gid="no_base_year" if reason == "no base year" else "no_data")
+        ax.annotate(reason, xy=(1.0, positions[row["scope_id"]]), fontstyle="italic", color=NO_VALUE_COLOUR,
+                    gid="no_base_year" if reason == "no base year" else "no_data", **label_style)
 
-    ax.set_yticks(range(len(order)), [str(s) for s in order])
+    ax.set_yticks(range(len(order)), [display_name(s, plant_names) for s in order])
     ax.set_ylim(len(order) - 0.5, -0.5)  # rank 1 at the top
     ax.grid(axis="x", visible=True)
     ax.grid(axis="y", visible=False)
     ax.axvline(0, color="#999999", linewidth=0.8)
+    return shown_ratings
 
 
 def breakdown_figure(
     kpi_results: pd.DataFrame,
     kpi: str,
     fiscal_year: int,
-    cut_off: str,
+    dates: ReportDates,
     registry: pd.DataFrame | Path | None = None,
+    plant_names: dict | None = None,
 ) -> Figure:
-    """One KPI in one fiscal year by business unit and by plant, ranked, against group and target."""
+    """One KPI in one fiscal year by business unit and by plant, ranked, against group and target.
+
+    ``plant_names`` (plant_id to name, from the plants file) names the plants beside their ids.
+    """
     registry = read_registry(registry)
     info = kpi_info(kpi, registry, kpi_results)
     year_rows = kpi_results[(kpi_results["kpi"] == kpi)
@@ -418,7 +504,7 @@ def breakdown_figure(
     group_denominator = float(group_denominator.iloc[0]) if not group_denominator.empty else 0.0
 
     panels = []
-    for level, title, colour in (("business_unit", "By business unit", BU_COLOUR), ("plant", "By plant", PLANT_COLOUR)):
+    for level, title in (("business_unit", "By business unit"), ("plant", "By plant")):
         rows = year_rows[year_rows["scope_level"] == level]
         if len(rows) > MAX_BARS:
             # A group of thousands of plants: the ones with the largest denominators drive the group
@@ -427,16 +513,25 @@ def breakdown_figure(
             rows = rows.assign(_size=pd.to_numeric(rows["denominator"], errors="coerce").fillna(-1))
             rows = rows.sort_values(["_size", "scope_id"], ascending=[False, True]).head(MAX_BARS).drop(columns="_size")
         if not rows.empty:
-            panels.append((level, title, colour, rows))
-    counts = [len(p[3]) for p in panels] or [1]
+            panels.append((level, title, rows))
+    counts = [len(p[2]) for p in panels] or [1]
+
+    # The scale fits the data (bars, group figure, target) and zero, the start of every bar.
+    extent = [0.0] + [v for v in (group_value, target_value) if v is not None]
+    for _, _, rows in panels:
+        extent += list(plotted_metric(rows, info).dropna())
+    lo, hi = min(extent), max(extent)
+    pad = 0.06 * ((hi - lo) or 1.0)
 
     with house_style():
-        fig = _figure(9.0, 2.4 + 0.34 * sum(counts) + 0.7 * len(counts))
+        # About 0.28 in a bar: the demo's 14 bars fit an A4 landscape page of the pack at 86 %.
+        fig = _figure(10.0, 2.1 + 0.28 * sum(counts) + 0.7 * len(counts))
         axes = fig.subplots(len(counts), 1, sharex=True, squeeze=False,
                             gridspec_kw={"height_ratios": [c + 1.2 for c in counts]})[:, 0]
         any_incomplete = False
-        for ax, (level, title, colour, rows) in zip(axes, panels):
-            _draw_ranked_bars(ax, rows, info, colour, group_denominator)
+        ratings: set[str] = set()
+        for ax, (level, title, rows) in zip(axes, panels):
+            ratings |= _draw_ranked_bars(ax, rows, info, group_denominator, plant_names)
             ax.set_title(title, fontsize=10)
             ax.set_ylabel("Business unit" if level == "business_unit" else "Plant (plant_id)")
             ax.set_xlabel(info.axis_label)
@@ -449,25 +544,23 @@ def breakdown_figure(
         if not panels:
             axes[0].text(0.5, 0.5, f"No business unit or plant results for FY{fiscal_year}",
                          transform=axes[0].transAxes, ha="center", va="center")
-        # Room on the right for the bar labels.
-        lo, hi = axes[-1].get_xlim()
-        axes[-1].set_xlim(min(lo, 0), hi + 0.45 * (hi - min(lo, 0)))
-        if info.is_rate:
-            # The label room past 100 % is not part of the scale: no ticks there.
-            axes[-1].xaxis.set_major_locator(FixedLocator(range(0, 101, 20)))
+        axes[-1].set_xlim(lo - pad if lo < 0 else 0, hi + pad)
 
         fig.suptitle(f"{info.label}: FY{fiscal_year} by business unit and plant", x=0.01, ha="left")
         handles = []
         if group_value is not None:
             handles.append(Line2D([], [], color=ACTUAL_COLOUR, linestyle="--",
-                                  label=f"Group FY{fiscal_year}: {format_pct(group_value)} %"))
+                                  label=f"Group FY{fiscal_year}: {format_label(group_value)} %"))
         if target_value is not None:
             handles.append(Line2D([], [], color=TARGET_COLOUR, linestyle=":",
-                                  label=f"Target FY{fiscal_year}: {format_target(target_value)} %"))
+                                  label=f"Target FY{fiscal_year}: {format_target_label(target_value)} %"))
+        for mark in ("***", "**", "*", ""):
+            if mark in ratings:
+                handles.append(Patch(facecolor=RATING_COLOURS.get(mark, NO_TARGET_COLOUR), label=RATING_NAMES[mark]))
         if any_incomplete:
             handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///", label=INCOMPLETE_NOTE))
-        _legend(fig, handles, ncols=len(handles))
-        add_footer(fig, cut_off, "Bar labels: figure  ·  share of the group denominator")
+        _legend(fig, handles, ncols=min(len(handles), 4))
+        add_footer(fig, dates, "Bars: own rating  ·  labels: figure, share of the group denominator")
     return fig
 
 
@@ -510,30 +603,32 @@ def draw_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], c
 def overview_figure(
     kpi_results: pd.DataFrame,
     fiscal_year: int,
-    cut_off: str,
+    dates: ReportDates,
     registry: pd.DataFrame | Path | None = None,
 ) -> Figure:
     """All KPIs of the group on one page: a trend panel each with its FY rating, and a summary table."""
     registry = read_registry(registry)
     kpis = kpis_in_order(kpi_results, registry)
-    ncols = 2
+    # Three columns from five KPIs on: the page stays landscape, as the A4 pages of the pack are.
+    ncols = 3 if len(kpis) + 1 > 4 else 2
     nrows = max(1, math.ceil((len(kpis) + 1) / ncols))
     with house_style():
-        fig = _figure(11.7, 1.1 + 3.0 * nrows)
+        fig = _figure(11.7 if ncols == 2 else 14.0, 1.1 + 3.0 * nrows)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         summary = []
         for ax, kpi in zip(axes, kpis):
             info = kpi_info(kpi, registry, kpi_results)
             rows = group_rows(kpi_results, kpi)
             _draw_trend(ax, rows, info, fiscal_year, compact=True)
-            ax.set_title(info.label, fontsize=10)
+            title_size = 10 if ncols == 2 else 9.5
+            ax.set_title(info.label, fontsize=title_size)
             this_year = rows[rows["fiscal_year"] == fiscal_year]
             next_year = rows[rows["fiscal_year"] == fiscal_year + 1]
             mark = stars(this_year["rating"].iloc[0]) if not this_year.empty else ""
             if mark:
-                ax.set_title(f"FY{fiscal_year} {mark}", loc="right", fontsize=10, color=RATING_COLOURS[mark])
+                ax.set_title(f"FY{fiscal_year} {mark}", loc="right", fontsize=title_size, color=RATING_COLOURS[mark])
             metric = plotted_metric(this_year, info).dropna()
-            result = f"{format_pct(metric.iloc[0])} %" if not metric.empty else "no result"
+            result = f"{format_label(metric.iloc[0])} %" if not metric.empty else "no result"
             if not this_year.empty and bool(_is_incomplete(this_year).iloc[0]):
                 result += " (incomplete)"
             target = pd.to_numeric(this_year["target_pct"], errors="coerce").dropna()
@@ -541,13 +636,14 @@ def overview_figure(
             summary.append([
                 info.label,
                 result,
-                f"{format_target(target.iloc[0])} %" if not target.empty else "–",
+                f"{format_target_label(target.iloc[0])} %" if not target.empty else "–",
                 mark or "–",
-                f"{format_target(plan.iloc[0])} %" if not plan.empty else "–",
+                f"{format_target_label(plan.iloc[0])} %" if not plan.empty else "–",
             ])
         table_ax = axes[len(kpis)]
         header = ["KPI (group)", f"FY{fiscal_year} result", "Target", "Rating", f"FY{fiscal_year + 1} target"]
-        draw_table(table_ax, header, summary, col_widths=[0.36, 0.2, 0.13, 0.11, 0.2], wrap=[24, 12, 0, 0, 0], fontsize=8.5,
+        draw_table(table_ax, header, summary, col_widths=[0.36, 0.2, 0.13, 0.11, 0.2],
+                   wrap=[24 if ncols == 2 else 20, 12, 0, 0, 0 if ncols == 2 else 8], fontsize=8.5 if ncols == 2 else 8,
                    estimated_height_pts=2.6 * 72, centred=[3])
         table_ax.set_title("Results: reduction vs base year, or rate", fontsize=10)
         for ax in axes[len(kpis) + 1:]:
@@ -555,7 +651,7 @@ def overview_figure(
 
         fig.suptitle(f"Environmental KPIs of the group: FY{fiscal_year}", x=0.01, ha="left")
         _legend(fig, _trend_legend_handles(), ncols=5, fontsize=8.5)
-        add_footer(fig, cut_off, "Ratings: *** achieved, ** 90 % achieved, * not achieved")
+        add_footer(fig, dates, "Ratings: *** achieved, ** 90 % achieved, * not achieved")
     return fig
 
 
@@ -577,31 +673,34 @@ def write_charts(
     kpi_results: pd.DataFrame,
     out_dir: Path,
     fiscal_year: int,
-    cut_off: str,
+    dates: ReportDates,
     registry: pd.DataFrame | Path | None = None,
+    plant_names: dict | None = None,
 ) -> list[Path]:
     """Write every chart for the report of ``fiscal_year``; returns the files written.
 
-    ``trend_<kpi>``, ``breakdown_<kpi>_FY<fy>`` for each KPI in kpi_results (registry order) and
-    ``overview_FY<fy>``, each as .png, .svg and .pdf. Trends end at the report year (plus the
-    next year's target), so that a rerun for an earlier year reproduces that year's pack.
+    ``trend_<kpi>_FY<fy>``, ``breakdown_<kpi>_FY<fy>`` for each KPI in kpi_results (registry order)
+    and ``overview_FY<fy>``, each as .png, .svg and .pdf. Trends end at the report year (plus the
+    next year's target), so that a rerun for an earlier year reproduces that year's pack; the year
+    in every name keeps the charts of two report years apart.
     """
     registry = read_registry(registry)
     out_dir = Path(out_dir)
     paths: list[Path] = []
     for kpi in kpis_in_order(kpi_results, registry):
         for stem, fig in (
-            (trend_stem(kpi), trend_figure(kpi_results, kpi, cut_off, registry, fiscal_year)),
-            (breakdown_stem(kpi, fiscal_year), breakdown_figure(kpi_results, kpi, fiscal_year, cut_off, registry)),
+            (trend_stem(kpi, fiscal_year), trend_figure(kpi_results, kpi, dates, registry, fiscal_year)),
+            (breakdown_stem(kpi, fiscal_year),
+             breakdown_figure(kpi_results, kpi, fiscal_year, dates, registry, plant_names)),
         ):
             paths += save_figure(fig, out_dir, stem)
-    paths += save_figure(overview_figure(kpi_results, fiscal_year, cut_off, registry), out_dir,
+    paths += save_figure(overview_figure(kpi_results, fiscal_year, dates, registry), out_dir,
                          overview_stem(fiscal_year))
     return paths
 
 
-def trend_stem(kpi: str) -> str:
-    return f"trend_{_safe_stem(kpi)}"
+def trend_stem(kpi: str, fiscal_year: int) -> str:
+    return f"trend_{_safe_stem(kpi)}_FY{fiscal_year}"
 
 
 def breakdown_stem(kpi: str, fiscal_year: int) -> str:

@@ -218,7 +218,7 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
            warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
            snapshot: Optional[Path] = SnapshotOption, published: Optional[Path] = PublishedOption) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
-    from envkpi.pipeline import SNAPSHOT_NAME, data_cut_off, report_cut_off, write_annual_report
+    from envkpi.pipeline import SNAPSHOT_NAME, report_basis, write_annual_report
     from envkpi.publication import published_figures
     from envkpi.warehouse import connect, kpi_results_frame
 
@@ -235,7 +235,7 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
     connection = connect(source, read_only=True)
     try:
         kpi_results = kpi_results_frame(connection)
-        cut_off = report_cut_off(data_cut_off(connection), fy, settings.fiscal_year_start_month)
+        basis = report_basis(connection)
         filings = filing_tables(connection)
         publications = published_figures(connection, fy)
     finally:
@@ -243,7 +243,7 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
     if fy not in set(kpi_results.fiscal_year):
         typer.echo(f"no KPI results for FY{fy} in {source}", err=True)
         raise typer.Exit(2)
-    written = write_annual_report(kpi_results, settings, fy, cut_off, publications)
+    written = write_annual_report(kpi_results, settings, fy, basis, publications)
     written.update(write_human_tables(filings, settings.reports / "pack", fy))
     typer.echo(f"FY{fy} report pack: {written['pack:pdf']} (and .md, .html, .xlsx, .csv); filings for people: "
                f"{written['filings:html']} (and .md, .xlsx); "

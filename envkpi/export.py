@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -143,12 +145,31 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
-    """Write one sheet per frame, formula-safe, replacing ``path`` atomically."""
+@dataclass(frozen=True)
+class SheetLayout:
+    """How a person reads a sheet: column widths (in characters), number formats by column
+    position, wrapped text, and a bold header row that stays in view (frozen) when scrolling."""
+
+    widths: Sequence[float] = ()
+    number_formats: Mapping[int, str] = field(default_factory=dict)
+    centred: Sequence[int] = ()
+    wrap: bool = True
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path,
+               layouts: Mapping[str, SheetLayout] | None = None) -> Path:
+    """Write one sheet per frame, formula-safe, replacing ``path`` atomically.
+
+    A sheet with a ``SheetLayout`` in ``layouts`` gets its widths, formats, wrap and frozen bold
+    header; the others are written plain.
+    """
 
     from openpyxl import Workbook  # slow to import; only XLSX outputs need it
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
-    cell = storable_in_a_worksheet
+    storable = storable_in_a_worksheet
 
     def write(tmp: Path) -> None:
         # openpyxl's write-only mode streams rows: a report pack's ten thousand rows of figures
@@ -157,9 +178,43 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
         for sheet_name, frame in sheets.items():
             safe = neutralise_frame(frame)
             sheet = workbook.create_sheet(sheet_name[:31])
-            sheet.append([cell(str(c)) for c in safe.columns])
-            for row in safe.astype(object).where(safe.notna(), None).itertuples(index=False):
-                sheet.append([cell(value) for value in row])
+            layout = (layouts or {}).get(sheet_name)
+            rows = ([storable(value) for value in row]
+                    for row in safe.astype(object).where(safe.notna(), None).itertuples(index=False))
+            if layout is None:
+                sheet.append([storable(str(c)) for c in safe.columns])
+                for row in rows:
+                    sheet.append(row)
+                continue
+            for index, width in enumerate(layout.widths, start=1):
+                sheet.column_dimensions[get_column_letter(index)].width = width
+            sheet.freeze_panes = "A2"
+            top = "top"
+            header_font, header_fill = Font(bold=True), PatternFill("solid", fgColor="E8EEF4")
+            header = []
+            for column in safe.columns:
+                cell = WriteOnlyCell(sheet, value=storable(str(column)))
+                cell.font, cell.fill = header_font, header_fill
+                cell.alignment = Alignment(wrap_text=True, vertical=top)
+                header.append(cell)
+            sheet.append(header)
+            # One Alignment object per kind of column: openpyxl then stores one style for all cells.
+            text_alignment = Alignment(wrap_text=layout.wrap, vertical=top)
+            centred_alignment = Alignment(wrap_text=layout.wrap, vertical=top, horizontal="center")
+            number_alignment = Alignment(vertical=top)
+            formats = dict(layout.number_formats)
+            centred = set(layout.centred)
+            for row in rows:
+                cells = []
+                for index, value in enumerate(row):
+                    cell = WriteOnlyCell(sheet, value=value)
+                    if index in formats:
+                        cell.number_format = formats[index]
+                        cell.alignment = number_alignment
+                    else:
+                        cell.alignment = centred_alignment if index in centred else text_alignment
+                    cells.append(cell)
+                sheet.append(cells)
         workbook.save(tmp)
 
     replace_atomically(path, write)

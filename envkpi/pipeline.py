@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 import duckdb
 import pandas as pd
 
+from envkpi.contract import monthly_kinds
 from envkpi.export import remove_stale_temporaries, replace_atomically, write_csv
 from envkpi.faults import fault_point
 from envkpi.filings import write_filings
@@ -248,24 +249,63 @@ def default_report_year(kpi_results: pd.DataFrame) -> int | None:
     return int(years.max() if len(years) else group.fiscal_year.max())
 
 
-def data_cut_off(connection: duckdb.DuckDBPyConnection) -> str:
-    """The last month with delivered data, as the charts' footers state it."""
-    (last,) = connection.execute("select strftime(max(period_month), '%Y-%m') from normalised_measure").fetchone()
-    return last or "no data"
+@dataclass(frozen=True)
+class ReportBasis:
+    """What the charts and pack show beside kpi_results, read from the warehouse once per run.
+
+    ``delivered_at``: per delivered month (``period``, YYYY-MM; empty for the plants, factors and
+    targets, which every year's figures use) the latest ``delivery.ingested_at`` of the deliveries
+    that currently state it. ``plant_names``: plant_id to name, from the plants file.
+    """
+
+    delivered_at: pd.DataFrame
+    plant_names: dict[str, str]
 
 
-def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str,
-                        published: pd.DataFrame | None = None) -> dict[str, Path]:
+def report_basis(connection: duckdb.DuckDBPyConnection) -> ReportBasis:
+    """The delivery times and plant names of the current deliveries (read-only queries)."""
+    delivered_at = connection.execute(
+        """select case when slice.kind in (select unnest($monthly_kinds)) then slice_period(slice.slice_key)
+                  end as period,
+                  max(delivery.ingested_at) as delivered_at
+           from current_slice as slice
+           join delivery using (delivery_id)
+           group by all""", {"monthly_kinds": list(monthly_kinds())}).df()
+    names = connection.execute("select plant_id, name from accepted_plants where name is not null").fetchall()
+    return ReportBasis(delivered_at, {str(plant): str(name) for plant, name in names})
+
+
+def figures_as_of(basis: ReportBasis, fiscal_year: int, fiscal_year_start_month: int) -> str:
+    """The date the figures of one fiscal year are as of: the latest delivery time of the deliveries
+    they include (every month up to the year's end, base years included, and the reference files).
+
+    The time the pipeline ingested a delivery, not the file's modification time: that one is set by
+    whoever last copied the file and can be earlier than the delivery, or later than the ingest. A
+    restatement of FY2017 delivered in May 2018 moves FY2017's date to May 2018; the months of FY2019
+    do not move it, so FY2017's report (and whether it must be drawn again) stays as it was.
+    """
+    year_end = str(pd.Period(year=fiscal_year, month=fiscal_year_start_month, freq="M") + 11)
+    frame = basis.delivered_at
+    included = frame[frame["period"].isna() | (frame["period"].fillna("") <= year_end)]
+    latest = pd.to_datetime(included["delivered_at"]).max()
+    return "no deliveries" if pd.isna(latest) else latest.strftime("%Y-%m-%d")
+
+
+def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int,
+                        basis: ReportBasis, published: pd.DataFrame | None = None) -> dict[str, Path]:
     """Charts (PNG, SVG, PDF) and the report pack (PDF, Markdown, HTML, XLSX, CSV) for one fiscal year.
 
     ``published``: the latest publication's rows of published years (``publication.published_figures``);
     the pack of a published year marks each figure that differs from it.
     """
-    from envkpi import annual_report  # matplotlib is only needed here
+    from envkpi import annual_report, charts  # matplotlib is only needed here
 
-    return annual_report.write_annual_report(kpi_results, settings.reports, fiscal_year, cut_off,
+    start_month = settings.fiscal_year_start_month
+    dates = charts.ReportDates.for_year(fiscal_year, start_month, figures_as_of(basis, fiscal_year, start_month))
+    return annual_report.write_annual_report(kpi_results, settings.reports, fiscal_year, dates,
                                              settings.reference / "kpis.csv", settings.drawing_workers,
-                                             _of_year(published, fiscal_year), settings.recalculation_threshold_pct)
+                                             plant_names=basis.plant_names, published=_of_year(published, fiscal_year),
+                                             recalculation_threshold_pct=settings.recalculation_threshold_pct)
 
 
 def _of_year(published: pd.DataFrame | None, fiscal_year: int) -> pd.DataFrame | None:
@@ -327,31 +367,23 @@ def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSum
     return summary
 
 
-def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, str, pd.DataFrame]:
-    """The contract's CSVs and the run's reports; returns them, the KPI table, the data cut-off
-    and the latest publication of each published year (``publication.published_figures``)."""
+def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, ReportBasis,
+                                                                    pd.DataFrame]:
+    """The contract's CSVs and the run's reports; returns them, the KPI table, what the charts
+    show beside it (delivery times, plant names) and the latest publication of each published
+    year (``publication.published_figures``)."""
     connection = connect(settings.warehouse, read_only=True)
     try:
         kpi_results = kpi_results_frame(connection)
         reports = write_reports(connection, settings, summary, default_report_year(kpi_results))
         fault_point("reports:written")
-        return reports, kpi_results, data_cut_off(connection), published_figures(connection)
+        return reports, kpi_results, report_basis(connection), published_figures(connection)
     finally:
         connection.close()
 
 
-def report_cut_off(cut_off: str, fiscal_year: int, fiscal_year_start_month: int) -> str:
-    """The data cut-off of one fiscal year's report: the last month with data, at most the year's end.
-
-    A report of FY2017 shows nothing of later months, so its footer (and whether it must be
-    drawn again) does not change when FY2019's months arrive.
-    """
-    year_end = str(pd.Period(year=fiscal_year, month=fiscal_year_start_month, freq="M") + 11)
-    return cut_off if cut_off == "no data" else min(cut_off, year_end)
-
-
-def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int, cut_off: str,
-                          published: pd.DataFrame | None = None) -> str:
+def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int,
+                          basis: ReportBasis, published: pd.DataFrame | None = None) -> str:
     """A digest of everything the charts and pack of ``fiscal_year`` are drawn from, code included."""
     from envkpi.settings import PACKAGE_DIR
 
@@ -368,14 +400,16 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
         # history took most of a quiet night's second here.
         digest.update("|".join(f"{c}:{t}" for c, t in frame.dtypes.items()).encode("utf-8"))
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    digest.update(f"{fiscal_year}|{cut_off}".encode("utf-8"))
+    as_of = figures_as_of(basis, fiscal_year, settings.fiscal_year_start_month)
+    digest.update(f"{fiscal_year}|{settings.fiscal_year_start_month}|{as_of}".encode("utf-8"))
+    digest.update(json.dumps(sorted(basis.plant_names.items())).encode("utf-8"))
     for path in (settings.reference / "kpis.csv", PACKAGE_DIR / "charts.py", PACKAGE_DIR / "report_pack.py",
                  PACKAGE_DIR / "annual_report.py", *sorted((PACKAGE_DIR / "styles").glob("*.mplstyle"))):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: str,
+def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, basis: ReportBasis,
                        published: pd.DataFrame | None = None) -> dict[str, Path]:
     """Charts and report pack of the latest complete fiscal year (nothing before any data).
 
@@ -386,8 +420,7 @@ def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: s
     report_year = default_report_year(kpi_results)
     if report_year is None:
         return {}
-    cut_off = report_cut_off(cut_off, report_year, settings.fiscal_year_start_month)
-    inputs = _annual_report_inputs(kpi_results, settings, report_year, cut_off, _of_year(published, report_year))
+    inputs = _annual_report_inputs(kpi_results, settings, report_year, basis, _of_year(published, report_year))
     manifest = settings.reports / "pack" / f".annual_report_FY{report_year}.json"
     if manifest.exists():
         drawn = json.loads(manifest.read_text(encoding="utf-8"))
@@ -395,7 +428,7 @@ def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, cut_off: s
         if drawn["inputs"] == inputs and all(
                 path.exists() and sha256_of(path) == drawn["sha256"][name] for name, path in files.items()):
             return files
-    written = write_annual_report(kpi_results, settings, report_year, cut_off, published)
+    written = write_annual_report(kpi_results, settings, report_year, basis, published)
     fault_point("reports:annual-written")
     # Paths relative to the reports folder: a copied or moved folder keeps its record.
     record = {"inputs": inputs,
@@ -426,14 +459,14 @@ def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool =
         step("checking and loading the delivered files")
         summary = ingest_step(settings, run_id, now)
         step("writing the reports")
-        reports, kpi_results, cut_off, publications = report_step(settings, summary)
+        reports, kpi_results, basis, publications = report_step(settings, summary)
         if publish_snapshot:
             step("publishing the snapshot for notebooks")
         published = _snapshot_step(settings) if publish_snapshot else None
         if annual_report:
             report_year = default_report_year(kpi_results)
             step("drawing the charts and the report pack")
-            reports.update(annual_report_step(kpi_results, settings, cut_off, publications))
+            reports.update(annual_report_step(kpi_results, settings, basis, publications))
     return RunResult(run_id, summary, kpi_results, reports, published, report_year)
 
 

@@ -201,7 +201,7 @@ def publish_year(settings: Settings, fiscal_year: int, note: str | None = None, 
                                          [fiscal_year]).fetchone()
         version = max([recorded, *_folder_versions(settings, fiscal_year)]) + 1
         manifest = _manifest(connection, fiscal_year, version, note, now, rows, settings.fiscal_year_start_month)
-        cut_off = _cut_off(connection, fiscal_year, settings)
+        dates, plant_names = _pack_basis(connection, fiscal_year, settings)
     finally:
         connection.close()
 
@@ -219,8 +219,8 @@ def publish_year(settings: Settings, fiscal_year: int, note: str | None = None, 
         if pack:
             from envkpi import report_pack  # matplotlib only when a pack is drawn
 
-            report_pack.write_report_pack(frame, staging / "pack", fiscal_year, cut_off,
-                                          settings.reference / "kpis.csv",
+            report_pack.write_report_pack(frame, staging / "pack", fiscal_year, dates,
+                                          settings.reference / "kpis.csv", plant_names,
                                           recalculation_threshold_pct=settings.recalculation_threshold_pct)
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
         _fsync_tree(staging)
@@ -251,10 +251,15 @@ def publish_year(settings: Settings, fiscal_year: int, note: str | None = None, 
     return Publication(fiscal_year, version, target, manifest["complete"])
 
 
-def _cut_off(connection: duckdb.DuckDBPyConnection, fiscal_year: int, settings: Settings) -> str:
-    from envkpi.pipeline import data_cut_off, report_cut_off
+def _pack_basis(connection: duckdb.DuckDBPyConnection, fiscal_year: int, settings: Settings):
+    """The dates and plant names the published pack shows, as the nightly pack shows them."""
+    from envkpi.charts import ReportDates
+    from envkpi.pipeline import figures_as_of, report_basis
 
-    return report_cut_off(data_cut_off(connection), fiscal_year, settings.fiscal_year_start_month)
+    basis = report_basis(connection)
+    start_month = settings.fiscal_year_start_month
+    return (ReportDates.for_year(fiscal_year, start_month, figures_as_of(basis, fiscal_year, start_month)),
+            basis.plant_names)
 
 
 def restatements(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int) -> pd.DataFrame:

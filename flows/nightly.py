@@ -31,6 +31,7 @@ from envkpi.pipeline import (
     new_run_id,
     publish_snapshot,
     report_step,
+    ReportBasis,
 )
 from envkpi.publication import read_restatements
 from envkpi.published import RATING_SYMBOLS
@@ -94,11 +95,11 @@ def ingest_and_compute_task(settings: Settings, run_id: str, now: pd.Timestamp) 
 
 
 @task(name="write-reports", **TASK_OPTIONS, **IO_RETRIES)
-def write_reports_task(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, str,
+def write_reports_task(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, ReportBasis,
                                                                            pd.DataFrame]:
     """kpi_results.csv, rejections.csv, restatements_since_publication.csv and the run's other
-    reports; returns them, the KPI table, the data cut-off (the last month with data) for the
-    charts and the latest publication of each published year."""
+    reports; returns them, the KPI table, what the charts show beside it (delivery times for
+    "figures as of", plant names) and the latest publication of each published year."""
     return report_step(settings, summary)
 
 
@@ -110,10 +111,10 @@ def publish_task(settings: Settings) -> Path:
 
 # Rendering is deterministic: a second try helps only when the disk was the problem.
 @task(name="write-annual-report", **TASK_OPTIONS, retries=1, retry_delay_seconds=10)
-def write_annual_report_task(kpi_results: pd.DataFrame, settings: Settings, cut_off: str,
+def write_annual_report_task(kpi_results: pd.DataFrame, settings: Settings, basis: ReportBasis,
                              publications: pd.DataFrame | None = None) -> dict[str, Path]:
     """The charts (reports/charts) and the report pack (reports/pack) of the latest complete year."""
-    return annual_report_step(kpi_results, settings, cut_off, publications)
+    return annual_report_step(kpi_results, settings, basis, publications)
 
 
 # --- the flow ------------------------------------------------------------------------------
@@ -187,9 +188,9 @@ def nightly(landing: str | None = None, warehouse: str | None = None, reports: s
     # another run is writing. Tasks run in this process, under this lock.
     with exclusive_run(settings):
         summary = ingest_and_compute_task(settings, run_id, now)
-        written, kpi_results, cut_off, publications = write_reports_task(settings, summary)
+        written, kpi_results, basis, publications = write_reports_task(settings, summary)
         copied = publish_task(settings)
-        written.update(write_annual_report_task(kpi_results, settings, cut_off, publications))
+        written.update(write_annual_report_task(kpi_results, settings, basis, publications))
     fiscal_year = default_report_year(kpi_results)
 
     create_table_artifact(

@@ -60,18 +60,67 @@ def test_worker_processes_draw_the_files_one_process_draws(landing, tmp_path, wo
     _deliver_year(landing, MONTHS_FY2017, "fy2017")
     result = run(landing.settings.with_overrides(drawing_workers=workers), publish_snapshot=False)
     registry = charts.read_registry(landing.settings.reference / "kpis.csv")
-    # The last delivered month, 2018-03, is also the last of FY2017.
-    one_process = {p.name: p for p in charts.write_charts(result.kpi_results, tmp_path / "charts", 2017, "2018-03",
-                                                           registry)}
+    # Every delivery was ingested by this one run: the figures are as of its day.
+    (ingested,) = landing.query("select distinct ingested_at from delivery")["ingested_at"]
+    dates = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", ingested.strftime("%Y-%m-%d"))
+    names = {"P1": "Plant 1", "P2": "Plant 2"}
+    one_process = {p.name: p for p in charts.write_charts(result.kpi_results, tmp_path / "charts", 2017, dates,
+                                                           registry, plant_names=names)}
     one_process.update({p.name: p for p in report_pack.write_report_pack(
-        result.kpi_results, tmp_path / "pack", 2017, "2018-03", registry).values()})
+        result.kpi_results, tmp_path / "pack", 2017, dates, registry, plant_names=names).values()})
 
     drawn = {path.name: path for name, path in result.reports.items() if name.startswith(("chart:", "pack:"))}
     assert sorted(drawn) == sorted(one_process) and len(drawn) > 10
     for name, path in drawn.items():
         if name.endswith(".xlsx"):  # zip timestamps differ; the cells may not
             sheets = [[list(row) for row in load_workbook(p, read_only=True).worksheets[i].iter_rows(values_only=True)]
-                      for p in (path, one_process[name]) for i in (0, 1)]
-            assert sheets[:2] == sheets[2:], name
+                      for p in (path, one_process[name]) for i in (0, 1, 2)]
+            assert sheets[:3] == sheets[3:], name
         else:
             assert path.read_bytes() == one_process[name].read_bytes(), name
+
+
+def test_figures_are_as_of_the_latest_delivery_they_include(landing):
+    """"Figures as of" is the latest delivery time of the deliveries a year's figures include: a
+    restatement of FY2017 delivered after the year's end moves it; a FY2018 month does not."""
+    import duckdb
+
+    from envkpi.pipeline import figures_as_of, report_basis, write_annual_report
+
+    def delivered(files_and_days):
+        connection = duckdb.connect(str(landing.settings.warehouse))
+        try:
+            for file, day in files_and_days.items():
+                connection.execute("update delivery set ingested_at = ? where source_file = ?", [day, file])
+        finally:
+            connection.close()
+
+    landing.plants([["P1", "Plant 1", "BU-A", "JP", "", ""]])
+    _deliver_year(landing, ["2005-04"], "base")
+    _deliver_year(landing, MONTHS_FY2017, "fy2017")
+    landing.run()
+    delivered({"plants.csv": "2018-04-02 09:00", "energy_base.csv": "2018-04-02 09:00",
+               "production_base.csv": "2018-04-02 09:00", "energy_fy2017.csv": "2018-04-20 09:00",
+               "production_fy2017.csv": "2018-04-21 09:00"})
+    # A restatement of June 2017 in May 2018, and the first month of FY2018 in June 2018.
+    landing.energy("energy_fy2017_june_restated.csv", [["P1", "2017-06", "electricity", "1200", "kWh"]])
+    _deliver_year(landing, ["2018-04"], "fy2018")
+    landing.run()
+    delivered({"energy_fy2017_june_restated.csv": "2018-05-15 10:30", "energy_fy2018.csv": "2018-06-10 08:00",
+               "production_fy2018.csv": "2018-06-11 08:00"})
+
+    from envkpi.warehouse import connect, kpi_results_frame
+
+    connection = connect(landing.settings.warehouse, read_only=True)
+    try:
+        basis, kpi_results = report_basis(connection), kpi_results_frame(connection)
+    finally:
+        connection.close()
+    assert figures_as_of(basis, 2017, 4) == "2018-05-15"
+    assert figures_as_of(basis, 2018, 4) == "2018-06-11"
+    assert figures_as_of(basis, 2005, 4) == "2018-04-02"  # the plants file counts for every year
+    assert basis.plant_names == {"P1": "Plant 1"}
+
+    written = write_annual_report(kpi_results, landing.settings.with_overrides(drawing_workers=1), 2017, basis)
+    text = written["pack:md"].read_text(encoding="utf-8")
+    assert "Period covered: FY2017 (Apr 2017 – Mar 2018). Figures as of: 2018-05-15." in text

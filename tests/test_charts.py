@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,14 @@ import pandas as pd
 import pytest
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.text import Annotation
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
+from matplotlib.text import Annotation, Text
 
 from conftest import COLUMNS, REGISTRY, kpi_row
 from envkpi import charts
 
-CUT_OFF = "2018-05-15"
+DATES = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", "2018-05-15")
 
 
 
@@ -69,16 +72,20 @@ def annotations(fig, gid: str) -> list[Annotation]:
     return [t for ax in fig.axes for t in ax.texts if isinstance(t, Annotation) and t.get_gid() == gid]
 
 
+def texts(fig, gid: str) -> list[Text]:
+    return [t for ax in fig.axes for t in ax.texts if t.get_gid() == gid]
+
+
 def group_metric(frame: pd.DataFrame, kpi: str, column: str) -> pd.DataFrame:
     rows = frame[(frame["scope_level"] == "group") & (frame["kpi"] == kpi)].dropna(subset=[column])
     return rows.sort_values("fiscal_year")
 
 
 def test_a_chart_is_written_for_every_kpi_in_the_data_in_every_format(tmp_path: Path):
-    paths = charts.write_charts(kpi_results(), tmp_path, 2017, CUT_OFF, REGISTRY)
+    paths = charts.write_charts(kpi_results(), tmp_path, 2017, DATES, REGISTRY)
 
     for kpi in ("energy_intensity", "waste_intensity", "chemical_intensity", "recycling_rate"):
-        for stem in (f"trend_{kpi}", f"breakdown_{kpi}_FY2017"):
+        for stem in (f"trend_{kpi}_FY2017", f"breakdown_{kpi}_FY2017"):
             for fmt in ("png", "svg", "pdf"):
                 assert (tmp_path / f"{stem}.{fmt}") in paths
     for fmt in ("png", "svg", "pdf"):
@@ -100,7 +107,7 @@ def test_kpis_follow_the_registry_order_not_the_data_order():
 
 def test_trend_plots_the_change_vs_base_year_of_the_group_as_in_kpi_results():
     data = kpi_results()
-    fig = charts.trend_figure(data, "energy_intensity", CUT_OFF, REGISTRY)
+    fig = charts.trend_figure(data, "energy_intensity", DATES, REGISTRY)
     ax = fig.axes[0]
 
     expected = group_metric(data, "energy_intensity", "change_vs_base_pct")
@@ -116,7 +123,7 @@ def test_trend_plots_the_change_vs_base_year_of_the_group_as_in_kpi_results():
 
 def test_trend_of_the_recycling_rate_plots_the_rate_itself_without_trajectory():
     data = kpi_results()
-    fig = charts.trend_figure(data, "recycling_rate", CUT_OFF, REGISTRY)
+    fig = charts.trend_figure(data, "recycling_rate", DATES, REGISTRY)
     ax = fig.axes[0]
 
     np.testing.assert_allclose(line(ax, "actual").get_xydata(), [[2015, 70.0], [2016, 71.0], [2017, 79.4]])
@@ -125,14 +132,14 @@ def test_trend_of_the_recycling_rate_plots_the_rate_itself_without_trajectory():
 
 
 def test_trend_annotates_the_rating_of_every_targeted_year():
-    fig = charts.trend_figure(kpi_results(), "recycling_rate", CUT_OFF, REGISTRY)
+    fig = charts.trend_figure(kpi_results(), "recycling_rate", DATES, REGISTRY)
 
-    ratings = {(round(a.xy[0]), a.get_text()) for a in annotations(fig, "rating")}
+    ratings = {(round(t.get_position()[0]), t.get_text()) for t in texts(fig, "rating")}
     assert ratings == {(2016, "**"), (2017, "***")}
 
 
 def test_trend_marks_incomplete_years_with_hollow_markers_named_in_the_legend():
-    fig = charts.trend_figure(kpi_results(), "energy_intensity", CUT_OFF, REGISTRY)
+    fig = charts.trend_figure(kpi_results(), "energy_intensity", DATES, REGISTRY)
     ax = fig.axes[0]
 
     incomplete = line(ax, "incomplete")
@@ -144,14 +151,15 @@ def test_trend_marks_incomplete_years_with_hollow_markers_named_in_the_legend():
     assert charts.INCOMPLETE_NOTE in legend_texts
 
 
-def test_every_axis_has_a_unit_and_every_chart_a_footer_with_source_and_cut_off():
+def test_every_axis_has_a_unit_and_every_chart_a_footer_with_source_period_and_as_of_date():
     data = kpi_results()
-    figures = [charts.trend_figure(data, "energy_intensity", CUT_OFF, REGISTRY),
-               charts.breakdown_figure(data, "energy_intensity", 2017, CUT_OFF, REGISTRY),
-               charts.overview_figure(data, 2017, CUT_OFF, REGISTRY)]
+    figures = [charts.trend_figure(data, "energy_intensity", DATES, REGISTRY),
+               charts.breakdown_figure(data, "energy_intensity", 2017, DATES, REGISTRY),
+               charts.overview_figure(data, 2017, DATES, REGISTRY)]
     for fig in figures:
         footer = [t.get_text() for t in fig.texts if t.get_gid() == "footer"]
-        assert footer == [f"Source: envkpi, kpi_results.csv  ·  Data cut-off: {CUT_OFF}"]
+        assert footer == ["Source: envkpi, kpi_results.csv  ·  Period covered: FY2017 (Apr 2017 – Mar 2018)"
+                          "  ·  Figures as of: 2018-05-15"]
         for ax in fig.axes:
             if not ax.axison:
                 continue  # the overview's summary table
@@ -164,7 +172,7 @@ def test_every_axis_has_a_unit_and_every_chart_a_footer_with_source_and_cut_off(
 
 def test_breakdown_ranks_business_units_and_plants_with_the_kpi_results_figures():
     data = kpi_results()
-    fig = charts.breakdown_figure(data, "energy_intensity", 2017, CUT_OFF, REGISTRY)
+    fig = charts.breakdown_figure(data, "energy_intensity", 2017, DATES, REGISTRY)
     bu_ax, plant_ax = fig.axes
 
     def bars(ax):
@@ -179,7 +187,7 @@ def test_breakdown_ranks_business_units_and_plants_with_the_kpi_results_figures(
 
 
 def test_breakdown_shows_a_plant_without_base_year_instead_of_dropping_it():
-    fig = charts.breakdown_figure(kpi_results(), "energy_intensity", 2017, CUT_OFF, REGISTRY)
+    fig = charts.breakdown_figure(kpi_results(), "energy_intensity", 2017, DATES, REGISTRY)
     plant_ax = fig.axes[1]
 
     no_base = [a for a in annotations(fig, "no_base_year")]
@@ -190,7 +198,7 @@ def test_breakdown_shows_a_plant_without_base_year_instead_of_dropping_it():
 
 def test_breakdown_draws_the_group_figure_and_the_target_for_comparison():
     data = kpi_results()
-    fig = charts.breakdown_figure(data, "energy_intensity", 2017, CUT_OFF, REGISTRY)
+    fig = charts.breakdown_figure(data, "energy_intensity", 2017, DATES, REGISTRY)
     group_change = group_metric(data, "energy_intensity", "value").set_index("fiscal_year").loc[2017, "change_vs_base_pct"]
 
     for ax in fig.axes:
@@ -204,7 +212,7 @@ def test_breakdown_draws_the_group_figure_and_the_target_for_comparison():
 
 def test_overview_has_a_trend_panel_per_kpi_with_its_rating():
     data = kpi_results()
-    fig = charts.overview_figure(data, 2017, CUT_OFF, REGISTRY)
+    fig = charts.overview_figure(data, 2017, DATES, REGISTRY)
 
     titles = {ax.get_title(loc="left"): ax.get_title(loc="right") for ax in fig.axes if ax.axison}
     assert titles == {
@@ -231,3 +239,185 @@ def test_percentages_show_one_decimal_where_needed(value, shown):
 def test_targets_show_as_set():
     assert [charts.format_target(t) for t in (11.5, 7.5, 13.0, 8.0, 72.0, 7.25)] == \
         ["11.5", "7.5", "13", "8", "72", "7.25"]
+
+
+# --- what a reader sees: labels, names, colours, scales --------------------------------------
+
+
+def rated_breakdown() -> pd.DataFrame:
+    """FY2017 recycling of two BUs and three plants with targets of their own, rates 76 % to 87 %.
+
+    Group 79.4 % against 72 %. Magnets 87 % against 80 % is achieved; Cables 76 % against 80 %
+    is 90 % achieved (0.95); P01 81 % against 90 % is 90 % achieved; P02 78 % against 95 % is not
+    achieved (0.82); P03 80 % has no target of its own.
+    """
+    rows = [
+        kpi_row("group", "group", "recycling_rate", 2017, 79.4, target=72.0, rating="achieved"),
+        kpi_row("business_unit", "Magnets", "recycling_rate", 2017, 87.0, target=80.0, rating="achieved",
+                denominator=600.0),
+        kpi_row("business_unit", "Cables", "recycling_rate", 2017, 76.0, target=80.0, rating="90% achieved",
+                denominator=400.0),
+        kpi_row("plant", "P01", "recycling_rate", 2017, 81.0, target=90.0, rating="90% achieved", denominator=300.0),
+        kpi_row("plant", "P02", "recycling_rate", 2017, 78.0, target=95.0, rating="not achieved", denominator=300.0),
+        kpi_row("plant", "P03", "recycling_rate", 2017, 80.0, denominator=400.0),
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def drawn(fig):
+    """The figure drawn once (its final layout), and the renderer to measure its artists with."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_no_line_of_a_breakdown_crosses_a_bar_label():
+    # In this data the group line (6.6 %) runs right past P02's bar end (6 %) and over the
+    # "no base year" of P04 at zero: labels written at a bar's end would be crossed.
+    fig = charts.breakdown_figure(kpi_results(), "energy_intensity", 2017, DATES, REGISTRY)
+    renderer = drawn(fig)
+
+    checked = 0
+    for ax in fig.axes:
+        labels = [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() in ("bar_label", "no_base_year")]
+        assert labels
+        for gid in ("group_line", "target_line"):
+            segment = line(ax, gid)
+            (x0, y0), (x1, y1) = segment.get_transform().transform(segment.get_xydata())
+            assert x0 == pytest.approx(x1)  # vertical
+            # The line as drawn: clipped to the axes.
+            box = ax.get_window_extent(renderer)
+            low, high = max(min(y0, y1), box.y0), min(max(y0, y1), box.y1)
+            for label in labels:
+                crosses = label.x0 - 1 <= x0 <= label.x1 + 1 and label.y0 <= high and low <= label.y1
+                assert not crosses, f"{gid} crosses a label at x={x0:.0f}px: {label}"
+                checked += 1
+    assert checked == 2 * (2 + 4)  # 2 lines x (2 BU labels + 4 plant labels)
+
+
+def test_plants_are_named_from_the_plants_file_beside_their_ids():
+    names = {"P01": "Kyoto Works", "P02": "Osaka Plant", "P03": "Nagoya Cable Works"}
+    fig = charts.breakdown_figure(kpi_results(), "energy_intensity", 2017, DATES, REGISTRY, plant_names=names)
+
+    plant_ax = fig.axes[1]
+    assert [t.get_text() for t in plant_ax.get_yticklabels()] == [
+        "Kyoto Works (P01)", "Osaka Plant (P02)", "Nagoya Cable Works (P03)", "P04"]
+
+
+def test_bars_take_the_colour_of_their_own_rating_named_in_the_legend():
+    fig = charts.breakdown_figure(rated_breakdown(), "recycling_rate", 2017, DATES, REGISTRY)
+
+    colours = {bar.get_gid(): to_hex(bar.get_facecolor()) for ax in fig.axes for bar in ax.patches if bar.get_gid()}
+    green, orange, vermillion, grey = "#009e73", "#e69f00", "#d55e00", "#a0a0a0"
+    assert colours == {"Magnets": green, "Cables": orange, "P01": orange, "P02": vermillion, "P03": grey}
+    legend = {t.get_text(): h for legend in fig.legends for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    # The legend's patches (its lines are the group figure and the target).
+    patches = {label: to_hex(handle.get_facecolor()) for label, handle in legend.items()
+               if isinstance(handle, Rectangle)}
+    assert patches == {"Achieved (***)": green, "90 % achieved (**)": orange, "Not achieved (*)": vermillion,
+                       "No target of its own": grey}
+
+
+def test_the_scale_of_a_breakdown_fits_its_data():
+    fig = charts.breakdown_figure(rated_breakdown(), "recycling_rate", 2017, DATES, REGISTRY)
+
+    low, high = fig.axes[-1].get_xlim()
+    # Bars start at 0; the largest figure is 87 %: the axis ends a little past it, well short of 100.
+    assert low == 0
+    assert 87 < high <= 93
+
+
+def test_chart_labels_show_one_decimal():
+    fig = charts.breakdown_figure(rated_breakdown(), "recycling_rate", 2017, DATES, REGISTRY)
+
+    labels = sorted(a.get_text() for a in annotations(fig, "bar_label"))
+    # Shares of the group's 1,000 t of waste: 600, 400, 300, 300, 400 t.
+    assert labels == sorted(["87.0 %  ·  60.0 % of group waste", "76.0 %  ·  40.0 % of group waste",
+                             "81.0 %  ·  30.0 % of group waste", "78.0 %  ·  30.0 % of group waste",
+                             "80.0 %  ·  40.0 % of group waste"])
+    legend_texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "Group FY2017: 79.4 %" in legend_texts and "Target FY2017: 72.0 %" in legend_texts
+
+
+def test_the_trend_axis_labels_the_base_year_and_the_report_year():
+    fig = charts.trend_figure(kpi_results(), "energy_intensity", DATES, REGISTRY, fiscal_year=2017)
+    drawn(fig)
+
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert "FY2005\nbase" in ticks
+    assert "FY2017\nreport" in ticks
+    chemicals = charts.trend_figure(kpi_results(), "chemical_intensity", DATES, REGISTRY, fiscal_year=2017)
+    drawn(chemicals)
+    assert "FY2006\nbase" in [t.get_text() for t in chemicals.axes[0].get_xticklabels()]
+
+
+def test_rating_stars_sit_clear_of_the_target_markers_in_another_colour():
+    for kpi in ("energy_intensity", "recycling_rate"):
+        fig = charts.trend_figure(kpi_results(), kpi, DATES, REGISTRY, fiscal_year=2017)
+        renderer = drawn(fig)
+        ax = fig.axes[0]
+        targets = line(ax, "target")
+        markers = targets.get_transform().transform(targets.get_xydata())
+        half = targets.get_markersize() / 72 * fig.dpi  # the diamond's extent in pixels, with a margin
+        ratings = texts(fig, "rating")
+        assert ratings
+        for star in ratings:
+            box = star.get_window_extent(renderer)
+            assert star.get_color() != targets.get_color()
+            for x, y in markers:
+                overlaps = box.x0 - half <= x <= box.x1 + half and box.y0 - half <= y <= box.y1 + half
+                assert not overlaps, f"{kpi}: rating {star.get_text()} on the target marker at {x:.0f},{y:.0f}"
+
+
+def test_every_chart_file_names_its_fiscal_year(tmp_path: Path):
+    data = kpi_results()
+    first = charts.write_charts(data, tmp_path, 2017, DATES, REGISTRY)
+    second = charts.write_charts(data, tmp_path, 2016, DATES, REGISTRY)
+
+    assert all(re.search(r"_FY2017\.(png|svg|pdf)$", p.name) for p in first)
+    assert all(re.search(r"_FY2016\.(png|svg|pdf)$", p.name) for p in second)
+    # The second year's charts stand beside the first's instead of replacing some of them.
+    assert len(list(tmp_path.iterdir())) == len(first) + len(second)
+
+
+def test_the_period_covered_is_the_fiscal_years_twelve_months():
+    assert charts.ReportDates.for_year(2017, 4, "2018-05-15").period_covered == "FY2017 (Apr 2017 – Mar 2018)"
+    assert charts.ReportDates.for_year(2017, 1, "x").period_covered == "FY2017 (Jan 2017 – Dec 2017)"
+
+
+@pytest.mark.parametrize(("value", "shown"), [(16, "16.0"), (16.94, "16.9"), (6.65, "6.7"), (-0.04, "0.0"),
+                                              (-3.25, "-3.3")])
+def test_chart_labels_round_half_up_to_one_decimal(value, shown):
+    assert charts.format_label(value) == shown
+
+
+def test_chart_pdfs_embed_truetype_fonts_not_type3(tmp_path: Path):
+    from pypdf import PdfReader
+
+    charts.save_figure(charts.overview_figure(kpi_results(), 2017, DATES, REGISTRY), tmp_path, "overview_FY2017")
+
+    page = PdfReader(tmp_path / "overview_FY2017.pdf").pages[0]
+    fonts = [font.get_object() for font in page["/Resources"]["/Font"].values()]
+    assert fonts
+    assert {font["/Subtype"] for font in fonts} == {"/Type0"}
+    for font in fonts:
+        descendant = font["/DescendantFonts"][0].get_object()
+        assert descendant["/Subtype"] == "/CIDFontType2" and "/FontFile2" in descendant["/FontDescriptor"]
+
+
+def test_the_readme_shows_only_images_that_make_images_draws():
+    project = Path(__file__).resolve().parent.parent
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile[makefile.index("\nimages:"):]
+    recipe = recipe[:recipe.index("\n\n")]
+
+    shown = re.findall(r"!\[[^\]]*\]\((docs/images/[^)]+)\)", readme)
+    assert {"docs/images/overview_FY2017.png", "docs/images/report_pack_FY2017_page1.png",
+            "docs/images/breakdown_energy_intensity_FY2017.png"} <= set(shown)
+    for image in shown:
+        assert (project / image).is_file(), image
+        name = Path(image).stem.removesuffix("_page1")
+        assert name in recipe, f"{image} is not drawn by make images"
+    # Chart names in the README carry their fiscal year.
+    assert not re.search(r"`(trend|breakdown|overview)_[a-z<>_]*`", readme)

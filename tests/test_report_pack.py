@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import shutil
+import subprocess
+
 import openpyxl
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 
 from conftest import COLUMNS, REGISTRY, kpi_row
-from envkpi import report_pack
+from envkpi import charts, report_pack
 from envkpi.export import FORMULA_STARTS
 
-CUT_OFF = "2018-05-15"
+DATES = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", "2018-05-15")
 
 
 PLANNED, RESULTS, NEXT = "FY2017 measures (planned)", "FY2017 measures (results)", "Measures planned for FY2018"
@@ -155,7 +159,7 @@ def pack(tmp_path_factory) -> dict[str, Path]:
     registry = REGISTRY.copy()
     registry.loc[registry["kpi"] == "recycling_rate", "label"] = '=HYPERLINK("http://evil.example","<b>rate</b>")'
     out = tmp_path_factory.mktemp("pack")
-    return report_pack.write_report_pack(data, out, 2017, CUT_OFF, registry)
+    return report_pack.write_report_pack(data, out, 2017, DATES, registry)
 
 
 def test_the_pack_is_written_in_every_format_with_deterministic_names(pack):
@@ -171,7 +175,7 @@ def test_markdown_renders_the_figures_and_escaped_stars(pack):
     assert "| Reduce energy per production unit (11.5% compared to base year FY2005) " \
            "| Reduced energy per production unit (6.6% compared to base year FY2005) | \\* |" in text
     assert "(11% compared to base year FY2005) | \\*\\*\\* |" in text
-    assert f"Data cut-off: {CUT_OFF}" in text
+    assert "Period covered: FY2017 (Apr 2017 – Mar 2018). Figures as of: 2018-05-15." in text
 
 
 def test_html_is_self_contained_and_escaped(pack):
@@ -194,26 +198,134 @@ def test_csv_holds_the_table_and_no_cell_starts_a_formula(pack):
 
 def test_xlsx_text_that_would_start_a_formula_is_neutralised(pack):
     workbook = openpyxl.load_workbook(pack["xlsx"])
-    assert workbook.sheetnames == ["Results FY2017", "Figures FY2017"]
+    assert workbook.sheetnames == ["About", "Results FY2017", "Figures FY2017"]
     results = [[cell.value for cell in row] for row in workbook["Results FY2017"].iter_rows()]
     figures = [[cell.value for cell in row] for row in workbook["Figures FY2017"].iter_rows()]
 
     assert results[0] == [PLANNED, RESULTS, "Self-assessment", NEXT, "Note"]
     assert [row[2] for row in results[1:]] == ["*", "***", "*", "***"]
     header = figures[0]
-    scope_ids = [row[header.index("scope_id")] for row in figures[1:]]
-    labels = {row[header.index("label")] for row in figures[1:]}
+    scope_ids = [row[header.index("Scope")] for row in figures[1:]]
+    labels = {row[header.index("KPI")] for row in figures[1:]}
     assert {"'@SUM(1+1)", "'+Cables", "'-P04"} <= set(scope_ids)
     assert '\'=HYPERLINK("http://evil.example","<b>rate</b>")' in labels
     assert all(cell.data_type != "f" for sheet in workbook for row in sheet.iter_rows() for cell in row)
     # Numbers stay numbers, unrounded.
-    energy = next(row for row in figures[1:] if row[0] == "energy_intensity" and row[header.index("scope_id")] == "group")
-    assert energy[header.index("change_vs_base_pct")] == pytest.approx(6.638)
-    assert energy[header.index("change_vs_base_pct")] != 6.6
+    change = header.index("Change vs base year (%, positive = reduction)")
+    energy = next(row for row in figures[1:] if row[0] == "energy_intensity" and row[header.index("Scope")] == "group")
+    assert energy[change] == pytest.approx(6.638)
+    assert energy[change] != 6.6
 
 
-def test_pdf_has_the_table_page_the_overview_and_two_pages_per_kpi(pack):
+def test_pdf_has_the_table_page_contents_the_overview_and_two_pages_per_kpi(pack):
     content = pack["pdf"].read_bytes()
 
     assert content.startswith(b"%PDF-")
-    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", content)) == 1 + 1 + 2 * 4
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", content)) == 1 + 1 + 1 + 2 * 4
+
+
+# --- print-ready PDF and a readable XLSX -----------------------------------------------------
+
+A4_LANDSCAPE_POINTS = (297 / 25.4 * 72, 210 / 25.4 * 72)  # 841.9 x 595.3
+
+
+def test_every_page_of_the_pack_is_a4_landscape(pack):
+    reader = PdfReader(pack["pdf"])
+
+    assert len(reader.pages) == 11
+    for page in reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4_LANDSCAPE_POINTS, abs=0.5)
+        assert float(page.mediabox.left) == 0 and float(page.mediabox.bottom) == 0
+
+
+def test_every_page_is_numbered_and_the_contents_page_lists_them(pack):
+    reader = PdfReader(pack["pdf"])
+    pages = [page.extract_text() for page in reader.pages]
+
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of 11" in text
+    contents = pages[1]
+    assert "Contents" in contents
+    # Title page 1, contents 2, overview 3, then per KPI in registry order a trend and a breakdown.
+    listed = {"Overview: all KPIs of the group, FY2017": 3,
+              "Energy per production unit: trend to FY2017": 4,
+              "Energy per production unit: FY2017 by business unit and plant": 5,
+              "Waste and valuables per production unit: trend to FY2017": 6,
+              "Chemical emissions per production unit: FY2017 by business unit and plant": 9}
+    lines = [line.strip() for line in contents.splitlines()]
+    for title, number in listed.items():
+        assert f"{title} {number}" in lines, title  # the title, then its page number on the same line
+    assert "Energy per production unit: FY2017 by business unit and plant" in pages[4]
+    assert "Environmental results FY2017 and plans for FY2018" in pages[0]
+    assert [item.title for item in reader.outline][:3] == [
+        "Results FY2017 and plans for FY2018", "Contents", "Overview: all KPIs of the group, FY2017"]
+
+
+def _fonts(resources, seen: set) -> list:
+    """Every font of a resource dictionary, its XObjects' and patterns' included."""
+    found = []
+    if resources is None or id(resources) in seen:
+        return found
+    seen.add(id(resources))
+    resources = resources.get_object()
+    for font in (resources.get("/Font") or {}).values():
+        found.append(font.get_object())
+    for key in ("/XObject", "/Pattern"):
+        for item in (resources.get(key) or {}).values():
+            found += _fonts(item.get_object().get("/Resources"), seen)
+    return found
+
+
+def test_the_pack_embeds_truetype_fonts_and_no_type3(pack):
+    reader = PdfReader(pack["pdf"])
+
+    for number, page in enumerate(reader.pages, start=1):
+        fonts = _fonts(page.get("/Resources"), set())
+        assert fonts, f"page {number} has no fonts"
+        for font in fonts:
+            assert font["/Subtype"] in ("/TrueType", "/Type0"), (number, font["/Subtype"])
+            descendant = font["/DescendantFonts"][0].get_object() if font["/Subtype"] == "/Type0" else font
+            if font["/Subtype"] == "/Type0":
+                assert descendant["/Subtype"] == "/CIDFontType2"  # TrueType outlines
+            assert "/FontFile2" in descendant["/FontDescriptor"].get_object(), "font not embedded"
+    if shutil.which("pdffonts"):
+        listing = subprocess.run(["pdffonts", str(pack["pdf"])], capture_output=True, text=True, check=True).stdout
+        rows = listing.splitlines()[2:]
+        assert rows and not [row for row in rows if "Type 3" in row]
+        assert all(" yes " in row for row in rows)  # emb
+
+
+def test_the_xlsx_says_what_each_sheet_holds_and_reads_as_a_table(pack):
+    workbook = openpyxl.load_workbook(pack["xlsx"])
+    about = [[cell.value for cell in row] for row in workbook["About"].iter_rows()]
+    results, figures = workbook["Results FY2017"], workbook["Figures FY2017"]
+
+    described = {row[0]: row for row in about[1:]}
+    assert "Results FY2017" in described and "Figures FY2017" in described
+    assert described["Period covered"][1] == "FY2017 (Apr 2017 – Mar 2018)"
+    assert described["Figures as of"][1].startswith("2018-05-15")
+    # Every column of the figures sheet is described with its name in kpi_results.csv.
+    headers = [cell.value for cell in figures[1]]
+    for header in headers:
+        assert f"Figures FY2017: {header}" in described, header
+    assert described["Figures FY2017: Completeness (% of plant-months)"][2] == "completeness_pct"
+    assert described["Figures FY2017: Scope"][2] == "scope_id"
+    assert "Change vs base year (%, positive = reduction)" in headers and "Target (%)" in headers
+
+    for sheet in (workbook["About"], results, figures):
+        assert sheet.freeze_panes == "A2"
+        assert all(cell.font.bold for cell in sheet[1])
+    for letter in "ABCDE":
+        assert results.column_dimensions[letter].width >= 15
+    assert all(cell.alignment.wrap_text for row in results.iter_rows() for cell in row)
+    assert results["C2"].alignment.horizontal == "center"
+
+    def column(name):
+        return headers.index(name) + 1
+
+    first = 2
+    assert figures.cell(first, column("Change vs base year (%, positive = reduction)")).number_format == "0.0"
+    assert figures.cell(first, column("Completeness (% of plant-months)")).number_format == "0.0"
+    assert figures.cell(first, column("Fiscal year (FY)")).number_format == "0"
+    assert figures.cell(first, column("Denominator (denominator unit)")).number_format == "#,##0.0"
+    assert figures.column_dimensions["A"].width >= 12

@@ -179,7 +179,7 @@ def test_report_file_names_never_leave_the_reports_folder(tmp_path):
 
     for hostile in ("../../etc/passwd", "/abs/path", "a/../../b", "..", "energy intensity", "工場"):
         stem = charts._safe_stem(hostile)
-        target = (tmp_path / "charts" / f"trend_{stem}.png").resolve()
+        target = (tmp_path / "charts" / f"trend_{stem}_FY2017.png").resolve()
         assert target.parent == (tmp_path / "charts").resolve() and "/" not in stem and stem not in ("", ".", "..")
 
 
@@ -195,7 +195,7 @@ def test_a_kpi_named_like_a_path_is_drawn_inside_the_charts_folder(tmp_path):
         "achievement_ratio": 2.0, "rating": "achieved", "completeness_pct": 100.0,
     }])
     out = tmp_path / "reports" / "charts"
-    written = charts.write_charts(results, out, 2017, "2018-03", registry)
+    written = charts.write_charts(results, out, 2017, charts.ReportDates.for_year(2017, 4, "2018-05-15"), registry)
     assert written and all(p.resolve().parent == out.resolve() for p in written)
     assert all(out.resolve() in p.resolve().parents for p in tmp_path.rglob("*") if p.is_file())
 

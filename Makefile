@@ -12,11 +12,13 @@ help: ## list the targets and the envkpi commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 	@echo ""
 	@echo "The envkpi command (.venv/bin/envkpi COMMAND --help for its options and defaults):"
-	@echo "  envkpi run        ingest, validate, compute the KPIs, write the reports, publish a snapshot"
+	@echo "  envkpi run        ingest, validate, compute the KPIs, write the reports and the filings, copy the snapshot"
 	@echo "  envkpi ingest     the same run"
 	@echo "  envkpi check      check files or folders before sending (--report FILE for the rejection report)"
 	@echo "  envkpi template   an XLSX delivery template for a plant: KIND --plant ID --fy YEAR"
 	@echo "  envkpi report     the charts and report pack of one fiscal year: --fy YEAR"
+	@echo "  envkpi publish    publish a fiscal year (v1, v2, ...): --fy YEAR [--note TEXT]"
+	@echo "  envkpi trace      every delivered row behind one figure: --kpi KPI --fy YEAR [--scope ID] [--out FILE]"
 	@echo "  envkpi demo       regenerate the demo group"
 
 $(STAMP): pyproject.toml
@@ -63,10 +65,13 @@ notebooks: $(STAMP) ## make .ipynb files from the reviewed notebooks/*.py (outpu
 # IMAGES_REPORTS set to the demo's reports folder, and writes its PNG into docs/images/.
 IMAGES_WORK := build/images
 IMAGES_REPORTS := $(IMAGES_WORK)/reports
-IMAGES_RUN = --warehouse $(IMAGES_WORK)/warehouse.duckdb --reports $(IMAGES_REPORTS) --published $(IMAGES_WORK)/published
+IMAGES_RUN = --warehouse $(IMAGES_WORK)/warehouse.duckdb --reports $(IMAGES_REPORTS) --snapshot $(IMAGES_WORK)/snapshot
+# Headless Chromium with no network and a throw-away profile (the rejection report is offline HTML).
+CHROMIUM_SHOT = chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+	--disable-component-update --disable-sync --no-first-run --hide-scrollbars
 IMAGE_STEPS ?=
 
-images: $(STAMP) ## redraw docs/images/ from the demo group (needs pdftoppm, from poppler-utils)
+images: $(STAMP) ## redraw docs/images/ from the demo group (needs pdftoppm; chromium and soffice for two screenshots)
 	@command -v pdftoppm >/dev/null 2>&1 || { echo "make images needs pdftoppm: install poppler-utils" \
 		"(Debian/Ubuntu: sudo apt-get install poppler-utils; macOS: brew install poppler)" >&2; exit 1; }
 	rm -rf $(IMAGES_WORK)
@@ -76,6 +81,19 @@ images: $(STAMP) ## redraw docs/images/ from the demo group (needs pdftoppm, fro
 		$(IMAGES_REPORTS)/charts/breakdown_energy_intensity_FY2017.png docs/images/
 	pdftoppm -png -r 110 -f 1 -l 1 -singlefile $(IMAGES_REPORTS)/pack/report_pack_FY2017.pdf \
 		docs/images/report_pack_FY2017_page1
+	@# The rejection report of the demo's night, as a plant opens it (Chromium, offline).
+	@if command -v chromium >/dev/null 2>&1; then \
+		$(CHROMIUM_SHOT) --user-data-dir=$$(mktemp -d) --window-size=1280,720 \
+			--screenshot=$(CURDIR)/docs/images/rejection_report.png file://$(CURDIR)/$(IMAGES_REPORTS)/rejections.html; \
+	else echo "skipped docs/images/rejection_report.png: install chromium" >&2; fi
+	@# An energy template for a plant, as a spreadsheet program prints it (LibreOffice, then pdftoppm).
+	$(BIN)/envkpi template energy --plant P01 --fy 2018 --warehouse $(IMAGES_WORK)/warehouse.duckdb \
+		--out $(IMAGES_WORK)/template_energy_P01_FY2018.xlsx
+	@if command -v soffice >/dev/null 2>&1; then \
+		soffice --headless --convert-to pdf --outdir $(IMAGES_WORK) $(IMAGES_WORK)/template_energy_P01_FY2018.xlsx \
+			>/dev/null && pdftoppm -png -r 80 -f 1 -l 1 -singlefile $(IMAGES_WORK)/template_energy_P01_FY2018.pdf \
+			docs/images/template_energy_P01_FY2018; \
+	else echo "skipped docs/images/template_energy_P01_FY2018.png: install libreoffice-calc" >&2; fi
 	$(if $(strip $(IMAGE_STEPS)),$(MAKE) $(IMAGE_STEPS) IMAGES_REPORTS=$(IMAGES_REPORTS))
 	@echo "docs/images/ redrawn from the demo group: $$(ls docs/images | tr '\n' ' ')"
 

@@ -303,6 +303,9 @@ def trace(kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity
     for line in tracing.reconciliation_lines(trace_rows):
         typer.echo(line)
     typer.echo(f"  {int((trace_rows.record == 'row').sum())} delivered rows: {path}")
+
+
+@app.command()
 def template(kind: str = typer.Argument(..., help="Kind of file: plants, factors, targets, energy, production, "
                                                   "waste or chemicals."),
              plant: Optional[str] = typer.Option(None, "--plant", help="Plant id (monthly kinds).", show_default="none"),

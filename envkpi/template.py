@@ -101,6 +101,10 @@ def write_template(kind: str, path: Path, settings: Settings, plant: str | None 
                 for row in range(2, last_row + 1):  # text cells: Excel keeps 2017-04 as typed
                     sheet.cell(row=row, column=index).number_format = "@"
         sheet.freeze_panes = "A2"
+        # Printed on one page width, landscape: a plant checking its figures on paper sees every column.
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
         choices = workbook.create_sheet("lists")
         for index, (column, values) in enumerate(sorted(lists.items()), start=1):

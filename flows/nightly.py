@@ -145,12 +145,13 @@ def _notify(flow_run, message: tuple[str, str] | None, settings: Settings) -> No
 
 
 def _hook_settings(flow_run) -> Settings:
-    names = ("landing", "warehouse", "reports", "published")
+    names = ("landing", "warehouse", "reports", "published", "snapshot")
     return nightly_settings(**{name: (flow_run.parameters or {}).get(name) for name in names})
 
 
 def notify_when_flagged(flow, flow_run, state) -> None:
-    """On completion: tell ``Settings.notify_url`` which files were rejected, from which plants."""
+    """On completion: tell ``Settings.notify_url`` which files were rejected, from which plants, and
+    how many published figures changed."""
     settings = _hook_settings(flow_run)
     if not settings.notify_url:
         return
@@ -158,7 +159,8 @@ def notify_when_flagged(flow, flow_run, state) -> None:
     if not isinstance(outcome, dict):
         return
     _notify(flow_run, bad_night_message(flow_run.name, list(outcome.get("rejected") or []),
-                                        list(outcome.get("ignored") or []), str(settings.reports)), settings)
+                                        list(outcome.get("ignored") or []), str(settings.reports),
+                                        restated=int(outcome.get("published_figures_changed") or 0)), settings)
 
 
 def notify_failure(flow, flow_run, state) -> None:

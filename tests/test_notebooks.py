@@ -459,7 +459,7 @@ def test_every_notebook_runs_top_to_bottom_on_the_published_snapshot(path, setti
     )
     assert str(settings.published) in text  # says which snapshot it read
     if path.stem == "data_quality":  # contract 10: what changed since the publication of FY2006
-        assert "7 published figure(s) changed since their publication" in text and "energy_P1_2006-06.csv" in text
+        assert "13 published figure(s) changed since their publication" in text and "energy_P1_2006-06.csv" in text
     for value in values.values():
         assert str(value) in text
 

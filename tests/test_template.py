@@ -50,7 +50,9 @@ def test_an_energy_template_has_the_columns_the_months_and_lists_of_types_and_un
     assert result.exit_code == 0, result.output
     workbook = load_workbook(out)
     sheet = workbook.worksheets[0]
-    assert [c.value for c in sheet[1]] == ["plant_id", "period", "energy_type", "quantity", "unit"]
+    # the contract's columns, required then optional (contract 6: meter and supplier)
+    assert [c.value for c in sheet[1]] == ["plant_id", "period", "energy_type", "quantity", "unit", "meter_id",
+                                           "supplier"]
     rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if any(r)]
     # FY2018 with an April start: 2018-04 .. 2019-03
     assert [r[1] for r in rows] == ["2018-04", "2018-05", "2018-06", "2018-07", "2018-08", "2018-09", "2018-10",
@@ -66,9 +68,13 @@ def test_an_energy_template_has_the_columns_the_months_and_lists_of_types_and_un
 
 
 def test_waste_and_chemicals_templates_list_treatments_media_and_units(tmp_path):
-    for kind, column, expected in (("waste", "treatment", {"recycled", "valuable", "incinerated", "landfilled", "other"}),
+    for kind, column, expected in (("waste", "treatment", {"recycled", "valuable", "incinerated", "landfilled", "other",
+                                                                  "energy_recovery"}),
                                    ("waste", "unit", {"t", "kg"}),
-                                   ("chemicals", "medium", {"air", "water", "soil", "landfill"}),
+                                   ("chemicals", "medium", {"air", "water", "soil", "landfill", "sewer", "offsite"}),
+                                   ("water", "source", {"municipal", "groundwater", "surface", "seawater", "rainwater",
+                                                        "other"}),
+                                   ("sales", "eco_product", {"yes", "no"}),
                                    ("chemicals", "unit", {"kg", "g", "t"}),
                                    ("production", "unit", {"t", "kg"})):
         out = tmp_path / f"{kind}.xlsx"

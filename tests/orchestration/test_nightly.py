@@ -279,3 +279,31 @@ def test_serve_saves_the_webhook_block_of_the_notify_setting(monkeypatch):
     assert block.url == "http://127.0.0.1:9/envkpi"
     monkeypatch.setenv("ENVKPI_NOTIFY_URL", "")
     assert not save_notification_block(Settings())
+
+
+def test_a_night_that_changes_published_figures_is_worth_a_notification():
+    from envkpi.notify import bad_night_message
+
+    subject, body = bad_night_message("night-2", [], [], "/srv/reports", restated=3)
+    assert subject == "envkpi night night-2: 3 published figures changed"
+    assert "/srv/reports/restatements_since_publication.csv" in body
+    subject, body = bad_night_message("night-2", ["2019-09-10/energy_P06_2019-08.csv"], [], "/srv/reports", restated=1)
+    assert "1 rejected file" in subject and "Also: 1 published figure changed since their publication" in body
+    assert bad_night_message("night-2", [], [], "/srv/reports") is None
+
+
+@pytest.mark.slow
+def test_a_night_that_restates_a_published_year_is_notified(tmp_path, receiver):
+    from envkpi.pipeline import publish_year_step
+
+    write_two_plant_group(tmp_path / "landing")
+    (tmp_path / "landing" / BAD_FILE).unlink()
+    nightly(**paths(tmp_path), return_state=True)
+    assert receiver == []  # a good night
+    publish_year_step(Settings().with_overrides(**paths(tmp_path)), 2017, "CSR report", pack=False)
+    write_lines(tmp_path / "landing" / "energy_P01_2017-04_fix.csv", "plant_id,period,energy_type,quantity,unit",
+                "P01,2017-04,electricity,1100000,kWh")
+    state = nightly(**paths(tmp_path), return_state=True)
+    assert state.is_completed() and len(receiver) == 1
+    # energy_intensity, co2_intensity and both Scope 2 figures of the group, Magnets and P01
+    assert receiver[0]["subject"].endswith("12 published figures changed")

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test soak bench serve server report demo notebooks images contract clean check template
+.PHONY: help run test soak bench serve server report demo notebooks images contract lint lock clean check template
 
 help: ## list the targets and the envkpi commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,11 +21,21 @@ help: ## list the targets and the envkpi commands
 	@echo "  envkpi trace      every delivered row behind one figure: --kpi KPI --fy YEAR [--scope ID] [--out FILE]"
 	@echo "  envkpi demo       regenerate the demo group"
 
-$(STAMP): pyproject.toml
+# The environment is installed from requirements.lock, the versions the tests passed with
+# (`make lock` updates it from pyproject.toml's ranges), then envkpi itself without dependencies.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+lock: $(STAMP) ## update requirements.lock to the newest versions pyproject.toml allows (then make test)
+	$(BIN)/pip-compile --extra dev --strip-extras --no-emit-index-url --no-emit-find-links --quiet \
+		-o requirements.lock pyproject.toml
+
+lint: $(STAMP) ## ruff over the library, flows, tests, benchmarks and notebooks (configured in pyproject.toml)
+	$(BIN)/ruff check envkpi flows tests benchmarks notebooks
 
 run: $(STAMP) ## run the whole pipeline on the shipped demo group (data/demo/landing)
 	$(BIN)/envkpi run --landing data/demo/landing

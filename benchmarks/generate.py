@@ -159,7 +159,7 @@ def reference_folder(first_fy: int) -> str:
 
 
 def _timestamp(folder: str) -> float:
-    day = dt.datetime.strptime(folder[:10], "%Y-%m-%d").replace(hour=9, tzinfo=dt.timezone.utc)
+    day = dt.datetime.strptime(folder[:10], "%Y-%m-%d").replace(hour=9, tzinfo=dt.UTC)
     return day.timestamp()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def time_and_report(compute: Callable[[], list[dict]], json_path: Path | None) -> int:

@@ -71,7 +71,7 @@ class ReportDates:
     figures_as_of: str
 
     @classmethod
-    def for_year(cls, fiscal_year: int, start_month: int, figures_as_of: str) -> "ReportDates":
+    def for_year(cls, fiscal_year: int, start_month: int, figures_as_of: str) -> ReportDates:
         first = pd.Period(year=fiscal_year, month=start_month, freq="M")
         last = first + 11
         return cls(f"FY{fiscal_year} ({first.strftime('%b %Y')} – {last.strftime('%b %Y')})", figures_as_of)

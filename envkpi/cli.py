@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 import typer
 
@@ -38,8 +38,8 @@ PublishedOption = typer.Option(None, "--published", hidden=True,
                                help="Deprecated name of --snapshot (a publication is now a year's: envkpi publish).")
 
 
-def _settings(landing: Optional[Path], warehouse: Optional[Path], reports: Optional[Path],
-              snapshot: Optional[Path] = None, published: Optional[Path] = None) -> Settings:
+def _settings(landing: Path | None, warehouse: Path | None, reports: Path | None,
+              snapshot: Path | None = None, published: Path | None = None) -> Settings:
     if published is not None:
         typer.echo("--published is deprecated: use --snapshot (the notebooks' copy of the warehouse)", err=True)
     return Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports,
@@ -141,16 +141,17 @@ def summary_lines(result) -> list[str]:
 
 
 @app.command()
-def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = WarehouseOption,
-        reports: Optional[Path] = ReportsOption, snapshot: Optional[Path] = SnapshotOption,
-        published: Optional[Path] = PublishedOption) -> None:
+def run(landing: Path | None = LandingOption, warehouse: Path | None = WarehouseOption,
+        reports: Path | None = ReportsOption, snapshot: Path | None = SnapshotOption,
+        published: Path | None = PublishedOption) -> None:
     """Ingest the landing folder, compute the KPIs and write the reports, in one command.
 
     Exit status 0 when the run completed, even with rejected files; non-zero only when the
     pipeline itself failed; 2 with a one-line message when a folder is wrong; 1 with a message
     saying what to do when the disk is full or a folder is not writable.
     """
-    from envkpi.pipeline import PathProblem, StorageError, check_paths, run as run_pipeline
+    from envkpi.pipeline import PathProblem, StorageError, check_paths
+    from envkpi.pipeline import run as run_pipeline
 
     settings = _settings(landing, warehouse, reports, snapshot, published)
     try:
@@ -166,7 +167,7 @@ def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = War
             result = run_pipeline(settings, progress=progress)
     except StorageError as error:
         typer.echo(f"envkpi run failed: {error}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except PathProblem as problem:
         _fail("run", str(problem))
     result.reports.setdefault("data_docs", settings.reports / "data_docs" / "index.html")
@@ -179,9 +180,9 @@ def run(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = War
 
 
 @app.command()
-def ingest(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = WarehouseOption,
-           reports: Optional[Path] = ReportsOption, snapshot: Optional[Path] = SnapshotOption,
-           published: Optional[Path] = PublishedOption) -> None:
+def ingest(landing: Path | None = LandingOption, warehouse: Path | None = WarehouseOption,
+           reports: Path | None = ReportsOption, snapshot: Path | None = SnapshotOption,
+           published: Path | None = PublishedOption) -> None:
     """Ingest and validate the landing folder (the KPI tables are rebuilt as part of it)."""
     run(landing, warehouse, reports, snapshot, published)
 
@@ -189,10 +190,10 @@ def ingest(landing: Optional[Path] = LandingOption, warehouse: Optional[Path] = 
 @app.command()
 def check(files: list[Path] = typer.Argument(..., help="Files or folders to check, as they would be delivered "
                                                        "(every file under a folder)."),
-          report: Optional[Path] = typer.Option(
+          report: Path | None = typer.Option(
               None, "--report", help="Also write the rejection report here: FILE.html, FILE.xlsx, or both for "
                                      "another name.", show_default="none"),
-          warehouse: Optional[Path] = WarehouseOption) -> None:
+          warehouse: Path | None = WarehouseOption) -> None:
     """Check files against the contract without loading them; exit 1 when any would be rejected.
 
     Plant ids, factors and targets are checked against the published snapshot (or the warehouse).
@@ -215,8 +216,8 @@ def check(files: list[Path] = typer.Argument(..., help="Files or folders to chec
 
 @app.command()
 def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, e.g. 2017."),
-           warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
-           snapshot: Optional[Path] = SnapshotOption, published: Optional[Path] = PublishedOption) -> None:
+           warehouse: Path | None = WarehouseOption, reports: Path | None = ReportsOption,
+           snapshot: Path | None = SnapshotOption, published: Path | None = PublishedOption) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
     from envkpi.pipeline import SNAPSHOT_NAME, report_basis, write_annual_report
     from envkpi.publication import published_figures
@@ -252,9 +253,9 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
 
 @app.command()
 def publish(fy: int = typer.Option(..., "--fy", help="Fiscal year to publish, e.g. 2017."),
-            note: Optional[str] = typer.Option(None, "--note", help="Why, or for which report (kept with it)."),
-            warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
-            snapshot: Optional[Path] = SnapshotOption) -> None:
+            note: str | None = typer.Option(None, "--note", help="Why, or for which report (kept with it)."),
+            warehouse: Path | None = WarehouseOption, reports: Path | None = ReportsOption,
+            snapshot: Path | None = SnapshotOption) -> None:
     """Publish a fiscal year: record v1, v2, ... of its figures and write published/FY<fy>/v<n>/.
 
     Publish after the run whose figures the report prints; later runs list every figure that
@@ -271,10 +272,10 @@ def publish(fy: int = typer.Option(..., "--fy", help="Fiscal year to publish, e.
         publication = publish_year_step(settings, fy, note)
     except PublicationError as error:
         typer.echo(f"envkpi publish failed: {error}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except StorageError as error:
         typer.echo(f"envkpi publish failed: {error}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     typer.echo(f"FY{fy} published as {publication.name}: {publication.folder}")
     if not publication.complete:
         typer.echo(f"  note: FY{fy} has incomplete data (completeness below 100 % for a group figure); "
@@ -285,9 +286,9 @@ def publish(fy: int = typer.Option(..., "--fy", help="Fiscal year to publish, e.
 def trace(kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity."),
           fy: int = typer.Option(..., "--fy", help="Fiscal year of the figure."),
           scope: str = typer.Option("group", "--scope", help="group, a business unit or a plant_id."),
-          out: Optional[Path] = typer.Option(None, "--out", help="CSV or XLSX file (by suffix); default reports/trace_<kpi>_FY<fy>_<scope>.csv"),
-          warehouse: Optional[Path] = WarehouseOption, reports: Optional[Path] = ReportsOption,
-          snapshot: Optional[Path] = SnapshotOption) -> None:
+          out: Path | None = typer.Option(None, "--out", help="CSV or XLSX file (by suffix); default reports/trace_<kpi>_FY<fy>_<scope>.csv"),
+          warehouse: Path | None = WarehouseOption, reports: Path | None = ReportsOption,
+          snapshot: Path | None = SnapshotOption) -> None:
     """Every plant-month, measure, delivered row and file behind one figure, with the sums that
     reconcile to its numerator and denominator."""
     from envkpi import tracing
@@ -297,7 +298,7 @@ def trace(kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity
         trace_rows = tracing.trace_from(tracing.source_of(settings, warehouse is not None), kpi, fy, scope)
     except tracing.TraceError as error:
         typer.echo(f"envkpi trace: {error}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     path = out or settings.reports / f"trace_{tracing.safe_stem(kpi)}_FY{fy}_{tracing.safe_stem(scope)}.csv"
     tracing.write_trace(trace_rows, path)
     for line in tracing.reconciliation_lines(trace_rows):
@@ -308,12 +309,12 @@ def trace(kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity
 @app.command()
 def template(kind: str = typer.Argument(..., help="Kind of file: plants, factors, targets, energy, production, "
                                                   "waste or chemicals."),
-             plant: Optional[str] = typer.Option(None, "--plant", help="Plant id (monthly kinds).", show_default="none"),
-             fy: Optional[int] = typer.Option(None, "--fy", help="Fiscal year whose months are filled in (monthly kinds).",
+             plant: str | None = typer.Option(None, "--plant", help="Plant id (monthly kinds).", show_default="none"),
+             fy: int | None = typer.Option(None, "--fy", help="Fiscal year whose months are filled in (monthly kinds).",
                                               show_default="none"),
-             out: Optional[Path] = typer.Option(None, "--out", help="Where to write the XLSX.",
+             out: Path | None = typer.Option(None, "--out", help="Where to write the XLSX.",
                                                 show_default="<kind>_<plant>_FY<fy>.xlsx in this folder"),
-             warehouse: Optional[Path] = WarehouseOption) -> None:
+             warehouse: Path | None = WarehouseOption) -> None:
     """Write an XLSX delivery template for a plant: the contract's columns, the months, drop-down lists."""
     from envkpi.contract import KINDS, monthly_kinds
     from envkpi.template import default_name, write_template

@@ -617,7 +617,7 @@ def _styled(header: tuple[str, ...], style: str) -> list[str]:
 
 
 def _timestamp(folder: str) -> float:
-    day = dt.datetime.strptime(folder[:10], "%Y-%m-%d").replace(hour=9, tzinfo=dt.timezone.utc)
+    day = dt.datetime.strptime(folder[:10], "%Y-%m-%d").replace(hour=9, tzinfo=dt.UTC)
     return day.timestamp()
 
 

@@ -35,9 +35,9 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_of
 from envkpi.faults import fault_point
-from envkpi.settings import Limits, Settings
-from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
 from envkpi.plausibility import implausible
+from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
+from envkpi.settings import Limits, Settings
 from envkpi.validation import ANY_YEAR, SOURCE_FILE, ReferenceData, Validation, Validator
 from envkpi.warehouse import rebuild_conversion, unstorable_numbers
 

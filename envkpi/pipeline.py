@@ -15,11 +15,11 @@ import json
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -31,8 +31,14 @@ from envkpi.filings import write_filings
 from envkpi.ingest import Ingest, IngestSummary, discover, sha256_of
 from envkpi.publication import Publication, publish_year, published_figures, recover, write_restatements
 from envkpi.settings import Settings
-from envkpi.warehouse import (connect, kpi_results_frame, load_reference, rebuild_conversion, rebuild_derived,
-                              write_kpi_results_csv)
+from envkpi.warehouse import (
+    connect,
+    kpi_results_frame,
+    load_reference,
+    rebuild_conversion,
+    rebuild_derived,
+    write_kpi_results_csv,
+)
 
 SNAPSHOT_NAME = "warehouse.duckdb"
 PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.publication)
@@ -401,7 +407,7 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
         digest.update("|".join(f"{c}:{t}" for c, t in frame.dtypes.items()).encode("utf-8"))
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     as_of = figures_as_of(basis, fiscal_year, settings.fiscal_year_start_month)
-    digest.update(f"{fiscal_year}|{settings.fiscal_year_start_month}|{as_of}".encode("utf-8"))
+    digest.update(f"{fiscal_year}|{settings.fiscal_year_start_month}|{as_of}".encode())
     digest.update(json.dumps(sorted(basis.plant_names.items())).encode("utf-8"))
     for path in (settings.reference / "kpis.csv", PACKAGE_DIR / "charts.py", PACKAGE_DIR / "report_pack.py",
                  PACKAGE_DIR / "annual_report.py", *sorted((PACKAGE_DIR / "styles").glob("*.mplstyle"))):

@@ -10,15 +10,15 @@ unreadable (encoding, binary content, ragged rows, missing or duplicate headers)
 from __future__ import annotations
 
 import csv
-import difflib
 import datetime as dt
+import difflib
 import io
 import re
 import zipfile
-from decimal import Decimal
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

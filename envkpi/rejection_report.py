@@ -60,7 +60,7 @@ class RejectionReport:
 
     @classmethod
     def of(cls, problems: list[tuple[str, Problem]], known_plants: frozenset[str] | set[str] = frozenset()
-           ) -> "RejectionReport":
+           ) -> RejectionReport:
         records = []
         for file, problem in problems:
             reason, action = split_reason(problem.reason)

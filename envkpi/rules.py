@@ -8,8 +8,8 @@ expectation, appended to its kind's suite, over a column computed here when the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc

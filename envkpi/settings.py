@@ -135,7 +135,7 @@ class Settings:
         """``publications``, or ``<reports>/published`` when it is not set."""
         return self.publications if self.publications is not None else self.reports / "published"
 
-    def with_overrides(self, **overrides: object) -> "Settings":
+    def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the given fields replaced; ``None`` values keep the current setting.
 
         ``published`` is the deprecated name of ``snapshot``.

@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, NUMBER_PATTERN, number_columns
 from envkpi.readers import SOURCE_ROW, Problem, to_frame
-from envkpi.rules import ANY_YEAR, with_rule_columns
+from envkpi.rules import with_rule_columns
 from envkpi.workers import end_worker, library_command, library_environment
 
 SOURCE_FILE = "source_file"

@@ -9,7 +9,9 @@ that say what a night's run did.
 
 from __future__ import annotations
 
+# isort: off
 import envkpi  # noqa: F401 - first, so that its memory settings precede NumPy's and Arrow's loading
+# isort: on
 
 import html
 import logging
@@ -24,6 +26,7 @@ from prefect.states import Completed, State
 from envkpi.ingest import IngestSummary
 from envkpi.notify import bad_night_message
 from envkpi.pipeline import (
+    ReportBasis,
     annual_report_step,
     default_report_year,
     exclusive_run,
@@ -31,7 +34,6 @@ from envkpi.pipeline import (
     new_run_id,
     publish_snapshot,
     report_step,
-    ReportBasis,
 )
 from envkpi.publication import read_restatements
 from envkpi.published import RATING_SYMBOLS

@@ -31,7 +31,6 @@ fiscal_year = None  # e.g. 2017; None = every fiscal year
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from IPython.display import display
 
 from envkpi import published

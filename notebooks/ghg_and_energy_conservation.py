@@ -32,7 +32,6 @@ fiscal_year = None  # e.g. 2017; None = the latest fiscal year with complete gro
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import display
 
 from envkpi import published

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from conftest import COLUMNS, REGISTRY, kpi_row
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation, Text
 
-from conftest import COLUMNS, REGISTRY, kpi_row
 from envkpi import charts
 
 DATES = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", "2018-05-15")

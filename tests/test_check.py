@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from conftest import PLANTS_HEADER, write_csv
 from typer.testing import CliRunner
 
-from conftest import PLANTS_HEADER, write_csv
 from envkpi.cli import app
 from envkpi.settings import PROJECT_DIR
 

@@ -7,10 +7,9 @@ import io
 import re
 from pathlib import Path
 
-import pytest
+from conftest import write_csv
 from typer.testing import CliRunner
 
-from conftest import write_csv
 from envkpi.cli import app, plural, progress_display
 
 ENERGY = ["plant_id", "period", "energy_type", "quantity", "unit"]

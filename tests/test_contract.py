@@ -7,10 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
-
-from conftest import PLANTS_HEADER, Landing, write_csv
+from conftest import Landing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

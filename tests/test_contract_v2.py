@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import Landing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

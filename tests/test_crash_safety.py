@@ -50,7 +50,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import PLANTS_HEADER, write_csv, write_xlsx
 
 SOAK = bool(os.environ.get("ENVKPI_SOAK"))
@@ -174,7 +173,7 @@ class Place:
         return ["publish", "--fy", str(fiscal_year), "--note", "CSR report", "--warehouse", str(self.warehouse),
                 "--reports", str(self.reports), "--snapshot", str(self.published)]
 
-    def copy_to(self, root: Path) -> "Place":
+    def copy_to(self, root: Path) -> Place:
         if root.exists():
             shutil.rmtree(root)
         shutil.copytree(self.root, root, symlinks=True)

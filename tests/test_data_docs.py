@@ -8,8 +8,6 @@ from urllib.parse import unquote
 
 import pytest
 
-from conftest import PLANTS_HEADER
-
 TWO_PLANTS = [["P1", "One", "BU1", "JP", "", ""], ["P2", "Two", "BU1", "JP", "", ""]]
 ATTRIBUTE = re.compile(r"""\b(src|href|action)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")

@@ -41,10 +41,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from conftest import PLANTS_HEADER, write_csv
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import PLANTS_HEADER, write_csv
 from envkpi.contract import KINDS
 from envkpi.settings import MAX_COLUMNS, MAX_FIELD_CHARS, MAX_LINE_CHARS
 
@@ -485,7 +485,7 @@ class Checker:
 
         folder = self.root / f"example-{next(self._count)}"
         unique: dict[bytes, Delivery] = {}
-        for position, delivery in enumerate(batch):
+        for delivery in batch:
             unique.setdefault(delivery.content, delivery)  # the same bytes twice are one delivery
         named: dict[str, Delivery] = {}
         for position, delivery in enumerate(unique.values()):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import PLANTS_HEADER, write_csv, write_xlsx
 
 ENERGY = ["plant_id", "period", "energy_type", "quantity", "unit"]

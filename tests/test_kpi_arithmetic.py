@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import months
 
 ALWAYS = ["", ""]

@@ -12,7 +12,6 @@ import math
 
 import pandas as pd
 import pytest
-
 from conftest import months
 
 FACTORS = ["energy_type", "unit", "gj_per_unit", "source", "valid_from_fy", "valid_to_fy"]
@@ -236,6 +235,7 @@ def pack_rows(structural: float, published_value: float | None = None):
 
 def test_the_pack_states_like_for_like_and_a_recalculation_due_exactly_at_the_threshold():
     from conftest import REGISTRY
+
     from envkpi import report_pack
 
     at, _ = pack_rows(structural=5.0)
@@ -250,6 +250,7 @@ def test_the_pack_states_like_for_like_and_a_recalculation_due_exactly_at_the_th
 
 def test_the_pack_of_a_published_year_marks_a_restated_figure_with_the_published_value():
     from conftest import REGISTRY
+
     from envkpi import report_pack
 
     frame, published = pack_rows(structural=0.0, published_value=0.95)

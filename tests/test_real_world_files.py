@@ -17,9 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-import pytest
-
-from conftest import PLANTS_HEADER, write_csv
+from conftest import write_csv
 
 TWO_PLANTS = [["P1", "Plant One", "BU-A", "JP", "", ""], ["P2", "Plant Two", "BU-B", "CN", "", ""]]
 PRODUCTION = ["plant_id", "period", "quantity", "unit"]

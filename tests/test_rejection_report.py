@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from conftest import write_csv
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from conftest import write_csv
 from envkpi.cli import app
 
 ENERGY = ["plant_id", "period", "energy_type", "quantity", "unit"]

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import shutil
 import subprocess
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import COLUMNS, REGISTRY, kpi_row
 from pypdf import PdfReader
 
-from conftest import COLUMNS, REGISTRY, kpi_row
 from envkpi import charts, report_pack
 from envkpi.export import FORMULA_STARTS
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import write_csv
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -46,6 +45,7 @@ def xlsx_cells(path: Path) -> list[tuple[str, object]]:
 def hostile_run(tmp_path_factory):
     """A whole run (reports, charts, report pack, snapshot) over deliveries full of formulas."""
     from conftest import Landing
+
     from envkpi.pipeline import run
 
     landing = Landing(tmp_path_factory.mktemp("hostile"))
@@ -293,7 +293,7 @@ def test_the_contract_sql_takes_only_checked_identifiers_and_constants():
     tree = ast.parse((PROJECT_DIR / CONTRACT_SQL).read_text(encoding="utf-8"))
     allowed_variables = {"table", "columns", "typed", "every", "raw_monthly", "accepted_monthly", "kinds", "factors", "unit",
                          "measures", "detail", "condition", "factor",
-                         "amount", "factor", "condition.replace(' and ', ' and delivered.', 1)"}
+                         "amount", "condition.replace(' and ', ' and delivered.', 1)"}
     for line, expression in sql_interpolations(PROJECT_DIR / CONTRACT_SQL):
         expression = expression.replace('"', "'")
         assert expression.startswith(("_name(", "_literal(")) or expression in allowed_variables, (line, expression)

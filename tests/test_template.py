@@ -9,7 +9,6 @@ from decimal import Decimal
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from conftest import PLANTS_HEADER, write_csv
 from envkpi.cli import app
 from envkpi.settings import PROJECT_DIR
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -157,7 +157,7 @@ def test_served_deployment_has_the_nightly_schedule_and_a_triggered_run_records_
                     type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
             ), 30, "the scheduler to plan the nightly runs", (server, server_log), (serve, serve_log))
             for run in scheduled:
-                planned = run.expected_start_time.astimezone(timezone.utc).astimezone(ZoneInfo("Asia/Tokyo"))
+                planned = run.expected_start_time.astimezone(UTC).astimezone(ZoneInfo("Asia/Tokyo"))
                 assert (planned.hour, planned.minute) == (2, 0), planned
 
             # A run triggered through the API is picked up by the served runner and completes.

@@ -19,6 +19,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from envkpi.ingest import IngestSummary
+from envkpi.readers import Problem
+from envkpi.settings import Settings
 from flows.nightly import (
     KPI_RESULTS_KEY,
     MAX_REJECTION_ROWS,
@@ -31,9 +34,6 @@ from flows.nightly import (
     run_summary_markdown,
     write_reports_task,
 )
-from envkpi.ingest import IngestSummary
-from envkpi.readers import Problem
-from envkpi.settings import Settings
 
 BAD_FILE = "energy_P99_2017-04.csv"
 

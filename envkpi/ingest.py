@@ -37,8 +37,9 @@ from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_
 from envkpi.faults import fault_point
 from envkpi.plausibility import implausible
 from envkpi.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
+from envkpi.rules import ANY_YEAR
 from envkpi.settings import Limits, Settings
-from envkpi.validation import ANY_YEAR, SOURCE_FILE, ReferenceData, Validation, Validator
+from envkpi.validation import SOURCE_FILE, ReferenceData, Validation, Validator
 from envkpi.warehouse import rebuild_conversion, unstorable_numbers
 
 REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]

@@ -81,13 +81,13 @@ def replace_atomically(path: Path, write) -> None:
         # mkstemp creates the file readable by its owner only; a report or snapshot is for everyone
         # the folder lets in, as a plainly created file would be.
         os.chmod(temporary, _CREATE_MODE)
-        _fsync(temporary)
+        fsync_path(temporary)
         fault_point(f"write:{path.name}")
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    _fsync(path.parent)
+    fsync_path(path.parent)
 
 
 def _umask() -> int:
@@ -99,7 +99,8 @@ def _umask() -> int:
 _CREATE_MODE = 0o666 & ~_umask()
 
 
-def _fsync(path: Path | str) -> None:
+def fsync_path(path: Path | str) -> None:
+    """Flush a file or folder to disk (a folder: the names in it)."""
     handle = os.open(path, os.O_RDONLY)
     try:
         os.fsync(handle)
@@ -120,14 +121,15 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
         return removed
     for path in folder.rglob(".*.tmp"):
         match = _TEMPORARY.match(path.name)
-        if match is None or path.is_symlink() or not path.is_file() or _running(int(match["pid"])):
+        if match is None or path.is_symlink() or not path.is_file() or process_running(int(match["pid"])):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)
     return removed
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether a process with this id runs (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

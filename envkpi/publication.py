@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from envkpi.export import write_csv
+from envkpi.export import fsync_path, process_running, write_csv
 from envkpi.faults import fault_point
 from envkpi.settings import Settings
 from envkpi.warehouse import connect, kpi_results_frame, sql
@@ -75,25 +75,8 @@ def _folder_versions(settings: Settings, fiscal_year: int) -> list[int]:
 
 def _fsync_tree(folder: Path) -> None:
     for path in sorted(folder.rglob("*"), reverse=True):
-        handle = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+        fsync_path(path)
+    fsync_path(folder)
     return True
 
 
@@ -131,7 +114,7 @@ def recover(settings: Settings) -> list[Path]:
         return []
     for staging in root.glob("FY*/.v*.tmp"):
         match = _STAGING.match(staging.name)
-        if match and staging.is_dir() and not staging.is_symlink() and not _running(int(match["pid"])):
+        if match and staging.is_dir() and not staging.is_symlink() and not process_running(int(match["pid"])):
             shutil.rmtree(staging)
     folders = [(int(year.name[2:]), version, year / f"v{version}")
                for year in root.glob("FY*") if year.name[2:].isdigit() and year.is_dir()

@@ -200,7 +200,7 @@ def _unit(*values: str) -> Column:
     return Column("unit", CHOICE, values=tuple((v, "") for v in values))
 
 
-def _validity(kind: str) -> tuple[Column, Column]:
+def _validity() -> tuple[Column, Column]:
     return (
         Column("valid_from_fy", FISCAL_YEAR, required=False,
                reason="valid_from_fy is a fiscal year such as 2023, or empty",
@@ -239,7 +239,7 @@ _KIND_LIST: tuple[Kind, ...] = (
                    maximum_reason="gj_per_unit is implausibly large (over 10,000 GJ per unit): check the unit",
                    description="GJ per delivered unit, > 0"),
             Column("source", required=False),
-            *_validity("factors"),
+            *_validity(),
         ),
         slice_columns=("energy_type", "unit", "valid_from_fy"),
         row_key=("energy_type", "unit", "valid_from_fy"),
@@ -274,7 +274,7 @@ _KIND_LIST: tuple[Kind, ...] = (
             Column("country", required=False,
                    description="a location row with a country applies only to plants of that country"),
             Column("source", required=False),
-            *_validity("co2factors"),
+            *_validity(),
         ),
         slice_columns=("energy_type", "unit", "basis", "supplier", "country", "valid_from_fy"),
         row_key=("energy_type", "unit", "basis", "supplier", "country", "valid_from_fy"),

@@ -10,9 +10,11 @@ corporate system exports it. Per plant and month:
 - production: 1 row, t (some plants kg);
 - waste: 10 lines (waste type and treatment; Japanese plants write the Japanese waste names),
   t (some plants kg);
-- chemicals: 15 (substance, medium) lines of PRTR substances, kg (some plants g or t).
+- chemicals: 15 (substance, medium) lines of PRTR substances, kg (some plants g or t);
+- contract v2: water, 2 lines (municipal, groundwater), m3; sales and purchases, 2 lines each
+  (one with the eco mark, one without), in JPY.
 
-That is 34 rows per plant-month: 2,000 plants x 15 fiscal years = 12.2 million rows.
+That is 40 rows per plant-month: 2,000 plants x 15 fiscal years = 14.4 million rows.
 A few plants join the group later (``in_scope_from``) or leave it (``in_scope_to``) and
 deliver only for their months in the boundary.
 
@@ -51,12 +53,16 @@ from pathlib import Path
 
 import numpy as np
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: with the contract v2 kinds
 SEED = 20240601
 REGION_SIZE = 50
 FISCAL_YEAR_START_MONTH = 4  # the pipeline's default setting
-MONTHLY_KINDS = ("energy", "production", "waste", "chemicals")
+V2_KINDS = ("water", "sales", "purchases")
+MONTHLY_KINDS = ("energy", "production", "waste", "chemicals", *V2_KINDS)
 HEADERS = {
+    "water": "plant_id,period,source,quantity,unit",
+    "sales": "plant_id,period,product_line,eco_product,quantity,unit",
+    "purchases": "plant_id,period,category,eco_mark,quantity,unit",
     "energy": "plant_id,period,energy_type,quantity,unit",
     "production": "plant_id,period,quantity,unit",
     "waste": "plant_id,period,waste_type,treatment,quantity,unit",
@@ -402,10 +408,27 @@ def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, li
     out["chemicals"] = _lines(np.repeat(pid, CHEMICALS_PER_PLANT), period, group.chem_mid[a].ravel(),
                               (amount_kg / to_kg[:, None]).ravel(), np.repeat(decimals, CHEMICALS_PER_PLANT),
                               np.repeat(unit, CHEMICALS_PER_PLANT))
+    # contract v2, from a stream of its own (the v1 kinds' values stay those of generator 1):
+    # water withdrawn by source, and sales and purchases split by their mark
+    rng2 = np.random.default_rng([SEED, 2, month_index])
+    water_m3 = production_t * 6.0 * (1 - 0.012) ** years * rng2.lognormal(0.0, 0.03, n)
+    revenue = production_t * 800_000 * rng2.lognormal(0.0, 0.02, n)
+    spend = 1_000_000 + production_t * 80 * rng2.lognormal(0.0, 0.05, n)
+    eco_share, green_share = min(0.12 + 0.006 * years, 0.5), min(0.70 + 0.01 * years, 0.95)
+    two = np.repeat(pid, 2)
+    for kind, total, shares, mids, decimals, unit in (
+            ("water", water_m3, (0.4, 0.6), ("municipal,", "groundwater,"), 1, "m3"),
+            ("sales", revenue, (eco_share, 1 - eco_share), ("main line,yes,", "main line,no,"), 0, "JPY"),
+            ("purchases", spend, (green_share, 1 - green_share), ("office supplies,yes,", "office supplies,no,"),
+             0, "JPY")):
+        quantity = (total[a][:, None] * np.array(shares)[None, :]).ravel()
+        out[kind] = _lines(two, period, np.tile(np.array(mids, dtype=object), len(a)), quantity,
+                           np.full(len(quantity), decimals), np.full(len(quantity), unit, dtype=object))
     return active, out
 
 
-LINES_PER_PLANT = {"energy": 8, "production": 1, "waste": WASTE_PER_PLANT, "chemicals": CHEMICALS_PER_PLANT}
+LINES_PER_PLANT = {"energy": 8, "production": 1, "waste": WASTE_PER_PLANT, "chemicals": CHEMICALS_PER_PLANT,
+                   "water": 2, "sales": 2, "purchases": 2}
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,10 +39,11 @@ def test_generator_is_deterministic_and_both_layouts_hold_the_same_rows(tmp_path
     assert _rows(tmp_path / "a") == _rows(tmp_path / "c")
     assert first["files"]["monthly_rows"] == first["consolidated"]["monthly_rows"] == sum(
         len(v) for k, v in _rows(tmp_path / "a").items() if k in generate.MONTHLY_KINDS)
-    # 7 plants in one region, 24 months, 4 kinds, plus plants.csv and targets.csv
-    assert first["files"]["files"] == 24 * 4 + 2
+    # 7 plants in one region, 24 months, 7 kinds (4 of v1, water, sales, purchases), plus
+    # plants.csv and targets.csv
+    assert first["files"]["files"] == 24 * 7 + 2
     extra = generate.write_extra_month(7, 2, tmp_path / "extra")
-    assert extra["first_period"] == "2007-04" and extra["files"] == 4
+    assert extra["first_period"] == "2007-04" and extra["files"] == 7
 
 
 def test_compare_finds_differences_and_profile_tables_read_a_profile(tmp_path):
@@ -84,10 +85,10 @@ def test_harness_measures_every_step_and_the_methods_agree(tmp_path):
     # The increment found the history unchanged and loaded only the new month's files.
     # Batches are read in a helper thread: the timers keep its phases apart.
     phases = data["phases"]["increment"]
-    assert sum(phases.get(f"read files{suffix}", {}).get("calls", 0) for suffix in ("", " (helper thread)")) == 4
+    assert sum(phases.get(f"read files{suffix}", {}).get("calls", 0) for suffix in ("", " (helper thread)")) == 7
     # The runs' warehouses and reports are removed afterwards; the generated data stays cached.
     assert not list((tmp_path / "work").glob("run-*"))
-    assert generate.read_manifest(tmp_path / "cache" / "p6-y2-fy2005-v1" / "files")["plants"] == 6
+    assert generate.read_manifest(tmp_path / "cache" / "p6-y2-fy2005-v2" / "files")["plants"] == 6
 
 
 def test_report_keeps_text_written_by_hand(tmp_path):

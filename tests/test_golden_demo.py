@@ -13,6 +13,8 @@ Seed 002 (the supply-chain side): the green purchasing rate reached 86 % in FY20
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -97,3 +99,36 @@ def test_the_fy2017_report_pack_table_reads_as_the_seed_table(demo_run, tmp_path
         assert row["FY2017 measures (results)"].endswith(result)
         assert row["Self-assessment"] == rating
         assert row["Measures planned for FY2018"].endswith(next_year)
+
+
+V1_KPIS = {"energy_intensity", "waste_intensity", "chemical_intensity", "recycling_rate", "co2_intensity"}
+V2_KINDS = ("water", "sales", "purchases", "co2factors")
+
+
+def test_a_v1_only_landing_gives_the_v1_rows_of_before_byte_for_byte(tmp_path):
+    """Contract v2 is additive. tests/golden/kpi_results_v1_demo_d67dec0.csv is kpi_results.csv of
+    the demo group as the pipeline wrote it at commit d67dec0, before v2 (and before the single
+    contract definition); the demo without its v2 files must give those rows, every field's text
+    the same. (The v2 demo's meters split P01's electricity in whole kWh: the same sums.)"""
+    import csv
+    import shutil
+
+    from conftest import DEMO_LANDING
+    from envkpi.pipeline import run
+    from envkpi.settings import Settings
+
+    landing = tmp_path / "landing"
+    shutil.copytree(DEMO_LANDING, landing,  # copy2 keeps the delivery times
+                    ignore=lambda folder, names: [n for n in names if n.split("_")[0] in V2_KINDS])
+    settings = Settings().with_overrides(landing=landing, warehouse=tmp_path / "w.duckdb", reports=tmp_path / "reports",
+                                         snapshot=tmp_path / "snapshot", data_docs=False)
+    run(settings, publish_snapshot=False, annual_report=False)
+
+    def rows(path):
+        with path.open(newline="", encoding="utf-8") as handle:
+            table = list(csv.reader(handle))
+        return [table[0][:16]] + [row[:16] for row in table[1:] if row[2] in V1_KPIS]
+
+    golden = rows(Path(__file__).parent / "golden" / "kpi_results_v1_demo_d67dec0.csv")
+    assert len(golden) == 1 + 5 * 244
+    assert rows(settings.reports / "kpi_results.csv") == golden

@@ -136,7 +136,7 @@ def summary_lines(result) -> list[str]:
     if data_docs is not None and Path(data_docs).exists():
         lines.append(f"  {'Data Docs:':38} {_relative(data_docs)}")
     if result.published is not None:
-        lines.append(f"  {'published snapshot for notebooks:':38} {_relative(result.published)}")
+        lines.append(f"  {'snapshot for notebooks:':38} {_relative(result.published)}")
     return lines
 
 

@@ -573,16 +573,24 @@ def draw_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], c
     """A table filling ``ax`` from the top, cells wrapped to ``wrap`` characters (0: never),
     rows as tall as their text; the columns numbered in ``centred`` are centred."""
     ax.axis("off")
-    wrapped = [[textwrap.fill(str(cell), width) if width else str(cell) for cell, width in zip(row, wrap)]
-               for row in [list(header), *rows]]
-    lines = [max(cell.count("\n") + 1 for cell in row) for row in wrapped]
     if estimated_height_pts is None:
         estimated_height_pts = ax.get_position().height * ax.figure.get_figheight() * 72
-    unit = fontsize * 1.3 / estimated_height_pts
-    padding = unit * 0.9
-    total = sum(n * unit + padding for n in lines)
-    if total > 1:
+    # More rows than the space holds at ``fontsize``: a smaller font, with the cells wrapped wider
+    # to match (the columns hold more characters), until every row is as tall as its text.
+    scale = 1.0
+    for _ in range(16):
+        wrapped = [[textwrap.fill(str(cell), max(1, int(width / scale))) if width else str(cell)
+                    for cell, width in zip(row, wrap)] for row in [list(header), *rows]]
+        lines = [max(cell.count("\n") + 1 for cell in row) for row in wrapped]
+        unit = fontsize * scale * 1.3 / estimated_height_pts
+        padding = unit * 0.9
+        total = sum(n * unit + padding for n in lines)
+        if total <= 1:
+            break
+        scale *= 0.94
+    if total > 1:  # still too tall at the smallest font: the rows share the space
         unit, padding = unit / total, padding / total
+    fontsize *= scale
     table = ax.table(cellText=wrapped[1:], colLabels=wrapped[0], colWidths=list(col_widths),
                      loc="upper center", cellLoc="left", colLoc="left")
     table.auto_set_font_size(False)

@@ -629,7 +629,8 @@ def overview_figure(
             rows = group_rows(kpi_results, kpi)
             _draw_trend(ax, rows, info, fiscal_year, compact=True)
             title_size = 10 if ncols == 2 else 9.5
-            ax.set_title(info.label, fontsize=title_size)
+            # A long label goes on two lines, clear of the rating at the right of the title.
+            ax.set_title(textwrap.fill(info.label, 40), fontsize=title_size, loc="left")
             this_year = rows[rows["fiscal_year"] == fiscal_year]
             next_year = rows[rows["fiscal_year"] == fiscal_year + 1]
             mark = stars(this_year["rating"].iloc[0]) if not this_year.empty else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from conftest import PLANTS_HEADER, write_csv
+from helpers import PLANTS_HEADER, write_csv
 from typer.testing import CliRunner
 
 from envkpi.cli import app

@@ -7,7 +7,7 @@ import io
 import re
 from pathlib import Path
 
-from conftest import write_csv
+from helpers import write_csv
 from typer.testing import CliRunner
 
 from envkpi.cli import app, plural, progress_display

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Landing
+from helpers import Landing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

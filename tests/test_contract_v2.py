@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import Landing
+from helpers import Landing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENERGY_V2 = ["plant_id", "period", "energy_type", "meter_id", "supplier", "quantity", "unit"]

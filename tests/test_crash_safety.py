@@ -50,7 +50,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PLANTS_HEADER, write_csv, write_xlsx
+from helpers import PLANTS_HEADER, write_csv, write_xlsx
 
 SOAK = bool(os.environ.get("ENVKPI_SOAK"))
 PROJECT_DIR = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from conftest import Landing
+    from helpers import Landing
 
     landing = Landing(tmp_path_factory.mktemp("docs"))
     landing.plants(TWO_PLANTS)
@@ -80,7 +80,7 @@ def test_validation_pages_point_to_the_rejection_report_by_file_and_row(site):
 
 
 def test_reference_kinds_name_file_and_row_in_data_docs(tmp_path):
-    from conftest import Landing
+    from helpers import Landing
 
     landing = Landing(tmp_path)
     landing.plants([["P1", "One", "BU1", "JP", "2017-04", "2016-04"]], name="plants_bad.csv")  # ends before it starts

@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import PLANTS_HEADER, write_csv
+from helpers import PLANTS_HEADER, write_csv
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -708,7 +708,7 @@ def test_every_corpus_file_is_loaded_right_or_rejected_with_its_reason(checker):
 def run_mixed(root: Path, bad: list[Delivery]) -> None:
     """A landing with a plants file, good files of every kind, and ``bad``: the good load, the bad
     are rejected whole (no raw row), the run completes and its reports say so."""
-    from conftest import Landing
+    from helpers import Landing
 
     landing = Landing(root)
     landing.plants([[p, f"Plant {p}", "BU", "JP", "", ""] for p in PLANTS])
@@ -766,7 +766,7 @@ def test_runs_with_byte_file_names_and_an_unreadable_file_complete(names, unread
     import builtins
     from unittest import mock
 
-    from conftest import Landing
+    from helpers import Landing
 
     with tempfile.TemporaryDirectory() as root:
         landing = Landing(Path(root))

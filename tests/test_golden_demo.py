@@ -113,7 +113,7 @@ def test_a_v1_only_landing_gives_the_v1_rows_of_before_byte_for_byte(tmp_path):
     import csv
     import shutil
 
-    from conftest import DEMO_LANDING
+    from helpers import DEMO_LANDING
 
     from envkpi.pipeline import run
     from envkpi.settings import Settings

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PLANTS_HEADER, write_csv, write_xlsx
+from helpers import PLANTS_HEADER, write_csv, write_xlsx
 
 ENERGY = ["plant_id", "period", "energy_type", "quantity", "unit"]
 TWO_PLANTS = [["P1", "Plant One", "BU-A", "JP", "", ""], ["P2", "Plant Two", "BU-B", "CN", "", ""]]

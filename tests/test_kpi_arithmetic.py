@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import months
+from helpers import months
 
 ALWAYS = ["", ""]
 
@@ -317,7 +317,7 @@ def test_a_restatement_on_a_later_run_changes_exactly_the_affected_fiscal_years(
 
 
 def test_nights_that_update_slice_by_slice_give_the_figures_of_a_rebuild_from_scratch(tmp_path):
-    from conftest import Landing
+    from helpers import Landing
 
     nightly = Landing(tmp_path / "nightly")
     plants_rows = [["P1", "Plant P1", "BU-A", "JP", "", ""], ["P2", "Plant P2", "BU-B", "JP", "", ""]]

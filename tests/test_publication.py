@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import months
+from helpers import months
 
 FACTORS = ["energy_type", "unit", "gj_per_unit", "source", "valid_from_fy", "valid_to_fy"]
 
@@ -213,7 +213,7 @@ def test_a_publication_of_a_year_with_incomplete_data_records_the_figures_as_the
 
 
 def pack_rows(structural: float, published_value: float | None = None):
-    from conftest import COLUMNS, kpi_row
+    from helpers import COLUMNS, kpi_row
 
     # energy_intensity FY2017: 0.9 against the base year's 1.0 (10 % reduction), target 11.5 %
     row = kpi_row("group", "group", "energy_intensity", 2017, 0.9, 1.0, 11.5, "90% achieved")
@@ -234,7 +234,7 @@ def pack_rows(structural: float, published_value: float | None = None):
 
 
 def test_the_pack_states_like_for_like_and_a_recalculation_due_exactly_at_the_threshold():
-    from conftest import REGISTRY
+    from helpers import REGISTRY
 
     from envkpi import report_pack
 
@@ -249,7 +249,7 @@ def test_the_pack_states_like_for_like_and_a_recalculation_due_exactly_at_the_th
 
 
 def test_the_pack_of_a_published_year_marks_a_restated_figure_with_the_published_value():
-    from conftest import REGISTRY
+    from helpers import REGISTRY
 
     from envkpi import report_pack
 

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from conftest import write_csv
+from helpers import write_csv
 
 TWO_PLANTS = [["P1", "Plant One", "BU-A", "JP", "", ""], ["P2", "Plant Two", "BU-B", "CN", "", ""]]
 PRODUCTION = ["plant_id", "period", "quantity", "unit"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import write_csv
+from helpers import write_csv
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 

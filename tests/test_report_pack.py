@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import COLUMNS, REGISTRY, kpi_row
+from helpers import COLUMNS, REGISTRY, kpi_row
 from pypdf import PdfReader
 
 from envkpi import charts, report_pack

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_csv
+from helpers import write_csv
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,7 +44,7 @@ def xlsx_cells(path: Path) -> list[tuple[str, object]]:
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
     """A whole run (reports, charts, report pack, snapshot) over deliveries full of formulas."""
-    from conftest import Landing
+    from helpers import Landing
 
     from envkpi.pipeline import run
 

@@ -58,6 +58,21 @@ delivered_plant_year as (
     select distinct delivery_id, kind, plant_id, fiscal_year(month_start(period), $fiscal_year_start_month) as fiscal_year
     from raw_monthly_rows where delivery_id in (select delivery_id from new_delivery)
 ),
+delivered_factor as (
+    -- The factor files of new deliveries, each with the measures it converts to and its validity
+    -- (empty = open): delivered factors convert to GJ only (sql/normalised_conversion.sql),
+    -- co2factors to t-CO2 (sql/normalised_emission_factor.sql).
+    select factor.delivery_id, measure.name as measure,
+           coalesce(try_cast(nullif(factor.valid_from_fy, '') as integer), 0) as valid_from_fy,
+           coalesce(try_cast(nullif(factor.valid_to_fy, '') as integer), 9999) as valid_to_fy
+    from (select delivery_id, valid_from_fy, valid_to_fy, 'factors' as kind from raw_factors
+          union all
+          select delivery_id, valid_from_fy, valid_to_fy, 'co2factors' from raw_co2factors) as factor
+    join (values ('factors', 'energy'), ('co2factors', 'co2'), ('co2factors', 'scope1_co2'),
+                 ('co2factors', 'scope2_location_co2'), ('co2factors', 'scope2_market_co2')) as measure(kind, name)
+      on measure.kind = factor.kind
+    where factor.delivery_id in (select delivery_id from new_delivery)
+),
 scope_plant as (
     -- The plants of each scope, as the plants reference lists them now.
     select 'group' as scope_level, 'group' as scope_id, plant_id from accepted_plants
@@ -90,28 +105,14 @@ cause as (
           or (restated.scope_level = 'plant' and raw_plants.plant_id = restated.scope_id))
     join new_delivery using (delivery_id)
     union all
-    -- ... a factors file valid in the year or the base year, for a KPI that reads energy in GJ
-    -- (delivered factors convert to GJ only, sql/normalised_conversion.sql) ...
+    -- ... a factors or co2factors file valid in the year or the base year, for a KPI that reads
+    -- a measure it converts to ...
     select restated.scope_level, restated.scope_id, restated.kpi, restated.fiscal_year, new_delivery.source_file
     from restated
-    join raw_factors on raw_factors.delivery_id > restated.last_delivery_id
-     and 'energy' in (restated.numerator_measure, restated.denominator_measure)
-     and (restated.fiscal_year between coalesce(try_cast(nullif(raw_factors.valid_from_fy, '') as integer), 0)
-                                   and coalesce(try_cast(nullif(raw_factors.valid_to_fy, '') as integer), 9999)
-          or restated.base_fiscal_year between coalesce(try_cast(nullif(raw_factors.valid_from_fy, '') as integer), 0)
-                                           and coalesce(try_cast(nullif(raw_factors.valid_to_fy, '') as integer), 9999))
-    join new_delivery using (delivery_id)
-    union all
-    -- ... a co2factors file valid in the year or the base year, for a KPI that reads t-CO2 ...
-    select restated.scope_level, restated.scope_id, restated.kpi, restated.fiscal_year, new_delivery.source_file
-    from restated
-    join raw_co2factors on raw_co2factors.delivery_id > restated.last_delivery_id
-     and (restated.numerator_measure in ('co2', 'scope1_co2', 'scope2_location_co2', 'scope2_market_co2')
-          or restated.denominator_measure in ('co2', 'scope1_co2', 'scope2_location_co2', 'scope2_market_co2'))
-     and (restated.fiscal_year between coalesce(try_cast(nullif(raw_co2factors.valid_from_fy, '') as integer), 0)
-                                   and coalesce(try_cast(nullif(raw_co2factors.valid_to_fy, '') as integer), 9999)
-          or restated.base_fiscal_year between coalesce(try_cast(nullif(raw_co2factors.valid_from_fy, '') as integer), 0)
-                                           and coalesce(try_cast(nullif(raw_co2factors.valid_to_fy, '') as integer), 9999))
+    join delivered_factor as factor on factor.delivery_id > restated.last_delivery_id
+     and factor.measure in (restated.numerator_measure, restated.denominator_measure)
+     and (restated.fiscal_year between factor.valid_from_fy and factor.valid_to_fy
+          or restated.base_fiscal_year between factor.valid_from_fy and factor.valid_to_fy)
     join new_delivery using (delivery_id)
     union all
     -- ... or a targets file setting the figure's target (its rating).

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from envkpi.contract import KINDS, STORED_AS, Kind, monthly_kinds
+from envkpi.contract import KINDS, STORED_AS, Kind, Measure, monthly_kinds
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 _CONSTANT = re.compile(r"[A-Za-z0-9_.\- ]*")
@@ -102,6 +102,22 @@ def union_views() -> list[str]:
     ]
 
 
+def _rows_counted(measure: Measure) -> str | None:
+    """The condition on an accepted row (alias ``delivered``) that the measure counts, or None: all."""
+    if measure.where is None:
+        return None
+    column, values = measure.where
+    return f"delivered.{_name(column)} in ({', '.join(_literal(v) for v in values)})"
+
+
+def _unit_factor(measure: Measure) -> str | None:
+    """The factor from a row's delivered unit to the measure's unit, or None: summed as delivered."""
+    if measure.per_unit is None:
+        return None
+    cases = " ".join(f"when {_literal(u)} then cast({_literal(f)} as decimal(18, 6))" for u, f in measure.per_unit)
+    return f"(case delivered.unit {cases} end)"
+
+
 def kind_measure_amounts() -> str:
     """A table macro: per kind, plant-month, measure and reporting unit, the amount that the rows
     of deliveries from ``since_delivery_id`` on add up to (contract.Measure).
@@ -115,22 +131,17 @@ def kind_measure_amounts() -> str:
     parts = []
     for kind in KINDS.values():
         for measure in kind.measures:
-            condition = ""
-            if measure.where is not None:
-                column, values = measure.where
-                condition = f" and {_name(column)} in ({', '.join(_literal(v) for v in values)})"
-            if measure.per_unit is None:  # summed as delivered: the unit is the reporting unit
+            counted, factor = _rows_counted(measure), _unit_factor(measure)
+            condition = f" and {counted}" if counted else ""
+            if factor is None:  # summed as delivered: the unit is the reporting unit
                 amount, unit = "round(sum(delivered.quantity), 10)", "delivered.unit"
             else:
-                factor = " ".join(f"when {_literal(u)} then cast({_literal(f)} as decimal(18, 6))"
-                                  for u, f in measure.per_unit)
-                amount = f"round(sum(delivered.quantity) * (case delivered.unit {factor} end), 10)"
-                unit = _literal(measure.unit)
+                amount, unit = f"round(sum(delivered.quantity) * {factor}, 10)", _literal(measure.unit)
             parts.append(
                 f"select {_literal(kind.name)} as kind, delivered.plant_id, delivered.period_month, "
                 f"{_literal(measure.name)} as measure, {unit} as unit, {amount} as amount\n"
                 f"from accepted_{_name(kind.name)} as delivered\n"
-                f"where delivered.delivery_id >= since_delivery_id{condition.replace(' and ', ' and delivered.', 1)}\n"
+                f"where delivered.delivery_id >= since_delivery_id{condition}\n"
                 f"group by delivered.plant_id, delivered.period_month, delivered.unit"
             )
     return ("create or replace macro kind_measure_amounts(since_delivery_id) as table\n"
@@ -147,15 +158,9 @@ def kind_measure_rows() -> str:
         detail = (" || ' / ' || ".join(f"coalesce(delivered.{_name(c)}, '')" for c in detail_columns)
                   if detail_columns else "cast(null as varchar)")
         for measure in kind.measures:
-            condition = ""
-            if measure.where is not None:
-                column, values = measure.where
-                condition = f" where delivered.{_name(column)} in ({', '.join(_literal(v) for v in values)})"
-            if measure.per_unit is None:
-                factor = "cast(1 as decimal(18, 6))"
-            else:
-                factor = "(case delivered.unit " + " ".join(
-                    f"when {_literal(u)} then cast({_literal(f)} as decimal(18, 6))" for u, f in measure.per_unit) + " end)"
+            counted = _rows_counted(measure)
+            condition = f" where {counted}" if counted else ""
+            factor = _unit_factor(measure) or "cast(1 as decimal(18, 6))"
             parts.append(
                 f"select {_literal(kind.name)} as kind, {_literal(measure.name)} as measure, delivered.plant_id, "
                 f"delivered.period_month, {detail} as detail, delivered.quantity, delivered.unit, "

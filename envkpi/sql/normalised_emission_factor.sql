@@ -56,3 +56,12 @@ market_factors as (
 select * from location_factors
 union all
 select * from market_factors;
+
+-- emission_measure: which energy rows and which basis each t-CO2 measure takes (contract 8):
+-- co2 (co2_intensity) is every energy type, location-based; Scope 1 is the same under both
+-- bases; Scope 2 is reported location- and market-based. normalised_measure sums the measures,
+-- trace_rows lists their rows, restatements_since_publication names the co2factors behind them.
+create or replace view emission_measure as
+select * from (values ('co2', null, 'location'), ('scope1_co2', 1, 'location'),
+                      ('scope2_location_co2', 2, 'location'), ('scope2_market_co2', 2, 'market'))
+    as measures(measure, scope, basis);

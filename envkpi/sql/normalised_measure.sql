@@ -74,15 +74,11 @@ emissions as (
     select * from energy_emissions_since(since_delivery_id, fiscal_year_start_month)
 ),
 emission_measures as (
-    -- co2 (co2_intensity) is every energy type, location-based; Scope 1 is the same under both bases.
-    select 'energy' as kind, plant_id, period_month, 'co2' as measure, 't-CO2' as unit, location_t_co2 as amount
+    -- Each t-CO2 measure over the energy rows of its Scope, on its basis (emission_measure).
+    select 'energy' as kind, emissions.plant_id, emissions.period_month, measure.measure, 't-CO2' as unit,
+           case measure.basis when 'market' then emissions.market_t_co2 else emissions.location_t_co2 end as amount
     from emissions
-    union all
-    select 'energy', plant_id, period_month, 'scope1_co2', 't-CO2', location_t_co2 from emissions where scope = 1
-    union all
-    select 'energy', plant_id, period_month, 'scope2_location_co2', 't-CO2', location_t_co2 from emissions where scope = 2
-    union all
-    select 'energy', plant_id, period_month, 'scope2_market_co2', 't-CO2', market_t_co2 from emissions where scope = 2
+    join emission_measure as measure on measure.scope is null or measure.scope = emissions.scope
 ),
 -- The other kinds' measures (production, waste and recycled in t, chemicals in kg, ...) are
 -- declared with their kinds in envkpi/contract.py (Measure): which rows count, in which unit.

@@ -68,8 +68,9 @@ delivered_factor as (
     from (select delivery_id, valid_from_fy, valid_to_fy, 'factors' as kind from raw_factors
           union all
           select delivery_id, valid_from_fy, valid_to_fy, 'co2factors' from raw_co2factors) as factor
-    join (values ('factors', 'energy'), ('co2factors', 'co2'), ('co2factors', 'scope1_co2'),
-                 ('co2factors', 'scope2_location_co2'), ('co2factors', 'scope2_market_co2')) as measure(kind, name)
+    join (select 'factors' as kind, 'energy' as name
+          union all
+          select 'co2factors', measure from emission_measure) as measure
       on measure.kind = factor.kind
     where factor.delivery_id in (select delivery_id from new_delivery)
 ),

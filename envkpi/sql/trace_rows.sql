@@ -33,15 +33,13 @@ delivered as (
      and conversion.measure = 'energy'
     union all
     -- ... its t-CO2 as sql/normalised_measure.sql computes it (location- and market-based, by Scope) ...
-    select 'energy', measure.name, emission.plant_id, emission.period_month,
+    select 'energy', measure.measure, emission.plant_id, emission.period_month,
            concat_ws(' / ', emission.energy_type, emission.meter_id, emission.supplier), emission.quantity, emission.unit,
-           case when measure.name = 'scope2_market_co2' then emission.market_per_unit else emission.location_per_unit end,
-           case when measure.name = 'scope2_market_co2' then emission.market_t_co2 else emission.location_t_co2 end,
+           case measure.basis when 'market' then emission.market_per_unit else emission.location_per_unit end,
+           case measure.basis when 'market' then emission.market_t_co2 else emission.location_t_co2 end,
            emission.delivery_id, emission.source_row
     from energy_emissions_since(0, $fiscal_year_start_month) as emission
-    join (values ('co2', null), ('scope1_co2', 1), ('scope2_location_co2', 2), ('scope2_market_co2', 2))
-        as measure(name, scope)
-      on measure.scope is null or measure.scope = emission.scope
+    join emission_measure as measure on measure.scope is null or measure.scope = emission.scope
     union all
     -- ... and the other kinds' rows exactly, each with the measures it adds to (contract.Measure;
     -- the warehouse sums a plant-month's rows of one unit, then converts).

@@ -209,7 +209,7 @@ IDENTIFIER_ONLY = {
     ("envkpi/ingest.py", "columns"): "the kind's contract columns (contract.KINDS)",
     ("envkpi/ingest.py", "SOURCE_ROW"): "the constant column name source_row",
     ("envkpi/checking.py", "table"): "raw_<kind> of a reference kind (_reference_kinds)",
-    ("envkpi/warehouse.py", "sql_type"): "a type of STORED_NUMBER_TYPES",
+    ("envkpi/warehouse.py", "sql_type"): "a type of contract.NUMBER_TYPES (contract.number_columns)",
     ("envkpi/published.py", "where"): "built by _where from fixed column expressions, values bound",
     ("envkpi/published.py", "_SCOPE_ORDER"): "a constant order-by expression",
     ("envkpi/published.py", "name"): "a parameter name: a key of a fixed filter dict",
@@ -271,12 +271,11 @@ def test_every_sql_statement_takes_values_as_parameters():
 
 def test_the_identifiers_formatted_into_sql_come_from_fixed_lists():
     from envkpi.checking import _reference_kinds
-    from envkpi.contract import KINDS
-    from envkpi.warehouse import STORED_NUMBER_TYPES
+    from envkpi.contract import KINDS, number_columns
 
     assert all(re.fullmatch(r"[a-z][a-z0-9]*", kind) for kind in KINDS)
     assert set(_reference_kinds()) < set(KINDS)
-    assert set(STORED_NUMBER_TYPES.values()) <= {"decimal(38, 10)", "decimal(18, 9)", "double"}
+    assert set(number_columns().values()) <= {"decimal(38, 10)", "decimal(18, 9)", "double"}
 
 
 def test_the_contract_sql_takes_only_checked_identifiers_and_constants():

@@ -3,7 +3,7 @@
 One process, one SQL statement: ``read_csv`` over every file of each kind under the landing folder
 (by position, or with ``--union-by-name`` by column name), the shipped KPI registry and conversion factors (``data/reference``), the
 same unit conversions, factors valid per fiscal year, reporting boundary of the plants file and KPI
-definitions as ``envkpi/sql/normalised_measure.sql`` and ``kpi_results.sql``, for the group scope.
+definitions as ``envkpi/warehouse/sql/normalised/normalised_measure.sql`` and ``kpi_results.sql``, for the group scope.
 No validation, no lineage, no re-delivery rules, no exact decimals: what the pipeline costs on top
 of this is the price of those.
 

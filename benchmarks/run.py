@@ -70,7 +70,7 @@ GOAL_VALIDATION_SHARE = 1 / 3
 # inside another one is subtracted from the outer one, so the phases add up to the run; the
 # outer functions' own time is the bookkeeping around the inner ones. "other" is what is left of
 # ``envkpi.pipeline.run`` (lock, clean-up of temporaries, the result object).
-I, P, V = "envkpi.ingest", "envkpi.pipeline", "envkpi.validation"  # noqa: E741 - module initials, a table below
+I, P, V = "envkpi.ingest.deliveries", "envkpi.pipeline", "envkpi.validation.validator"  # noqa: E741 - module initials, a table below
 PHASES: tuple[tuple[str, tuple[tuple[str, str, str | None], ...]], ...] = (
     # (phase, every (module, function, class) that does it in some version of the library)
     ("load reference", ((P, "load_reference", None),)),

@@ -198,8 +198,8 @@ def check(files: list[Path] = typer.Argument(..., help="Files or folders to chec
 
     Plant ids, factors and targets are checked against the published snapshot (or the warehouse).
     """
-    from envkpi.checking import check_files
-    from envkpi.rejection_report import write_rejection_report
+    from envkpi.reporting.rejection_report import write_rejection_report
+    from envkpi.validation.checking import check_files
 
     settings = _settings(None, warehouse, None)
     if report is not None and report.is_dir():
@@ -220,8 +220,8 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
            snapshot: Path | None = SnapshotOption, published: Path | None = PublishedOption) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
     from envkpi.pipeline import SNAPSHOT_NAME, report_basis, write_annual_report
-    from envkpi.publication import published_figures
-    from envkpi.warehouse import connect, kpi_results_frame
+    from envkpi.warehouse.database import connect, kpi_results_frame
+    from envkpi.warehouse.publication import published_figures
 
     settings = _settings(None, warehouse, reports, snapshot, published)
     # The snapshot never waits for a running night; the warehouse serves before the first snapshot.
@@ -231,7 +231,7 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
     if not source.exists():
         typer.echo(f"no warehouse at {source}: run `envkpi run` (or `make run`) first", err=True)
         raise typer.Exit(2)
-    from envkpi.filings import filing_tables, write_human_tables
+    from envkpi.reporting.filings import filing_tables, write_human_tables
 
     connection = connect(source, read_only=True)
     try:
@@ -262,7 +262,7 @@ def publish(fy: int = typer.Option(..., "--fy", help="Fiscal year to publish, e.
     differs from the latest publication in restatements_since_publication.csv.
     """
     from envkpi.pipeline import StorageError, publish_year_step
-    from envkpi.publication import PublicationError
+    from envkpi.warehouse.publication import PublicationError
 
     settings = _settings(None, warehouse, reports, snapshot)
     if not settings.warehouse.exists():
@@ -291,7 +291,7 @@ def trace(kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity
           snapshot: Path | None = SnapshotOption) -> None:
     """Every plant-month, measure, delivered row and file behind one figure, with the sums that
     reconcile to its numerator and denominator."""
-    from envkpi import tracing
+    from envkpi.warehouse import tracing
 
     settings = _settings(None, warehouse, reports, snapshot)
     try:
@@ -317,7 +317,7 @@ def template(kind: str = typer.Argument(..., help="Kind of file: plants, factors
              warehouse: Path | None = WarehouseOption) -> None:
     """Write an XLSX delivery template for a plant: the contract's columns, the months, drop-down lists."""
     from envkpi.contract import KINDS, monthly_kinds
-    from envkpi.template import default_name, write_template
+    from envkpi.ingest.template import default_name, write_template
 
     kind = kind.strip().lower()
     if kind not in KINDS:

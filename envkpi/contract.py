@@ -5,13 +5,13 @@ are required, the allowed values, the row key and the slice a file replaces, whe
 monthly or reference data, the measures its rows add to, and the reason a plant reads for each
 rule. Everything else follows from this module:
 
-- the raw tables and typed ``accepted_<kind>`` views (``envkpi/schema.py``);
+- the raw tables and typed ``accepted_<kind>`` views (``envkpi/warehouse/schema.py``);
 - the single-column expectations of the suites under ``expectations/`` (``suite(kind)``, written
   by ``python -m envkpi.contract``; a test fails when a committed suite and this module differ);
 - the contract's reference page, ``docs/contract.md`` (``reference_page()``).
 
 Rules over several columns, or against reference data that changes with every delivery (a
-conversion factor for the month's fiscal year), are explicit in ``envkpi/rules.py``.
+conversion factor for the month's fiscal year), are explicit in ``envkpi/validation/rules.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 # Joins the values of a slice's columns into its key in the warehouse (``slice_key``): a control
 # character (unit separator) that names, ids and periods have no use for. A monthly kind's key
 # stays unambiguous even for a plant id that holds it, because the period after it is validated
-# as YYYY-MM; envkpi/sql/macros.sql reads such a key back.
+# as YYYY-MM; envkpi/warehouse/sql/raw/macros.sql reads such a key back.
 SLICE_KEY_SEPARATOR = "\x1f"
 
 # Contract 2: `period` is a calendar month, `YYYY-MM`; quantities are plain decimal numbers.
@@ -130,7 +130,7 @@ class Kind:
     monthly: bool = False
     measures: tuple[Measure, ...] = ()
     # Measures computed from the kind's rows through factor tables, in SQL (energy's GJ and t-CO2:
-    # sql/normalised_measure.sql); named here so that lineage and restatements know their kind.
+    # sql/normalised/normalised_measure.sql); named here so that lineage and restatements know their kind.
     factor_measures: tuple[str, ...] = ()
     section: str = "2"
     # The contract version that added the kind. A v1 delivery gives exactly the v1 table, so the
@@ -297,7 +297,7 @@ _KIND_LIST: tuple[Kind, ...] = (
         ),
         slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "energy_type", "meter_id"),
         monthly=True,
-        # Energy's measures come from the conversion factors: sql/normalised_measure.sql.
+        # Energy's measures come from the conversion factors: sql/normalised/normalised_measure.sql.
         factor_measures=("energy", "co2", "scope1_co2", "scope2_location_co2", "scope2_market_co2"),
     ),
     Kind(
@@ -495,8 +495,8 @@ def column_expectations(kind: Kind, column: Column) -> list[dict]:
 
 def suite(kind_name: str) -> dict:
     """The expectation suite of one kind: its columns' rules, then the explicit rules over
-    several columns or reference data (envkpi/rules.py)."""
-    from envkpi.rules import rule_expectations
+    several columns or reference data (envkpi/validation/rules.py)."""
+    from envkpi.validation.rules import rule_expectations
 
     kind = KINDS[kind_name]
     expectations = [e for column in kind.columns_ for e in column_expectations(kind, column)]
@@ -504,7 +504,7 @@ def suite(kind_name: str) -> dict:
         "name": kind.name,
         "expectations": expectations + rule_expectations(kind.name),
         "meta": {"description": f"Data contract rules for `{kind.name}` deliveries, generated from "
-                                "envkpi/contract.py and envkpi/rules.py (python -m envkpi.contract). Each "
+                                "envkpi/contract.py and envkpi/validation/rules.py (python -m envkpi.contract). Each "
                                 "expectation's meta names the contract rule, the column reported to the plant "
                                 "and the reason it reads."},
     }
@@ -520,12 +520,12 @@ def suite_text(kind_name: str) -> str:
 
 def reference_page() -> str:
     """``docs/contract.md``: the kinds, columns, allowed values, keys and reasons, as the code has them."""
-    from envkpi.rules import RULES
+    from envkpi.validation.rules import RULES
 
     lines = [
         "# The data contract, as envkpi implements it",
         "",
-        "Generated from `envkpi/contract.py` and `envkpi/rules.py` by `make contract`; a test fails when",
+        "Generated from `envkpi/contract.py` and `envkpi/validation/rules.py` by `make contract`; a test fails when",
         "this page and the code differ. The contract itself is `spec/data-contract.md`; this page is the",
         "implementation's reading of it, with the reason text a plant reads for each rule.",
         "",
@@ -551,7 +551,7 @@ def reference_page() -> str:
         lines += ["", "Rejection reasons:", ""]
         for expectation in suite(kind.name)["expectations"]:
             lines.append(f"- `{expectation['meta']['column']}`: {expectation['meta']['reason']}")
-    lines += ["", "## Rules over several columns or reference data (`envkpi/rules.py`)", ""]
+    lines += ["", "## Rules over several columns or reference data (`envkpi/validation/rules.py`)", ""]
     lines += [f"- `{rule.kind}`: {rule.description}" for rule in RULES]
     return "\n".join(lines) + "\n"
 

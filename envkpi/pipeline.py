@@ -25,13 +25,12 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import monthly_kinds
-from envkpi.export import remove_stale_temporaries, replace_atomically, write_csv
-from envkpi.faults import fault_point
-from envkpi.filings import write_filings
-from envkpi.ingest import Ingest, IngestSummary, discover, sha256_of
-from envkpi.publication import Publication, publish_year, published_figures, recover, write_restatements
+from envkpi.ingest.deliveries import Ingest, IngestSummary, discover, sha256_of
+from envkpi.reporting.export import remove_stale_temporaries, replace_atomically, write_csv
+from envkpi.reporting.filings import write_filings
+from envkpi.runtime.faults import fault_point
 from envkpi.settings import Settings
-from envkpi.warehouse import (
+from envkpi.warehouse.database import (
     connect,
     kpi_results_frame,
     load_reference,
@@ -39,9 +38,10 @@ from envkpi.warehouse import (
     rebuild_derived,
     write_kpi_results_csv,
 )
+from envkpi.warehouse.publication import Publication, publish_year, published_figures, recover, write_restatements
 
 SNAPSHOT_NAME = "warehouse.duckdb"
-PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.publication)
+PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.warehouse.publication)
 REPEATED_ROW_WARNING = ("repeats an earlier row of the file exactly: counted once; if these were two real "
                         "quantities, deliver them summed in one row")
 
@@ -166,7 +166,7 @@ def make_validator(settings: Settings, data_docs: bool | None = None):
     """
 
     def build(new_bytes: int):
-        from envkpi.validation import Validator
+        from envkpi.validation.validator import Validator
 
         # Absolute: Great Expectations refuses a relative Data Docs folder (`envkpi run --reports r`).
         wanted = settings.data_docs if data_docs is None else data_docs
@@ -218,7 +218,7 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
     written.update(write_filings(connection, reports, report_year))
     written["restatements_since_publication"], restated = write_restatements(connection, settings)
     fault_point("reports:restatements-written")
-    from envkpi.rejection_report import write_rejection_report
+    from envkpi.reporting.rejection_report import write_rejection_report
 
     known_plants = {plant for (plant,) in connection.execute("select plant_id from accepted_plants").fetchall()}
     written.update(write_rejection_report(summary.problems, reports / "rejections", known_plants))
@@ -304,7 +304,10 @@ def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_ye
     ``published``: the latest publication's rows of published years (``publication.published_figures``);
     the pack of a published year marks each figure that differs from it.
     """
-    from envkpi import annual_report, charts  # matplotlib is only needed here
+    from envkpi.reporting import (
+        annual_report,
+        charts,  # matplotlib is only needed here
+    )
 
     start_month = settings.fiscal_year_start_month
     dates = charts.ReportDates.for_year(fiscal_year, start_month, figures_as_of(basis, fiscal_year, start_month))
@@ -326,7 +329,7 @@ def publish_snapshot(settings: Settings) -> Path:
 
     Notebooks open the copy read-only; a notebook holding the previous copy keeps reading it
     (the old file lives on until it is closed), and never blocks the nightly writer. (Not a
-    publication of a year: that is ``envkpi.publication.publish_year``.)
+    publication of a year: that is ``envkpi.warehouse.publication.publish_year``.)
     """
     target = settings.snapshot / SNAPSHOT_NAME
     replace_atomically(target, lambda tmp: shutil.copyfile(settings.warehouse, tmp))
@@ -409,8 +412,9 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
     as_of = figures_as_of(basis, fiscal_year, settings.fiscal_year_start_month)
     digest.update(f"{fiscal_year}|{settings.fiscal_year_start_month}|{as_of}".encode())
     digest.update(json.dumps(sorted(basis.plant_names.items())).encode("utf-8"))
-    for path in (settings.reference / "kpis.csv", PACKAGE_DIR / "charts.py", PACKAGE_DIR / "report_pack.py",
-                 PACKAGE_DIR / "annual_report.py", *sorted((PACKAGE_DIR / "styles").glob("*.mplstyle"))):
+    drawing = PACKAGE_DIR / "reporting"
+    for path in (settings.reference / "kpis.csv", drawing / "charts.py", drawing / "report_pack.py",
+                 drawing / "annual_report.py", *sorted((drawing / "styles").glob("*.mplstyle"))):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 # The project root is the folder that holds `data/`, `reports/` and `expectations/`.
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
-SQL_DIR = PACKAGE_DIR / "sql"
+SQL_DIR = PACKAGE_DIR / "warehouse" / "sql"
 
 _ENV_PREFIX = "ENVKPI_"
 

@@ -23,8 +23,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, State
 
-from envkpi.ingest import IngestSummary
-from envkpi.notify import bad_night_message
+from envkpi.ingest.deliveries import IngestSummary
 from envkpi.pipeline import (
     ReportBasis,
     annual_report_step,
@@ -35,9 +34,10 @@ from envkpi.pipeline import (
     publish_snapshot,
     report_step,
 )
-from envkpi.publication import read_restatements
-from envkpi.published import RATING_SYMBOLS
+from envkpi.reporting.notify import bad_night_message
+from envkpi.reporting.published import RATING_SYMBOLS
 from envkpi.settings import Settings
+from envkpi.warehouse.publication import read_restatements
 
 FLOW_NAME = "envkpi-nightly"
 

@@ -33,8 +33,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from envkpi import published
-from envkpi.notebook_display import COMPLETENESS_BOUNDS, COMPLETENESS_LABELS, completeness_colours, people_table
+from envkpi.reporting import published
+from envkpi.reporting.notebook_display import (
+    COMPLETENESS_BOUNDS,
+    COMPLETENESS_LABELS,
+    completeness_colours,
+    people_table,
+)
 
 # %%
 runs = published.runs()

@@ -34,7 +34,7 @@ fiscal_year = None  # e.g. 2017; None = the latest fiscal year with complete gro
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from envkpi import published
+from envkpi.reporting import published
 
 # %%
 print(f"Snapshot: {published.snapshot_path()}")

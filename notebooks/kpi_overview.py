@@ -35,8 +35,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from envkpi import published
-from envkpi.notebook_display import latest_complete_year, people_table
+from envkpi.reporting import published
+from envkpi.reporting.notebook_display import latest_complete_year, people_table
 
 # %%
 last_run = published.runs().iloc[-1]

@@ -91,7 +91,7 @@ class Landing:
         return run(settings, publish_snapshot=False, annual_report=False)
 
     def query(self, sql: str, parameters: list | None = None) -> pd.DataFrame:
-        from envkpi.warehouse import connect
+        from envkpi.warehouse.database import connect
 
         connection = connect(self.settings.warehouse, read_only=True)
         try:

@@ -53,7 +53,7 @@ def test_worker_processes_draw_the_files_one_process_draws(landing, tmp_path, wo
     report_pack.write_report_pack) write from the same table."""
     from openpyxl import load_workbook
 
-    from envkpi import charts, report_pack
+    from envkpi.reporting import charts, report_pack
 
     landing.plants([["P1", "Plant 1", "BU-A", "JP", "", ""], ["P2", "Plant 2", "BU-B", "JP", "", ""]])
     _deliver_year(landing, ["2005-04"], "base")
@@ -109,7 +109,7 @@ def test_figures_are_as_of_the_latest_delivery_they_include(landing):
     delivered({"energy_fy2017_june_restated.csv": "2018-05-15 10:30", "energy_fy2018.csv": "2018-06-10 08:00",
                "production_fy2018.csv": "2018-06-11 08:00"})
 
-    from envkpi.warehouse import connect, kpi_results_frame
+    from envkpi.warehouse.database import connect, kpi_results_frame
 
     connection = connect(landing.settings.warehouse, read_only=True)
     try:

@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation, Text
 
-from envkpi import charts
+from envkpi.reporting import charts
 
 DATES = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", "2018-05-15")
 

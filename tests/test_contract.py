@@ -64,7 +64,7 @@ def test_the_contract_reference_page_is_generated_from_the_definition():
 
 def test_every_raw_table_and_accepted_view_has_the_contract_columns_and_types(tmp_path):
     from envkpi.contract import KINDS
-    from envkpi.warehouse import connect
+    from envkpi.warehouse.database import connect
 
     connection = connect(tmp_path / "w.duckdb")
     try:
@@ -93,7 +93,7 @@ def test_every_raw_table_and_accepted_view_has_the_contract_columns_and_types(tm
 def test_a_warehouse_built_before_a_column_existed_gains_it(tmp_path):
     import duckdb
 
-    from envkpi.warehouse import connect
+    from envkpi.warehouse.database import connect
 
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as old:  # raw_production as a warehouse of an older contract had it

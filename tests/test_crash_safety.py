@@ -1,6 +1,6 @@
 """Crash safety: a run killed at any point, then run again, ends exactly as a run never interrupted.
 
-A night's run can die anywhere (power, the OOM killer, a reboot). ``envkpi.faults.fault_point``
+A night's run can die anywhere (power, the OOM killer, a reboot). ``envkpi.runtime.faults.fault_point``
 marks the places in between the steps of a run; with ``ENVKPI_FAULT_KILL_AT=N`` the run SIGKILLs
 itself at its Nth point, as abruptly as a power cut (no ``finally``, no rollback, no flush).
 
@@ -76,7 +76,7 @@ CHEMICALS = ["plant_id", "period", "substance", "cas_number", "medium", "quantit
 
 _SERVER = textwrap.dedent(r"""
     import json, os, sys, time
-    import envkpi.cli, envkpi.faults, envkpi.pipeline, envkpi.validation, envkpi.charts, envkpi.report_pack
+    import envkpi.cli, envkpi.runtime.faults, envkpi.pipeline, envkpi.validation.validator, envkpi.reporting.charts, envkpi.reporting.report_pack
     import great_expectations
     import matplotlib.backends.backend_agg, matplotlib.backends.backend_pdf, matplotlib.backends.backend_svg
 
@@ -90,7 +90,7 @@ _SERVER = textwrap.dedent(r"""
                 for name in ("ENVKPI_FAULT_KILL_AT", "ENVKPI_FAULT_LOG"):
                     os.environ.pop(name, None)
                 os.environ.update(request["env"])
-                envkpi.faults.configure_from_environment()
+                envkpi.runtime.faults.configure_from_environment()
                 if "fsize" in request:  # no file may grow beyond this: a full disk (EFBIG, SIGXFSZ is ignored)
                     import resource
                     resource.setrlimit(resource.RLIMIT_FSIZE, (request["fsize"], request["fsize"]))
@@ -185,7 +185,7 @@ class Place:
 
 def database_state(path: Path) -> dict[str, object]:
     """Everything a figure depends on, independent of delivery ids and run ids."""
-    from envkpi.warehouse import connect, kpi_results_frame
+    from envkpi.warehouse.database import connect, kpi_results_frame
 
     connection = connect(path, read_only=True)
     try:
@@ -415,7 +415,7 @@ class CrashWorld:
         elif self.base_warehouse is not None:
             assert database_state(place.warehouse) == self.base_warehouse, f"{where}: the warehouse changed"
         elif place.warehouse.exists():  # a first night: at most the empty schema (derived tables come with a commit)
-            from envkpi.warehouse import connect
+            from envkpi.warehouse.database import connect
 
             connection = connect(place.warehouse, read_only=True)
             try:
@@ -513,7 +513,7 @@ def test_a_run_killed_at_any_point_and_rerun_ends_as_an_uninterrupted_run(crash_
 
 def publication_state(place: Place, fiscal_year: int = 2017) -> tuple[list, list[str]]:
     """The warehouse's record of a year's publications, and the version folders a person sees."""
-    from envkpi.warehouse import connect
+    from envkpi.warehouse.database import connect
 
     connection = connect(place.warehouse, read_only=True)
     try:
@@ -584,7 +584,7 @@ def test_the_kill_hook_works_in_a_fresh_cli_process(crash_world):
 
 
 def _validation_workers_of(root: Path) -> list[int]:
-    """Live processes of ``python -m envkpi.validation`` started by a run under ``root``."""
+    """Live processes of ``python -m envkpi.validation.validator`` started by a run under ``root``."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -592,7 +592,7 @@ def _validation_workers_of(root: Path) -> list[int]:
             environment = (entry / "environ").read_bytes()
         except (OSError, ValueError):
             continue  # not a process, or gone meanwhile
-        if b"envkpi.validation" in command and str(root).encode() in environment:
+        if b"envkpi.validation.validator" in command and str(root).encode() in environment:
             found.append(int(entry.name))
     return found
 
@@ -611,7 +611,7 @@ def test_a_run_killed_while_its_validation_worker_lives_leaves_no_worker_and_rer
 
 
 def test_without_the_variables_a_fault_point_costs_nothing_and_kills_nothing():
-    code = ("import time, envkpi.faults as f\n"
+    code = ("import time, envkpi.runtime.faults as f\n"
             "assert not f._ARMED\n"
             "start = time.perf_counter()\n"
             "for _ in range(100000): f.fault_point('x')\n"
@@ -619,7 +619,7 @@ def test_without_the_variables_a_fault_point_costs_nothing_and_kills_nothing():
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ENVKPI_FAULT_")}
     done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
     assert float(done.stdout) < 0.5  # a function call that returns on its first line
-    killed = subprocess.run([sys.executable, "-c", "import envkpi.faults as f\nf.fault_point('a')\nf.fault_point('b')\n"
+    killed = subprocess.run([sys.executable, "-c", "import envkpi.runtime.faults as f\nf.fault_point('a')\nf.fault_point('b')\n"
                              "print('survived')"], env=environment | {"ENVKPI_FAULT_KILL_AT": "2"},
                             capture_output=True, text=True)
     assert killed.returncode == KILLED and "survived" not in killed.stdout

@@ -25,7 +25,7 @@ def site(tmp_path_factory):
     # some columns, so its batch checks part of the suite, as on a large night.
     landing.production("production_P2.csv", [["P1", "2017-04", "12.5", "t"]])
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("envkpi.ingest.BATCH_BYTES", 1)
+        patch.setattr("envkpi.ingest.deliveries.BATCH_BYTES", 1)
         landing.run(data_docs=True)
     return landing.settings.reports / "data_docs"
 

@@ -459,10 +459,10 @@ class Checker:
     """An in-memory warehouse that knows the plants, and one Great Expectations validator."""
 
     def __init__(self, root: Path):
-        from envkpi.ingest import Ingest, discover
+        from envkpi.ingest.deliveries import Ingest, discover
         from envkpi.settings import Settings
-        from envkpi.validation import Validator
-        from envkpi.warehouse import create_schema, load_reference, rebuild_conversion
+        from envkpi.validation.validator import Validator
+        from envkpi.warehouse.database import create_schema, load_reference, rebuild_conversion
 
         self.root = root
         self.settings = Settings().with_overrides(landing=root / "landing", warehouse=root / "unused.duckdb",
@@ -480,8 +480,8 @@ class Checker:
         self._count = itertools.count()
 
     def check(self, batch: list[Delivery]) -> None:
-        from envkpi.ingest import Ingest, discover
-        from envkpi.warehouse import rebuild_derived
+        from envkpi.ingest.deliveries import Ingest, discover
+        from envkpi.warehouse.database import rebuild_derived
 
         folder = self.root / f"example-{next(self._count)}"
         unique: dict[bytes, Delivery] = {}
@@ -547,7 +547,7 @@ class Checker:
 
 def readers_agree(path: Path, delivery: Delivery) -> None:
     """The batch reader, where it takes a file, reads it exactly as the careful reader does."""
-    from envkpi.readers import _plain_csv, _read_plain_batch, read_delivery
+    from envkpi.ingest.readers import _plain_csv, _read_plain_batch, read_delivery
 
     plain = _plain_csv(path.name, path.read_bytes())
     batch = _read_plain_batch(delivery.kind, [plain]) if plain is not None else None

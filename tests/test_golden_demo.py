@@ -77,8 +77,8 @@ def test_the_demo_acquired_plant_counts_only_from_its_acquisition(demo_run):
 
 
 def test_the_fy2017_report_pack_table_reads_as_the_seed_table(demo_run, tmp_path):
-    from envkpi import report_pack
-    from envkpi.charts import read_registry
+    from envkpi.reporting import report_pack
+    from envkpi.reporting.charts import read_registry
 
     _, settings = demo_run
     kpi_results = pd.read_csv(settings.reports / "kpi_results.csv")

@@ -81,9 +81,9 @@ def test_verdicts_hold_across_batches_kinds_and_the_validation_worker(landing, m
     """Each file is its own batch here. A value that passed once is not checked again, across
     kinds too (plant_id has the same expectations in every monthly kind); a value that failed
     must fail again wherever it comes back. The worker process must judge as GX in this one."""
-    import envkpi.ingest
+    import envkpi.ingest.deliveries
 
-    monkeypatch.setattr(envkpi.ingest, "BATCH_BYTES", 1)
+    monkeypatch.setattr(envkpi.ingest.deliveries, "BATCH_BYTES", 1)
     landing.plants(TWO_PLANTS)
     landing.energy("energy_a.csv", [["P1", "2017-04", "electricity", "100", "kWh"],
                                     ["PX", "2017-04", "electricity", "100", "kWh"]])       # row 3
@@ -313,7 +313,7 @@ WASTE_ROWS = [
 
 
 def _read(path: Path) -> pd.DataFrame:
-    from envkpi.readers import read_delivery
+    from envkpi.ingest.readers import read_delivery
 
     table = read_delivery(path, "waste")
     assert table.readable, table.problems
@@ -343,8 +343,8 @@ def test_rows_of_many_files_come_out_trimmed_in_order_whatever_path_read_them(tm
     import csv
     import json
 
-    from envkpi.ingest import kind_table
-    from envkpi.readers import read_deliveries
+    from envkpi.ingest.deliveries import kind_table
+    from envkpi.ingest.readers import read_deliveries
 
     files = {  # name: (header, rows, encoding); write_csv ends lines with CRLF
         "a.csv": (ENERGY, [[" P1", "2017-04 ", "electricity", " 1 ", "kWh"], ["P1", "2017-05", "  ", "2", "kWh"]], "utf-8"),

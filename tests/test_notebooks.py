@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from envkpi import published
 from envkpi.pipeline import publish_year_step, run
+from envkpi.reporting import published
 from envkpi.settings import PROJECT_DIR, Settings
 
 NOTEBOOKS = PROJECT_DIR / "notebooks"
@@ -207,7 +207,7 @@ def one(frame, **where):
     return frame.iloc[0]
 
 
-# --- envkpi.published ---------------------------------------------------------------------
+# --- envkpi.reporting.published ---------------------------------------------------------------------
 
 
 def test_kpi_results_give_the_group_figures_computed_by_hand(settings):
@@ -468,7 +468,7 @@ def test_every_notebook_runs_top_to_bottom_on_the_published_snapshot(path, setti
 
 
 def test_the_latest_complete_year_is_the_one_whose_group_figures_have_every_plant_month(settings):
-    from envkpi.notebook_display import latest_complete_year
+    from envkpi.reporting.notebook_display import latest_complete_year
 
     # FY2006 lacks P2's 2007-03 energy (35 of 36 plant-months): FY2005 is the latest complete year.
     assert latest_complete_year(published.kpi_results(settings=settings)) == (2005, True)
@@ -477,7 +477,7 @@ def test_the_latest_complete_year_is_the_one_whose_group_figures_have_every_plan
 def test_people_tables_have_no_index_no_nan_human_names_and_thousands_separators():
     import pandas as pd
 
-    from envkpi.notebook_display import people_table
+    from envkpi.reporting.notebook_display import people_table
 
     frame = pd.DataFrame({"energy_gj": [1234567.891, None], "fiscal_year": [2017, 2018], "plant_id": ["P1", None]})
     html = people_table(frame, {"plant_id": "Plant", "fiscal_year": "Fiscal year", "energy_gj": "Energy (GJ)"}).to_html()
@@ -490,7 +490,7 @@ def test_people_tables_have_no_index_no_nan_human_names_and_thousands_separators
 def test_the_completeness_colours_separate_92_from_100():
     from matplotlib.colors import to_rgb
 
-    from envkpi.notebook_display import completeness_colours
+    from envkpi.reporting.notebook_display import completeness_colours
 
     colours, norm = completeness_colours()
     full, ninety_two, ninety_nine = (to_rgb(colours(norm(value))) for value in (100, 92, 99.9))

@@ -185,7 +185,7 @@ def test_publishing_again_makes_v2_and_leaves_v1_byte_for_byte_and_the_pack_mark
 
 
 def test_a_year_without_figures_cannot_be_published(landing):
-    from envkpi.publication import PublicationError
+    from envkpi.warehouse.publication import PublicationError
 
     two_plants(landing)
     landing.production("production.csv", [["P1", "2017-04", "100", "t"]])
@@ -236,7 +236,7 @@ def pack_rows(structural: float, published_value: float | None = None):
 def test_the_pack_states_like_for_like_and_a_recalculation_due_exactly_at_the_threshold():
     from helpers import REGISTRY
 
-    from envkpi import report_pack
+    from envkpi.reporting import report_pack
 
     at, _ = pack_rows(structural=5.0)
     note = report_pack.results_table(at, 2017, REGISTRY, recalculation_threshold_pct=5.0)["Note"].iloc[0]
@@ -251,7 +251,7 @@ def test_the_pack_states_like_for_like_and_a_recalculation_due_exactly_at_the_th
 def test_the_pack_of_a_published_year_marks_a_restated_figure_with_the_published_value():
     from helpers import REGISTRY
 
-    from envkpi import report_pack
+    from envkpi.reporting import report_pack
 
     frame, published = pack_rows(structural=0.0, published_value=0.95)
     table = report_pack.results_table(frame, 2017, REGISTRY, published)

@@ -94,7 +94,7 @@ def test_an_unreadable_file_is_listed_alone_and_the_night_goes_on(landing, monke
 
 
 def test_an_unreadable_folder_is_listed_alone_and_the_night_goes_on(landing, monkeypatch):
-    import envkpi.ingest
+    import envkpi.ingest.deliveries
 
     landing.plants(TWO_PLANTS)
     landing.production("production_P1.csv", [["P1", "2017-04", "10", "t"]])
@@ -107,7 +107,7 @@ def test_an_unreadable_folder_is_listed_alone_and_the_night_goes_on(landing, mon
             raise PermissionError(13, "Permission denied", str(path))
         return original(path)
 
-    monkeypatch.setattr(envkpi.ingest.os, "scandir", scandir)
+    monkeypatch.setattr(envkpi.ingest.deliveries.os, "scandir", scandir)
     result = landing.run()
 
     assert sorted(result.ingest.loaded) == ["plants.csv", "production_P1.csv"]
@@ -138,9 +138,9 @@ def test_a_file_growing_during_the_run_is_left_for_the_next_run_and_nothing_of_i
     """The run found the file at one size; by the time it reads it, more was appended."""
     import duckdb
 
-    from envkpi.ingest import Ingest, discover
+    from envkpi.ingest.deliveries import Ingest, discover
     from envkpi.pipeline import make_validator
-    from envkpi.warehouse import create_schema, load_reference, rebuild_conversion
+    from envkpi.warehouse.database import create_schema, load_reference, rebuild_conversion
 
     landing.plants(TWO_PLANTS)
     growing = landing.production("production_P1.csv", [["P1", "2017-04", "10", "t"]])
@@ -219,7 +219,7 @@ def test_an_xlsx_with_a_stale_dimension_loads_every_row(landing):
 
 
 def test_a_percent_cell_is_read_as_the_percent_it_shows_by_run_and_by_check(landing):
-    from envkpi.checking import check_files
+    from envkpi.validation.checking import check_files
 
     landing.plants(TWO_PLANTS)
     rows = [["kpi", "fiscal_year", "target_pct", "scope_id"], ["energy_intensity", 2017, 0.115, ""],
@@ -239,7 +239,7 @@ def test_a_percent_cell_is_read_as_the_percent_it_shows_by_run_and_by_check(land
 
 def _both_readers(path: Path, kind: str):
     """The outcome of the batch reader (where it takes the file) and of the careful reader."""
-    from envkpi.readers import _plain_csv, _read_plain_batch, read_delivery
+    from envkpi.ingest.readers import _plain_csv, _read_plain_batch, read_delivery
 
     careful = read_delivery(path, kind)
     plain = _plain_csv(path.name, path.read_bytes())
@@ -283,7 +283,7 @@ def test_the_batch_and_the_careful_csv_reader_agree_on_every_file(tmp_path):
     assert compared >= 8  # the batch took the plain files, not none of them
     # The files that differ only in a blank line (which sends a file to the careful reader) are
     # judged alike, and neither a stray quote nor an overlong field is read.
-    from envkpi.readers import read_deliveries
+    from envkpi.ingest.readers import read_deliveries
 
     for stem in ("production_quote_then_digit", "production_long_field", "production_field_over_limit"):
         outcomes = [read_deliveries({n: tmp_path / n}, "production")[n] for n in (f"{stem}.csv", f"{stem}_blank_line.csv")]
@@ -315,7 +315,7 @@ def test_an_overlong_line_is_rejected_by_the_limit_with_its_line_number(landing)
 
 
 def test_too_many_columns_is_one_problem_not_one_per_column(landing):
-    from envkpi.checking import check_files
+    from envkpi.validation.checking import check_files
 
     path = landing.path / "production_wide.csv"
     path.write_bytes(b"," * 80_000 + b"note\r\nP1,2017-04,1,t\r\n")  # 80,000 empty names, then one
@@ -402,7 +402,7 @@ def test_a_business_unit_or_plant_named_group_is_rejected(landing):
 
 
 def test_identical_rows_are_counted_once_with_a_warning(landing):
-    from envkpi.checking import check_files
+    from envkpi.validation.checking import check_files
 
     landing.plants(TWO_PLANTS)
     path = landing.production("production_P1.csv", [["P1", "2017-04", "10", "t"], ["P1", "2017-05", "11", "t"],
@@ -448,7 +448,7 @@ def test_a_table_starting_in_column_b_says_so(landing):
 
 
 def test_a_wrong_unit_is_reported_against_the_unit_column_by_run_and_by_check(landing):
-    from envkpi.checking import check_files
+    from envkpi.validation.checking import check_files
 
     landing.plants(TWO_PLANTS)
     path = landing.energy("energy_P1.csv", [["P1", "2017-04", "electricity", "1", "kWh"],

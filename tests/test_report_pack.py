@@ -13,8 +13,8 @@ import pytest
 from helpers import COLUMNS, REGISTRY, kpi_row
 from pypdf import PdfReader
 
-from envkpi import charts, report_pack
-from envkpi.export import FORMULA_STARTS
+from envkpi.reporting import charts, report_pack
+from envkpi.reporting.export import FORMULA_STARTS
 
 DATES = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", "2018-05-15")
 

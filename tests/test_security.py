@@ -99,10 +99,10 @@ def test_every_csv_a_run_writes_starts_no_formula(hostile_run):
 
 
 def test_kpi_results_csv_written_by_duckdb_equals_the_pandas_writer(hostile_run, tmp_path):
-    """DuckDB writes kpi_results.csv (sql/kpi_results_export.sql); the general writer
+    """DuckDB writes kpi_results.csv (sql/kpi/kpi_results_export.sql); the general writer
     (export.write_csv of the KPI table) must give the same bytes, hostile plant ids included."""
-    from envkpi.export import write_csv as export_csv
-    from envkpi.warehouse import connect, kpi_results_frame
+    from envkpi.reporting.export import write_csv as export_csv
+    from envkpi.warehouse.database import connect, kpi_results_frame
 
     landing, _ = hostile_run
     connection = connect(landing.settings.warehouse, read_only=True)
@@ -133,7 +133,7 @@ def test_html_and_markdown_of_the_pack_escape_delivered_text(hostile_run):
 
 
 def test_export_neutralises_each_formula_start():
-    from envkpi.export import neutralise_formula, neutralise_frame
+    from envkpi.reporting.export import neutralise_formula, neutralise_frame
 
     for start in FORMULA_STARTS:
         assert neutralise_formula(f"{start}1+1") == f"'{start}1+1"
@@ -175,7 +175,7 @@ def test_odd_file_names_load_and_never_lead_outside_the_landing_folder(landing, 
 
 def test_report_file_names_never_leave_the_reports_folder(tmp_path):
     """Chart and pack names come from the KPI registry and the fiscal year, never a path."""
-    from envkpi import charts
+    from envkpi.reporting import charts
 
     for hostile in ("../../etc/passwd", "/abs/path", "a/../../b", "..", "energy intensity", "工場"):
         stem = charts._safe_stem(hostile)
@@ -184,7 +184,7 @@ def test_report_file_names_never_leave_the_reports_folder(tmp_path):
 
 
 def test_a_kpi_named_like_a_path_is_drawn_inside_the_charts_folder(tmp_path):
-    from envkpi import charts
+    from envkpi.reporting import charts
 
     registry = pd.read_csv(PROJECT_DIR / "data" / "reference" / "kpis.csv", dtype=str, keep_default_na=False)
     registry = registry[registry.kpi == "energy_intensity"].assign(kpi="../../escape")
@@ -205,18 +205,18 @@ def test_a_kpi_named_like_a_path_is_drawn_inside_the_charts_folder(tmp_path):
 # The only f-strings that put something into SQL text. Each interpolation is an identifier or a
 # fragment from a fixed list in the code, never a delivered or user-given value.
 IDENTIFIER_ONLY = {
-    ("envkpi/ingest.py", "table"): "raw_<kind>, kind from contract.KINDS",
-    ("envkpi/ingest.py", "columns"): "the kind's contract columns (contract.KINDS)",
-    ("envkpi/ingest.py", "SOURCE_ROW"): "the constant column name source_row",
-    ("envkpi/checking.py", "table"): "raw_<kind> of a reference kind (_reference_kinds)",
-    ("envkpi/warehouse.py", "sql_type"): "a type of contract.NUMBER_TYPES (contract.number_columns)",
-    ("envkpi/published.py", "where"): "built by _where from fixed column expressions, values bound",
-    ("envkpi/published.py", "_SCOPE_ORDER"): "a constant order-by expression",
-    ("envkpi/published.py", "name"): "a parameter name: a key of a fixed filter dict",
-    ("envkpi/published.py", "column"): "a fixed column expression of a filter dict",
-    ("envkpi/published.py", "'and' if where else 'where'"): "a keyword",
-    ("envkpi/published.py", "sql('energy_conservation_report')"): "the text of a shipped SQL file",
-    ("envkpi/publication.py", "columns"): "kpi_results' contract columns (publication.RESULT_COLUMNS)",
+    ("envkpi/ingest/deliveries.py", "table"): "raw_<kind>, kind from contract.KINDS",
+    ("envkpi/ingest/deliveries.py", "columns"): "the kind's contract columns (contract.KINDS)",
+    ("envkpi/ingest/deliveries.py", "SOURCE_ROW"): "the constant column name source_row",
+    ("envkpi/validation/checking.py", "table"): "raw_<kind> of a reference kind (_reference_kinds)",
+    ("envkpi/warehouse/database.py", "sql_type"): "a type of contract.NUMBER_TYPES (contract.number_columns)",
+    ("envkpi/reporting/published.py", "where"): "built by _where from fixed column expressions, values bound",
+    ("envkpi/reporting/published.py", "_SCOPE_ORDER"): "a constant order-by expression",
+    ("envkpi/reporting/published.py", "name"): "a parameter name: a key of a fixed filter dict",
+    ("envkpi/reporting/published.py", "column"): "a fixed column expression of a filter dict",
+    ("envkpi/reporting/published.py", "'and' if where else 'where'"): "a keyword",
+    ("envkpi/reporting/published.py", "sql('energy_conservation_report')"): "the text of a shipped SQL file",
+    ("envkpi/warehouse/publication.py", "columns"): "kpi_results' contract columns (publication.RESULT_COLUMNS)",
 }
 SQL_WORDS = re.compile(
     r"\b(select\b[\s\S]*\bfrom|insert\s+into|delete\s+from|update\s+\w+\s+set|create\s+(or\s+replace\s+)?"
@@ -248,10 +248,10 @@ def sql_interpolations(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-# envkpi/schema.py writes the contract's relations from the contract definition alone: every
+# envkpi/warehouse/schema.py writes the contract's relations from the contract definition alone: every
 # interpolation there passes through its _name or _literal guard (tested below), so it is not
 # listed expression by expression.
-CONTRACT_SQL = "envkpi/schema.py"
+CONTRACT_SQL = "envkpi/warehouse/schema.py"
 
 
 def test_every_sql_statement_takes_values_as_parameters():
@@ -270,8 +270,8 @@ def test_every_sql_statement_takes_values_as_parameters():
 
 
 def test_the_identifiers_formatted_into_sql_come_from_fixed_lists():
-    from envkpi.checking import _reference_kinds
     from envkpi.contract import KINDS, number_columns
+    from envkpi.validation.checking import _reference_kinds
 
     assert all(re.fullmatch(r"[a-z][a-z0-9]*", kind) for kind in KINDS)
     assert set(_reference_kinds()) < set(KINDS)
@@ -279,7 +279,7 @@ def test_the_identifiers_formatted_into_sql_come_from_fixed_lists():
 
 
 def test_the_contract_sql_takes_only_checked_identifiers_and_constants():
-    from envkpi import schema
+    from envkpi.warehouse import schema
 
     for hostile in ("energy; drop table delivery", "plant_id'", "Energy", "", "a b"):
         with pytest.raises(ValueError):
@@ -308,7 +308,7 @@ def test_the_static_check_finds_a_value_formatted_into_sql(tmp_path):
 
 
 def test_published_queries_bind_hostile_filter_values(hostile_run):
-    from envkpi import published
+    from envkpi.reporting import published
 
     landing, _ = hostile_run
     frame = published.kpi_results(scope_id=["=SUM(1+1)", "' or 1=1 --"], settings=landing.settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from envkpi.warehouse import execute_file, sql
+from envkpi.warehouse.database import execute_file, sql
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_energy_conservation_report_counts_jp_plants_in_the_boundary_and_sums_th
 
 
 def test_kind_measure_amounts_convert_each_delivered_unit_and_count_only_the_rows_a_measure_names(tmp_path):
-    from envkpi.warehouse import connect
+    from envkpi.warehouse.database import connect
 
     connection = connect(tmp_path / "w.duckdb")  # the contract's relations over empty raw tables
     try:

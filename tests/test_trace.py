@@ -24,7 +24,7 @@ def kpi_results_csv(demo_run):
 
 
 def exact_figure(settings, kpi, scope_id, fiscal_year=2017):
-    from envkpi.warehouse import connect
+    from envkpi.warehouse.database import connect
 
     connection = connect(settings.warehouse, read_only=True)
     try:
@@ -37,7 +37,7 @@ def exact_figure(settings, kpi, scope_id, fiscal_year=2017):
 
 @pytest.mark.parametrize("kpi,scope_id", FIGURES)
 def test_the_traced_rows_sum_exactly_to_the_numerator_and_denominator(demo_run, kpi_results_csv, kpi, scope_id):
-    from envkpi import published
+    from envkpi.reporting import published
 
     _, settings = demo_run
     traced = published.trace(kpi, 2017, scope_id, settings=settings)
@@ -63,7 +63,7 @@ def test_the_traced_rows_sum_exactly_to_the_numerator_and_denominator(demo_run, 
 
 
 def test_a_restated_plant_month_shows_its_superseded_rows_uncounted(demo_run):
-    from envkpi import published
+    from envkpi.reporting import published
 
     _, settings = demo_run
     traced = published.trace("energy_intensity", 2017, "P03", settings=settings)

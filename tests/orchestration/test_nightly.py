@@ -19,8 +19,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from envkpi.ingest import IngestSummary
-from envkpi.readers import Problem
+from envkpi.ingest.deliveries import IngestSummary
+from envkpi.ingest.readers import Problem
 from envkpi.settings import Settings
 from flows.nightly import (
     KPI_RESULTS_KEY,
@@ -282,7 +282,7 @@ def test_serve_saves_the_webhook_block_of_the_notify_setting(monkeypatch):
 
 
 def test_a_night_that_changes_published_figures_is_worth_a_notification():
-    from envkpi.notify import bad_night_message
+    from envkpi.reporting.notify import bad_night_message
 
     subject, body = bad_night_message("night-2", [], [], "/srv/reports", restated=3)
     assert subject == "envkpi night night-2: 3 published figures changed"

@@ -1,0 +1,696 @@
+"""Ingest: take what landed, load what is right, reject what is wrong, lose nothing.
+
+The delivery rules of contract section 3, in the order a run applies them:
+
+1. every file under the landing folder is found; a file whose name names no contract kind is
+   reported and left alone;
+2. a file whose content (sha256) an earlier run already loaded changes nothing;
+3. the other files are read and validated kind by kind, reference kinds first (plants, factors,
+   targets), so that a new plant and its first month can arrive together;
+4. a file with any problem is rejected whole and reported; it is checked again on every run
+   until it is replaced or the reference it lacked arrives;
+5. an accepted file's rows go to the raw layer with their lineage, and its (kind, plant, month)
+   slices replace what earlier deliveries said. Within a run files apply in order of
+   modification time, then path.
+
+No file in the landing folder is ever written, moved or deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_of
+from envkpi.ingest.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
+from envkpi.runtime.faults import fault_point
+from envkpi.settings import Limits, Settings
+from envkpi.validation.plausibility import implausible
+from envkpi.validation.rules import ANY_YEAR
+from envkpi.validation.validator import SOURCE_FILE, ReferenceData, Validation, Validator
+from envkpi.warehouse.database import rebuild_conversion, unstorable_numbers
+
+REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
+UNSTORABLE_REASON = ("{column} cannot be stored as an exact decimal (too many digits or too large an exponent): "
+                     "write a plain decimal number, e.g. 1234.5")
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One file found in the landing folder."""
+
+    path: Path
+    relative: str  # path relative to the landing folder, with forward slashes
+    kind: str | None
+    size: int
+    modified_ns: int
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did with each file it found."""
+
+    run_id: str
+    # The first delivery_id this run could give: derived tables recompute from here on.
+    first_delivery_id: int = 1
+    loaded: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    problems: list[tuple[str, Problem]] = field(default_factory=list)
+    # Rows of loaded files that repeat an earlier row of their file exactly: kept, counted once.
+    repeated_rows: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def files_seen(self) -> int:
+        return len(self.loaded) + len(self.rejected) + len(self.unchanged) + len(self.ignored)
+
+    def rejections(self) -> pd.DataFrame:
+        """The rows of ``rejections.csv``: one per problem found in a rejected or ignored file."""
+        rows = [
+            {"file": file, "row": problem.row, "column": problem.column, "value": problem.value,
+             "reason": problem.reason}
+            for file, problem in self.problems
+        ]
+        frame = pd.DataFrame(rows, columns=REJECTION_COLUMNS)
+        frame["row"] = frame["row"].astype("Int64")
+        return frame
+
+
+# Contract 1: the kind is the file name's first word, up to the first `_`, `-` or `.`.
+EXPECTED_NAME = f"<kind>_...csv or <kind>_...xlsx, where <kind> is one of {', '.join(KINDS)} (e.g. energy_P01_2017-04.csv)"
+NOT_A_CONTRACT_FILE = f"not a contract file: the name names no kind; name it {EXPECTED_NAME}; left alone"
+
+
+def not_a_contract_file_reason(name: str) -> str:
+    """Why a file name names no kind, with the expected pattern and, where one is near, the name meant."""
+    first = re.split(r"[\s_\-.]+", name)[0]
+    if first.casefold() in KINDS:  # `Energy P01 April.csv`: a kind, but followed by a space
+        suffix = Path(name).suffix.lower()
+        meant = "_".join(word for word in re.split(r"\s+", Path(name).stem) if word)
+        meant = first.casefold() + meant[len(first):] + (suffix if suffix in READABLE_SUFFIXES else ".csv")
+        return (f"not a contract file: the name names no kind (a kind followed by _, - or .); name it "
+                f"{EXPECTED_NAME}; here: {meant}; left alone")
+    return NOT_A_CONTRACT_FILE
+
+
+NOT_UTF8_NAME = ("the {what} name is not valid UTF-8 (shown with \\x escapes): rename it with plain characters; "
+                 "left alone")
+UNREADABLE = "cannot be read ({error}): make the {what} readable for the user that runs envkpi; left alone this run"
+STILL_BEING_WRITTEN = ("modified {age} before the run started (less than {settle:g} s): probably still being copied or "
+                       "written, so left for the next run")
+
+
+def shown_name(name: str) -> str:
+    """A file name as text that can be written anywhere: bytes that are not UTF-8 as \\x escapes."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:  # os.scandir keeps undecodable bytes as lone surrogates
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def discover(landing: Path, started_ns: int | None = None,
+             settle_seconds: float = 0) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
+    """Every regular file under ``landing``, and the ones that are not contract files.
+
+    Hidden files and folders (a leading dot, as editors and OS tools leave them) are skipped
+    silently; symbolic links are never followed, so nothing outside the landing folder is ever
+    read. One ``scandir`` per folder: a nightly run looks at tens of thousands of files. A folder
+    that cannot be listed, a name that is not UTF-8 and a file modified less than
+    ``settle_seconds`` before ``started_ns`` are listed with their reason and left alone.
+    """
+    found: list[LandedFile] = []
+    ignored: list[tuple[str, Problem]] = []
+    root = landing.resolve()
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError as error:
+            if folder == root:
+                raise  # no landing folder at all is the run's problem, not a delivery's
+            label = prefix.rstrip("/")
+            ignored.append((label, Problem(None, "", label.rsplit("/", 1)[-1], UNREADABLE.format(
+                error=error.strerror or type(error).__name__, what="folder"))))
+            continue
+        subfolders = []
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            name = shown_name(entry.name)
+            relative = prefix + name
+            try:
+                if name != entry.name:
+                    what = "folder" if entry.is_dir(follow_symlinks=False) else "file"
+                    ignored.append((relative, Problem(None, "", name, NOT_UTF8_NAME.format(what=what))))
+                elif entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
+                    ignored.append((relative, Problem(None, "", entry.name,
+                                                      "not a regular file (a link or a device): left alone")))
+                elif entry.is_dir():
+                    subfolders.append((Path(entry.path), relative + "/"))
+                elif (kind := kind_of(entry.name)) is None:
+                    ignored.append((relative, Problem(None, "", entry.name, not_a_contract_file_reason(entry.name))))
+                else:
+                    stat = entry.stat()
+                    age = (started_ns - stat.st_mtime_ns) / 1e9 if started_ns is not None else None
+                    if age is not None and settle_seconds > 0 and age < settle_seconds:
+                        ignored.append((relative, Problem(None, "", entry.name, STILL_BEING_WRITTEN.format(
+                            age=f"{max(age, 0):.0f} s", settle=settle_seconds))))
+                    else:
+                        found.append(LandedFile(Path(entry.path), relative, kind, stat.st_size, stat.st_mtime_ns))
+            except OSError as error:
+                ignored.append((relative, Problem(None, "", entry.name, UNREADABLE.format(
+                    error=error.strerror or type(error).__name__, what="file"))))
+        pending.extend(reversed(subfolders))  # depth first, in name order
+    return found, ignored
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int,
+                      plants_known: bool = True, reporting_currency: str = "JPY",
+                      period_range: tuple[str, str] = ("0000-01", "9999-12")) -> ReferenceData:
+    """The boundary, factors and KPIs that deliveries are checked against right now."""
+    plants = connection.execute("select plant_id, business_unit from accepted_plants").fetchall()
+    factor_keys = connection.execute(
+        "select energy_type || '|' || unit || '|' || fiscal_year from normalised_conversion where measure = 'energy'"
+    ).fetchall()
+    kpis = connection.execute("select kpi from reference_kpi").fetchall()
+    return ReferenceData(
+        known_plants=frozenset(p for p, _ in plants),
+        known_business_units=frozenset(b for _, b in plants if b),
+        # Each type and unit also with any year ("*"), for rows whose period is not valid.
+        known_energy_factor_keys=frozenset(k for (k,) in factor_keys)
+        | frozenset(k.rsplit("|", 1)[0] + "|" + ANY_YEAR for (k,) in factor_keys),
+        known_kpis=frozenset(k for (k,) in kpis),
+        fiscal_year_start_month=fiscal_year_start_month,
+        plants_known=plants_known,
+        reporting_currency=reporting_currency,
+        period_range=period_range,
+    )
+
+
+def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
+    """The rows of several readable files of one kind as one Arrow table of trimmed text.
+
+    Columns: ``source_file``, ``source_row``, every contract column of the kind (missing where a
+    file leaves an optional one out) and ``extra_columns`` (JSON of the columns beyond the
+    contract). Built in Arrow, so its cost is per row in C++ and per file only a few calls.
+    """
+    names = KINDS[kind].columns
+    if not tables:
+        return pa.table({SOURCE_FILE: pa.array([], pa.string()), SOURCE_ROW: pa.array([], pa.int64()),
+                         **{name: pa.array([], pa.string()) for name in [*names, "extra_columns"]}})
+    # Columns are gathered as lists of pieces and joined once: tens of thousands of small
+    # tables, or kernels run over as many chunks, cost more than the rows themselves.
+    labels, counts = list(tables), np.array([len(table) for table in tables.values()], dtype=np.int64)
+    file_index = pa.array(np.repeat(np.arange(len(labels), dtype=np.int32), counts))
+    columns = {
+        SOURCE_FILE: pa.DictionaryArray.from_arrays(file_index, pa.array(labels, pa.string())).cast(pa.string()),
+        SOURCE_ROW: pa.array(np.concatenate([_row_numbers(table.source_rows) for table in tables.values()])),
+    }
+    pieces: dict[str, list] = {name: [] for name in [*names, "extra_columns"]}
+    for run in _consecutive_in_a_batch(list(tables.values())):
+        first, count = run[0], sum(len(table) for table in run)
+        if first.batch is not None:  # the files' rows are one slice of the batch they were parsed in
+            part = first.batch.slice(first.batch_start, count)
+            values = {name: part.column(name) if name in part.column_names else pa.nulls(count, pa.string())
+                      for name in names}
+        else:
+            values = first.arrow(names)
+        for name, column in values.items():
+            pieces[name].extend(column.chunks if isinstance(column, pa.ChunkedArray) else [column])
+        if first.extra_columns:  # the same header for the whole run
+            pieces["extra_columns"].extend(_extra_columns_json(table) for table in run)
+        else:
+            pieces["extra_columns"].append(pa.nulls(count, pa.string()))
+    for name in names:
+        columns[name] = trimmed(pa.chunked_array(pieces[name], pa.string()).combine_chunks())
+    columns["extra_columns"] = pa.chunked_array(pieces["extra_columns"], pa.string()).combine_chunks()
+    return without_blank_rows(pa.table(columns), [*names, "extra_columns"])
+
+
+def _consecutive_in_a_batch(tables: list[DeliveredTable]) -> list[list[DeliveredTable]]:
+    """The tables in order, in runs of files whose rows follow one another in one plain batch."""
+    runs: list[list[DeliveredTable]] = []
+    for table in tables:
+        if runs and table.batch is not None:
+            last = runs[-1][-1]
+            if last.batch is table.batch and last.batch_start + len(last) == table.batch_start:
+                runs[-1].append(table)
+                continue
+        runs.append([table])
+    return runs
+
+
+def _row_numbers(rows) -> np.ndarray:
+    if isinstance(rows, range):
+        return np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+    return np.asarray(rows, dtype=np.int64)
+
+
+def _extra_columns_json(table: DeliveredTable) -> pa.Array:
+    """Per row, JSON of the cells beyond the contract's columns (null where there are none)."""
+    if not table.extra_columns:
+        return pa.nulls(len(table), pa.string())
+    extras = zip(*(table.arrow(table.extra_columns)[c].to_pylist() for c in table.extra_columns))
+    values = [[(v or "").strip() for v in row] for row in extras]
+    # No JSON for a row whose extra cells are all empty: a blank row stays recognisably blank.
+    return pa.array([json.dumps(dict(zip(table.extra_columns, row)), ensure_ascii=False) if any(row) else None
+                     for row in values], pa.string())
+
+
+class _BatchesAhead:
+    """The batches of a run in order, read (and, once a reference is given, validated) ahead.
+
+    At most two batches wait beyond the one being loaded: one read, one being read or checked.
+    Until the reference kinds are loaded and checks can run ahead, up to four are read: the
+    reading thread would otherwise idle while GX checks the reference kinds and the first
+    monthly batch (a second and a half with one core busy, on the benchmark's machine).
+    """
+
+    def __init__(self, reader: ThreadPoolExecutor, checker: ThreadPoolExecutor, work: list[tuple[str, list]],
+                 limits: Limits = Limits()):
+        self._reader, self._checker = reader, checker
+        self._limits = limits
+        self._work = iter(work)
+        self._ahead: deque[list] = deque()  # [kind, reading, checking or None]
+        self._check: tuple[Validator, ReferenceData] | None = None
+        self._fill()
+
+    @property
+    def checking(self) -> bool:
+        return self._check is not None
+
+    def check_with(self, validator: Validator, reference: ReferenceData) -> None:
+        """Validate every batch of a monthly kind ahead, against this (final) reference."""
+        self._check = (validator, reference)
+        self._fill()
+
+    def next(self) -> tuple[dict[str, DeliveredTable], pa.Table, Checked | None, dict[str, ReadContent]]:
+        """The next batch's files, rows, checks (None when it was not checked ahead) and reads."""
+        _, reading, checking = self._ahead.popleft()
+        tables, rows, reads = reading.result()
+        checked = self._validation(checking) if checking else None
+        self._fill()
+        return tables, rows, checked, reads
+
+    def _validation(self, checking: Future) -> Checked:
+        return checking.result()  # a method of its own, so that the benchmark times this wait
+
+    def _fill(self) -> None:
+        while len(self._ahead) < (2 if self._check else 4) and (following := next(self._work, None)):
+            self._ahead.append([following[0], self._reader.submit(_read_batch, *following, self._limits), None])
+        for entry in self._ahead:
+            kind, reading, checking = entry
+            if checking is None and self._check and KINDS[kind].monthly:
+                entry[2] = self._checker.submit(_checked_ahead, kind, reading, *self._check)
+
+
+# A batch's checks: its validation by the suites (None when it has no rows), the numbers the
+# warehouse could not store, as (source_file, source_row, column, text), and the values that are
+# implausible (envkpi.validation.plausibility), as (source_file, problem).
+Checked = tuple[Validation | None, list[tuple[str, int, str, str]], list[tuple[str, Problem]]]
+
+
+def _checked(kind: str, rows: pa.Table, validator: Validator, reference: ReferenceData,
+             connection: duckdb.DuckDBPyConnection) -> Checked:
+    if not len(rows):
+        return None, [], []
+    return (validator.validate(kind, rows, reference), unstorable_numbers(connection, rows),
+            implausible(kind, rows, reference.period_range))
+
+
+def _checked_ahead(kind: str, reading: Future, validator: Validator, reference: ReferenceData) -> Checked:
+    _, rows, _ = reading.result()
+    with duckdb.connect() as scratch:  # the warehouse's connection belongs to the run's thread
+        return _checked(kind, rows, validator, reference, scratch)
+
+
+CHANGED_WHILE_READ = ("changed while it was being read (size or modification time differ from when the run found "
+                      "it): probably still being copied or written, so left for the next run")
+
+
+@dataclass(frozen=True)
+class ReadContent:
+    """What one read of a file's bytes gave: its sha256, size and modification time, or why not."""
+
+    sha256: str | None
+    size: int
+    modified_ns: int
+    problem: Problem | None = None  # the file could not be read, or changed while being read
+
+
+def read_landed(landed: LandedFile) -> tuple[bytes | None, ReadContent]:
+    """A file's bytes, read once: the sha256, the size and the rows all come from these bytes.
+
+    The file is opened once and its status taken from the open file before and after the read,
+    so that a file still growing (a copy in progress) is noticed rather than loaded in part.
+    """
+    try:
+        with open(landed.path, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            raw = handle.read()
+            after = os.fstat(handle.fileno())
+    except OSError as error:
+        return None, ReadContent(None, landed.size, landed.modified_ns, Problem(None, "", landed.path.name, UNREADABLE.format(
+            error=error.strerror or type(error).__name__, what="file")))
+    stats = {(s.st_size, s.st_mtime_ns) for s in (before, after)} | {(landed.size, landed.modified_ns)}
+    if len(stats) > 1 or len(raw) != after.st_size:
+        return None, ReadContent(None, len(raw), after.st_mtime_ns, Problem(None, "", landed.path.name, CHANGED_WHILE_READ))
+    return raw, ReadContent(hashlib.sha256(raw).hexdigest(), len(raw), after.st_mtime_ns)
+
+
+def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
+                limits: Limits = Limits()) -> tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]]:
+    """A batch's files as read (or why not), the rows of the readable ones as one table, and what
+    each read gave (files whose sha256 the run knew by their status are read too: their rows)."""
+    contents: dict[str, bytes] = {}
+    reads: dict[str, ReadContent] = {}
+    tables: dict[str, DeliveredTable] = {}
+    for landed, _, _ in candidates:
+        raw, reads[landed.relative] = read_landed(landed)
+        if raw is not None and landed.path.suffix.casefold() not in READABLE_SUFFIXES:
+            tables[landed.relative] = DeliveredTable(problems=[Problem(
+                None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
+        elif raw is not None:
+            contents[landed.relative] = raw
+    tables.update(read_deliveries(
+        {landed.relative: landed.path for landed, _, _ in candidates if landed.relative in contents}, kind,
+        contents, limits))
+    contents.clear()
+    for landed, _, _ in candidates:
+        if landed.relative not in tables:  # not readable, or changed while being read
+            tables[landed.relative] = DeliveredTable(problems=[reads[landed.relative].problem])
+    tables = {landed.relative: tables[landed.relative] for landed, _, _ in candidates}
+    return tables, kind_table(kind, {label: t for label, t in tables.items() if t.readable}), reads
+
+
+# A kind's new files are read, validated and loaded in batches of about this many bytes of
+# delivered text: memory stays bounded (a full history of a large group is gigabytes of CSV)
+# while each batch stays large enough that Great Expectations' fixed cost per run is small.
+# Three batches are in memory at once: one loaded, one validated and one read ahead (up to five
+# at the start, before checks can run ahead; see _BatchesAhead).
+BATCH_BYTES = 96 * 1024 * 1024
+
+
+def _batches(candidates: list) -> list[list]:
+    """Consecutive runs of candidates (in delivery order) of at most BATCH_BYTES (one file at least)."""
+    batches: list[list] = []
+    size = 0
+    for candidate in candidates:
+        if not batches or size + candidate[0].size > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(candidate)
+        size += candidate[0].size
+    return batches
+
+
+class Ingest:
+    """One run's ingest into an open warehouse connection (the caller owns the transaction)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, run_id: str, ingested_at: pd.Timestamp,
+                 fiscal_year_start_month: int, make_validator, plants_known: bool = True,
+                 settings: Settings | None = None):
+        settings = settings or Settings()
+        self.limits = settings.limits
+        self.reporting_currency = settings.reporting_currency
+        self.max_problems_per_file = settings.max_problems_per_file
+        self.period_range = (settings.min_period, settings.max_period())
+        self._accepted_content: set[str] = set()
+        self._seen_this_run: set[str] = set()
+        self.connection = connection
+        self.run_id = run_id
+        self.ingested_at = ingested_at
+        self.fiscal_year_start_month = fiscal_year_start_month
+        self._make_validator = make_validator  # builds a Validator only when something is new
+        self._validator: Validator | None = None
+        self._validator_build: Future | None = None
+        self._pending_deliveries: list[tuple] = []
+        self.plants_known = plants_known
+        self._next_delivery_id = 1 + connection.execute(
+            "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
+            "                coalesce((select max(delivery_id) from current_slice), 0))"
+        ).fetchone()[0]
+
+    @property
+    def validator(self) -> Validator:
+        if self._validator is None:
+            self._validator = self._built_validator()
+        return self._validator
+
+    def _built_validator(self) -> Validator:
+        """The validator being built beside the hashing and reading (waiting for it), or a new one."""
+        return self._validator_build.result() if self._validator_build else self._make_validator(0)
+
+    def _reference(self) -> ReferenceData:
+        return current_reference(self.connection, self.fiscal_year_start_month, self.plants_known,
+                                 self.reporting_currency, self.period_range)
+
+    def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
+        summary = IngestSummary(self.run_id, first_delivery_id=self._next_delivery_id)
+        for relative, problem in ignored:
+            summary.ignored.append(relative)
+            summary.problems.append((relative, problem))
+        known = self._known_deliveries()
+        try:
+            self._run(files, known, summary)
+        except BaseException:
+            self._close_validator()
+            raise
+        return summary
+
+    def _run(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> None:
+        # Three stages run at once, each in its own thread: batch i+2 is read, batch i+1 is
+        # validated (Great Expectations' part in its worker process on a large night) and batch
+        # i is loaded. Validation runs ahead only for the monthly kinds: by then every reference
+        # kind is loaded, so what a batch is checked against no longer changes. Only this thread
+        # touches the warehouse, so deliveries, rows and fault points come in the same order as
+        # they would one after the other. The validator is built (GX imported) while the files
+        # are hashed.
+        with ThreadPoolExecutor(1, "envkpi-read") as reader, ThreadPoolExecutor(1, "envkpi-check") as checker:
+            new_bytes = sum(f.size for f in files if (f.relative, f.size, f.modified_ns) not in known["by_stat"])
+            if new_bytes:
+                self._validator_build = checker.submit(self._make_validator, new_bytes)  # something is new
+            candidates = self._candidates(files, known, summary)
+            batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
+            ahead = _BatchesAhead(reader, checker, [(kind, batch) for kind in KINDS for batch in batches_of[kind]],
+                                  self.limits)
+            for kind in KINDS:
+                if KINDS[kind].monthly and batches_of[kind] and not ahead.checking:
+                    ahead.check_with(self.validator, self._reference())
+                for batch in batches_of[kind]:
+                    tables, rows, checked, reads = ahead.next()
+                    self._ingest_kind(kind, batch, tables, rows, summary, checked, reads)
+                    del tables, rows, checked, reads
+                if kind == "factors" and batches_of[kind]:
+                    rebuild_conversion(self.connection)
+                fault_point(f"ingest:kind-done:{kind}")
+
+    def finish_validation(self) -> None:
+        """Render the Data Docs of this run's validations (nothing when nothing was validated) and
+        end the validator's worker process, if it has one."""
+        if self._validator is None and self._validator_build is None:
+            return
+        validator = self.validator
+        try:
+            validator.build_data_docs()
+        finally:
+            validator.close()
+
+    def _close_validator(self) -> None:
+        """End the validator's worker process on the way out of a failed ingest."""
+        try:
+            if self._validator is not None or self._validator_build is not None:
+                self.validator.close()
+        except Exception:  # noqa: BLE001 - the error that ended the ingest is the one to report
+            pass
+
+    def _candidates(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> list[tuple[LandedFile, str | None, int | None]]:
+        """The files whose content may be new, in delivery order, with the sha256 their status gives.
+
+        A file whose path, size and modification time an earlier delivery had is known by that
+        delivery's sha256 without reading it; every other file is read once, in its batch, and its
+        sha256 taken from those bytes (``read_landed``): whether it is new is decided then.
+        """
+        self._accepted_content = {sha for sha, status in known["by_sha"].items() if status["accepted"]}
+        self._known_by_sha = known["by_sha"]
+        candidates: list[tuple[LandedFile, str | None, int | None]] = []
+        for landed in sorted(files, key=lambda f: (f.modified_ns, f.relative)):
+            sha = known["by_stat"].get((landed.relative, landed.size, landed.modified_ns))
+            if sha is not None and (sha in self._accepted_content or sha in self._seen_this_run):
+                summary.unchanged.append(landed.relative)
+                continue
+            if sha is not None:
+                self._seen_this_run.add(sha)
+            candidates.append((landed, sha, None))
+        return candidates
+
+    def _known_deliveries(self) -> dict:
+        by_stat: dict[tuple[str, int, int], str] = {}
+        by_sha: dict[str, dict] = {}
+        for source_file, size, modified_ns, sha, status, delivery_id in self.connection.execute(
+            "select source_file, size_bytes, modified_ns, sha256, status, delivery_id from delivery order by delivery_id"
+        ).fetchall():
+            by_stat[(source_file, size, modified_ns)] = sha
+            entry = by_sha.setdefault(sha, {"accepted": False, "rejected_id": None})
+            if status == "accepted":
+                entry["accepted"] = True
+            else:
+                entry["rejected_id"] = delivery_id
+        return {"by_stat": by_stat, "by_sha": by_sha}
+
+    def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
+                     tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary,
+                     checked: Checked | None, reads: dict[str, ReadContent]) -> None:
+        if checked is None and len(rows):  # not checked ahead
+            reference = self._reference()
+            checked = _checked(kind, rows, self.validator, reference, self.connection)
+        validation, unstorable, implausible_values = checked or (None, [], [])
+        found = {file: list(problems) for file, problems in (validation.problems if validation else {}).items()}
+        for file, problem in implausible_values:  # the more telling reason for its cell (an invisible character)
+            found[file] = [p for p in found.get(file, []) if (p.row, p.column) != (problem.row, problem.column)]
+            found[file].append(problem)
+        for file, row, column, value in unstorable:
+            if not any(p.row == row and p.column == column for p in found.get(file, [])):  # not reported yet
+                found.setdefault(file, []).append(Problem(row, column, value, UNSTORABLE_REASON.format(column=column)))
+        for problems in found.values():
+            problems.sort(key=lambda p: (p.row or 0, p.column))
+        fault_point(f"ingest:validated:{kind}")
+        delivery_ids: dict[str, int] = {}
+        for landed, known_sha, _ in candidates:
+            table = tables[landed.relative]
+            read = reads.get(landed.relative)
+            if read is not None and read.problem is not None:  # unreadable, or still being written
+                summary.ignored.append(landed.relative)
+                summary.problems.append((landed.relative, read.problem))
+                continue
+            sha = read.sha256 if read is not None else known_sha
+            if read is not None:  # the status and the content of the one read
+                landed = LandedFile(landed.path, landed.relative, landed.kind, read.size, read.modified_ns)
+            if sha != known_sha:  # content the status did not vouch for
+                if sha in self._accepted_content or sha in self._seen_this_run:
+                    summary.unchanged.append(landed.relative)
+                    continue
+                self._seen_this_run.add(sha)
+            rejected_before = self._known_by_sha.get(sha, {}).get("rejected_id")
+            problems = table.problems or found.get(landed.relative, [])
+            if problems:
+                problems = self._listed(problems)
+                self._record_rejection(landed, sha, kind, table, problems, rejected_before)
+                summary.rejected.append(landed.relative)
+                summary.problems.extend((landed.relative, p) for p in problems)
+                continue
+            delivery_ids[landed.relative] = self._record_delivery(landed, sha, kind, table, "accepted")
+            summary.loaded.append(landed.relative)
+        self._flush_deliveries()
+        fault_point(f"ingest:deliveries-recorded:{kind}")
+        if delivery_ids:
+            if validation is not None and validation.is_repeat.any():
+                repeats = rows.filter(pa.array(validation.is_repeat)).select([SOURCE_FILE, SOURCE_ROW]).to_pydict()
+                summary.repeated_rows.extend((file, int(row)) for file, row in zip(repeats[SOURCE_FILE], repeats[SOURCE_ROW])
+                                             if file in delivery_ids)
+            self._load(kind, rows.append_column("is_repeat", pa.array(validation.is_repeat)), delivery_ids)
+
+    def _listed(self, problems: list[Problem]) -> list[Problem]:
+        """At most ``max_problems_per_file`` problems, and a last one counting the rest."""
+        limit = self.max_problems_per_file
+        if len(problems) <= limit:
+            return problems
+        rest = len(problems) - limit
+        return [*problems[:limit], Problem(None, "", f"{rest:,} more", (
+            f"{rest:,} more problems in this file are not listed (at most {limit:,} are, setting "
+            f"max_problems_per_file): fix the ones above, then check the file again"))]
+
+    def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
+        """Give the file its delivery_id; the row is written with the kind's others by ``_flush_deliveries``."""
+        delivery_id = self._next_delivery_id
+        self._next_delivery_id += 1
+        self._pending_deliveries.append(
+            (delivery_id, self.run_id, landed.relative, sha, landed.size, landed.modified_ns, kind, status,
+             len(table), table.encoding or None, self.ingested_at)
+        )
+        return delivery_id
+
+    def _flush_deliveries(self) -> None:
+        """One insert for a kind's deliveries: a statement per file costs more than reading the file."""
+        if not self._pending_deliveries:
+            return
+        columns = ["delivery_id", "run_id", "source_file", "sha256", "size_bytes", "modified_ns", "kind", "status",
+                   "row_count", "encoding", "ingested_at"]
+        self.connection.register("incoming_deliveries", pd.DataFrame(self._pending_deliveries, columns=columns))
+        try:
+            self.connection.execute("insert into delivery by name select * from incoming_deliveries")
+        finally:
+            self.connection.unregister("incoming_deliveries")
+        self._pending_deliveries = []
+
+    def _record_rejection(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable,
+                          problems: list[Problem], rejected_before: int | None) -> None:
+        if rejected_before is None:
+            delivery_id = self._record_delivery(landed, sha, kind, table, "rejected")
+        else:
+            # The same content was rejected before: keep one delivery row, with today's reasons.
+            delivery_id = rejected_before
+            self.connection.execute("delete from rejection where delivery_id = ?", [delivery_id])
+        self.connection.executemany(
+            'insert into rejection values (?, ?, ?, ?, ?)',
+            [[delivery_id, p.row, p.column, p.value, p.reason] for p in problems],
+        )
+
+    def _load(self, kind: str, rows: pa.Table, delivery_ids: dict[str, int]) -> None:
+        """Append the accepted files' rows to the raw layer and let them state the slices they cover."""
+        # Identifiers only, all from the contract's fixed names; no delivered text enters the SQL.
+        table = f"raw_{kind}"
+        columns = ", ".join(KINDS[kind].columns)
+        # Each row's delivery_id (null for a rejected file's rows) and slice key, computed in
+        # Arrow: cheaper than joining millions of rows on the file name and concatenating text in
+        # SQL. A slice key joins its columns with SLICE_KEY_SEPARATOR.
+        files = pa.array(list(delivery_ids), pa.string())
+        position = pc.index_in(rows[SOURCE_FILE], value_set=files)
+        rows = rows.append_column("delivery_id", pc.take(pa.array(list(delivery_ids.values()), pa.int64()), position))
+        slice_columns = [pc.fill_null(rows[c], "") for c in KINDS[kind].slice_columns]
+        rows = rows.append_column("slice_key", pc.binary_join_element_wise(*slice_columns, SLICE_KEY_SEPARATOR))
+        self.connection.register("incoming_rows", rows)
+        try:
+            self.connection.execute(
+                f"insert into {table} by name "
+                f"select delivery_id, {SOURCE_ROW}, slice_key, is_repeat, {columns}, extra_columns "
+                f"from incoming_rows where delivery_id is not null"
+            )
+            fault_point(f"ingest:raw-inserted:{kind}")
+            # The latest delivery of this run states each slice it covers.
+            self.connection.execute(
+                "create or replace temp table incoming_slice as "
+                "select slice_key, max(delivery_id) as delivery_id from incoming_rows "
+                "where delivery_id is not null group by slice_key"
+            )
+        finally:
+            self.connection.unregister("incoming_rows")
+        self.connection.execute(
+            "delete from current_slice where kind = ? and slice_key in (select slice_key from incoming_slice)", [kind]
+        )
+        self.connection.execute(
+            "insert into current_slice select ?, slice_key, delivery_id from incoming_slice", [kind]
+        )
+        self.connection.execute("drop table incoming_slice")
+        fault_point(f"ingest:slices-replaced:{kind}")

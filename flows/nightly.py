@@ -36,8 +36,8 @@ from envkpi.pipeline import (
     report_step,
 )
 from envkpi.publication import read_restatements
-from envkpi.published import RATING_SYMBOLS
 from envkpi.settings import Settings
+from envkpi.vocabulary import rating_symbol
 
 FLOW_NAME = "envkpi-nightly"
 
@@ -258,7 +258,7 @@ def kpi_table(kpi_results: pd.DataFrame, fiscal_year: int | None) -> list[dict[s
             "value": _significant(row.value, 4),
             "change_vs_base_pct": _rounded(row.change_vs_base_pct, 1),
             "target_pct": _rounded(row.target_pct, 2),
-            "rating": RATING_SYMBOLS.get(row.rating, "") if isinstance(row.rating, str) else "",
+            "rating": rating_symbol(row.rating),
             "completeness_pct": _rounded(row.completeness_pct, 1),
         }
         for row in rows.itertuples(index=False)

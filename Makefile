@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test soak bench serve server report demo notebooks images contract lint lock clean check template
+.PHONY: help run test typecheck soak bench serve server report demo notebooks images contract lint lock clean check template
 
 help: ## list the targets and the envkpi commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,7 +39,12 @@ lint: $(STAMP) ## ruff over the library, flows, tests, benchmarks, the demo gene
 run: $(STAMP) ## run the whole pipeline on the shipped demo group (data/demo/landing)
 	$(BIN)/envkpi run --landing data/demo/landing
 
-test: $(STAMP) ## run the test suite
+# The type check of the library and the flows runs first (mypy, configured in pyproject.toml);
+# its cache in .mypy_cache makes a rerun take seconds.
+typecheck: $(STAMP) ## type-check the library and the flows (mypy)
+	$(BIN)/mypy
+
+test: $(STAMP) typecheck ## type-check, then run the test suite
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # A plant's files, checked before sending: make check FILES="energy_P01_2018-04.csv some/folder"

@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import matplotlib.style
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
@@ -255,7 +257,10 @@ def _legend(fig: Figure, handles: list, ncols: int, fontsize: float | None = Non
     strip = (FOOTER_INCHES + rows * LEGEND_ROW_INCHES + 0.1) / height
     # Constrained layout places "outside" legends at the figure edge, over the footer; so the
     # legend gets a strip of its own above the footer and the plots are laid out above both.
-    fig.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
+    engine = fig.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        raise TypeError("the legend's strip is left by constrained layout: draw the figure with it")
+    engine.set(rect=(0, strip, 1, 1 - strip))
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, FOOTER_INCHES / height),
                ncols=ncols, fontsize=fontsize)
 
@@ -307,7 +312,7 @@ def _freeze_layout(fig: Figure) -> None:
     fig.set_layout_engine("none")
     for ax in fig.axes:
         x0, y0, width, height = ax.get_position().bounds
-        ax.set_position([round(x0, 5), round(y0, 5), round(width, 5), round(height, 5)])
+        ax.set_position((round(x0, 5), round(y0, 5), round(width, 5), round(height, 5)))
 
 
 def _safe_stem(text: str) -> str:
@@ -440,7 +445,7 @@ def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, group_denomin
     order = list(with_value["scope_id"]) + list(without["scope_id"])
     positions = {scope: i for i, scope in enumerate(order)}
     shown_ratings: set[str] = set()
-    label_style = {"xycoords": ("axes fraction", "data"), "xytext": (6, 0), "textcoords": "offset points",
+    label_style: dict[str, Any] = {"xycoords": ("axes fraction", "data"), "xytext": (6, 0), "textcoords": "offset points",
                    "ha": "left", "va": "center", "fontsize": 8, "annotation_clip": False}
 
     for _, row in with_value.iterrows():
@@ -540,7 +545,7 @@ def breakdown_figure(
         axes[-1].set_xlim(lo - pad if lo < 0 else 0, hi + pad)
 
         fig.suptitle(f"{info.label}: FY{fiscal_year} by business unit and plant", x=0.01, ha="left")
-        handles = []
+        handles: list[Artist] = []
         if group_value is not None:
             handles.append(Line2D([], [], color=ACTUAL_COLOUR, linestyle="--",
                                   label=f"Group FY{fiscal_year}: {format_label(group_value)} %"))
@@ -567,7 +572,10 @@ def draw_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], c
     rows as tall as their text; the columns numbered in ``centred`` are centred."""
     ax.axis("off")
     if estimated_height_pts is None:
-        estimated_height_pts = ax.get_position().height * ax.figure.get_figheight() * 72
+        figure = ax.get_figure(root=True)
+        if figure is None:
+            raise ValueError("a table is drawn on the axes of a figure")
+        estimated_height_pts = ax.get_position().height * figure.get_figheight() * 72
     # More rows than the space holds at ``fontsize``: a smaller font, with the cells wrapped wider
     # to match (the columns hold more characters), until every row is as tall as its text.
     scale = 1.0

@@ -382,7 +382,7 @@ def trace(kpi: str, fiscal_year: int, scope_id: str = "group", settings: Setting
     from envkpi.tracing import trace as traced
 
     with open_published(settings) as connection:
-        return traced(connection, kpi, _scalar(fiscal_year), scope_id, (settings or Settings()).fiscal_year_start_month)
+        return traced(connection, kpi, int(fiscal_year), scope_id, (settings or Settings()).fiscal_year_start_month)
 
 
 # --- helpers --------------------------------------------------------------------------------

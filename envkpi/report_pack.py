@@ -121,7 +121,7 @@ def _like_for_like_note(this_year: pd.Series | None, info: charts.KpiInfo, base_
     """Contract 10: the like-for-like figure, and when the boundary moved the figure by at least
     the threshold, that a base-year recalculation is due, with both figures."""
     like_for_like, structural = _number(this_year, "like_for_like_change_pct"), _number(this_year, "structural_change_pct")
-    if info.is_rate or like_for_like is None or structural is None:
+    if this_year is None or info.is_rate or like_for_like is None or structural is None:
         return ""
     direction = "reduction" if like_for_like >= 0 else "increase"
     note = (f"Like for like (plants in the boundary in FY{base_year} and FY{int(this_year['fiscal_year'])}): "
@@ -400,7 +400,7 @@ def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.Repo
             y = margins["bottom"] + (box_height - scale * page_height) / 2 - scale * float(page.mediabox.bottom)
             frame.merge_transformed_page(page, Transformation().scale(scale, scale).translate(x, y))
     for number, title in enumerate(titles):
-        writer.add_outline_item(title, number)
+        writer.add_outline_item(title=title, page_number=number)
     writer.add_metadata({"/Title": pack_title(fiscal_year), "/Creator": "envkpi"})
     replace_atomically(path, lambda tmp: writer.write(tmp))  # a killed run never leaves half a PDF
     return path
@@ -509,8 +509,8 @@ def _figures_sheet(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Dat
 
     figures = figures_table(kpi_results, fiscal_year, registry)
     headers = [FIGURE_COLUMNS.get(column, (column, "", None))[0] for column in figures.columns]
-    formats = {i: FIGURE_COLUMNS[c][2] for i, c in enumerate(figures.columns)
-               if c in FIGURE_COLUMNS and FIGURE_COLUMNS[c][2]}
+    formats = {i: number_format for i, c in enumerate(figures.columns)
+               if (number_format := FIGURE_COLUMNS.get(c, (c, "", None))[2])}
     # Wide enough for the longest text of a column (at most 40 characters) and for its header
     # wrapped on two or three lines; numbers fit in 12 to 16 characters with their format.
     widths = []

@@ -18,7 +18,9 @@ Each SQL file builds the relation it is named for. Values reach SQL only as para
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -76,6 +78,15 @@ select
 def sql(name: str) -> str:
     """The text of ``envkpi/sql/<name>.sql``."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def one_row(connection: duckdb.DuckDBPyConnection, query: str,
+            parameters: Sequence[object] | dict[str, object] | None = None) -> tuple[Any, ...]:
+    """The row of a query that always returns one (an aggregate, a lookup known to match)."""
+    row = connection.execute(query, parameters).fetchone()
+    if row is None:  # a broken warehouse, not a state a run can be in
+        raise LookupError(f"no row from the query: {query.strip().splitlines()[0]}")
+    return row
 
 
 def _parameters_used(statement: str, parameters: dict[str, object]) -> dict[str, object]:
@@ -238,10 +249,9 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     fiscal_year_start_month = settings.fiscal_year_start_month
     for table in DERIVED_TABLES[:2]:  # the factors, small and rebuilt whole
         execute_file(connection, table)
-    state = connection.execute(_BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}).fetchone()
-    columns = connection.execute(
-        "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'"
-    ).fetchone()[0]
+    state = one_row(connection, _BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month})
+    (columns,) = one_row(
+        connection, "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'")
     if columns != len(state):  # a warehouse built before the state had its current columns: rebuild once
         connection.execute("drop table if exists normalised_build")
     connection.execute(
@@ -252,7 +262,8 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     built = connection.execute("select * from normalised_build").fetchone()
     if since_delivery_id is None or built != state:
         since_delivery_id = 0
-    parameters = {"fiscal_year_start_month": fiscal_year_start_month, "since_delivery_id": since_delivery_id}
+    parameters: dict[str, object] = {"fiscal_year_start_month": fiscal_year_start_month,
+                                     "since_delivery_id": since_delivery_id}
     for table in DERIVED_TABLES[2:]:
         execute_file(connection, table, parameters)
         fault_point(f"derived:{table}")

@@ -28,7 +28,7 @@ Layouts, both holding exactly the same rows (see ``--layout``)::
                   <date>_export/<kind>_FY<year>.csv            one file per kind and fiscal year
 
 Folder names are delivery dates (monthly files arrive on the 10th of the following month, as in
-``envkpi.demo``), so path order is delivery order, and every file's modification time is its
+``demo.group``), so path order is delivery order, and every file's modification time is its
 delivery date. ``--extra-month`` writes only the month after the last, in the ``files`` layout,
 into its own folder: the nightly increment. A hidden ``.manifest.json`` (the pipeline skips
 hidden files) records rows, files and bytes.
@@ -82,7 +82,7 @@ ENERGY_TYPES: dict[str, tuple[float, list[tuple[str, float, float]]]] = {
     "lpg": (0.40, [("kg", 0.80, 0.0508), ("t", 0.20, 50.8)]),
     "steam": (0.10, [("GJ", 1.00, 1.0)]),
 }
-# Decimals a plant's system delivers, by kind and unit (as envkpi.demo).
+# Decimals a plant's system delivers, by kind and unit (as demo.group).
 DECIMALS = {
     "energy": {"kWh": 0, "MWh": 3, "m3": 0, "L": 0, "kL": 3, "kg": 0, "t": 3, "GJ": 1},
     "production": {"t": 3, "kg": 0},
@@ -136,7 +136,7 @@ COUNTRIES = (("JP", 0.40), ("CN", 0.20), ("US", 0.10), ("TH", 0.08), ("DE", 0.08
 # KPI -> (base fiscal year, yearly step of the target) for the group targets file.
 TARGETS = {"energy_intensity": (2005, 1.0), "waste_intensity": (2005, 0.8), "chemical_intensity": (2006, 1.5),
            "co2_intensity": (2005, 1.2), "recycling_rate": (None, 1.0)}
-# Seasonal shape of output by calendar month (as envkpi.demo).
+# Seasonal shape of output by calendar month (as demo.group).
 _SEASON = np.array([0, 0.91, 0.99, 1.07, 1.00, 0.95, 1.03, 1.03, 0.89, 1.02, 1.04, 1.04, 0.98])
 
 
@@ -155,7 +155,7 @@ def fiscal_year_of(first_fy: int, month_index: int) -> int:
 
 
 def delivery_folder(period: str) -> str:
-    """Monthly files arrive on the 10th of the following month (as ``envkpi.demo``)."""
+    """Monthly files arrive on the 10th of the following month (as ``demo.group``)."""
     year, month = int(period[:4]), int(period[5:7])
     return f"{year + month // 12:04d}-{month % 12 + 1:02d}-10"
 

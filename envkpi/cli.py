@@ -334,14 +334,5 @@ def template(kind: str = typer.Argument(..., help="Kind of file: plants, factors
     typer.echo(f"wrote {_relative(path)}: fill in the first sheet, then check it with envkpi check {_relative(path)}")
 
 
-@app.command()
-def demo(landing: Path = typer.Option(Path("data/demo/landing"), help="Where to write the demo group.")) -> None:
-    """Write the fictional demo group's deliveries (deterministic)."""
-    from envkpi.demo import write_demo_group
-
-    written = write_demo_group(landing)
-    typer.echo(f"wrote {len(written)} files under {landing}")
-
-
 if __name__ == "__main__":
     app()

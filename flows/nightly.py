@@ -16,11 +16,12 @@ import envkpi  # noqa: F401 - first, so that its memory settings precede NumPy's
 import html
 import logging
 from pathlib import Path
+from typing import TypedDict
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import NO_CACHE, CachePolicy
 from prefect.states import Completed, State
 
 from envkpi.ingest.deliveries import IngestSummary
@@ -35,8 +36,8 @@ from envkpi.pipeline import (
     report_step,
 )
 from envkpi.reporting.notify import bad_night_message
-from envkpi.reporting.published import RATING_SYMBOLS
 from envkpi.settings import Settings
+from envkpi.vocabulary import rating_symbol
 from envkpi.warehouse.publication import read_restatements
 
 FLOW_NAME = "envkpi-nightly"
@@ -61,10 +62,20 @@ PATH_SETTINGS = ("landing", "warehouse", "reports", "snapshot", "reference", "ex
 # Retries where a retry can help: writing files (a full disk freed, a share back, a snapshot
 # briefly held open on a filesystem that locks open files). Ingest and validation get none: a
 # rejected file is data, not a fault, and the same files give the same result on a second try.
-IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 10, 30]}
+class _Retries(TypedDict):
+    retries: int
+    retry_delay_seconds: list[float]
+
+
+class _Caching(TypedDict):
+    cache_policy: CachePolicy
+    persist_result: bool
+
+
+IO_RETRIES: _Retries = {"retries": 3, "retry_delay_seconds": [2, 10, 30]}
 
 # No task is cached: every night must look at the landing folder again. Results stay in memory.
-TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
+TASK_OPTIONS: _Caching = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
 def nightly_settings(landing: str | None = None, warehouse: str | None = None, reports: str | None = None,
@@ -132,7 +143,8 @@ def notification_block(settings: Settings):
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
     return CustomWebhookNotificationBlock(name=NOTIFICATION_BLOCK, url=settings.notify_url, method="POST",
-                                          json_data={"subject": "{{subject}}", "text": "{{body}}"})
+                                          json_data={"subject": "{{subject}}", "text": "{{body}}"},
+                                          headers=None, cookies=None)  # the block's defaults, said
 
 
 def _notify(flow_run, message: tuple[str, str] | None, settings: Settings) -> None:
@@ -258,19 +270,19 @@ def kpi_table(kpi_results: pd.DataFrame, fiscal_year: int | None) -> list[dict[s
             "value": _significant(row.value, 4),
             "change_vs_base_pct": _rounded(row.change_vs_base_pct, 1),
             "target_pct": _rounded(row.target_pct, 2),
-            "rating": RATING_SYMBOLS.get(row.rating, "") if isinstance(row.rating, str) else "",
+            "rating": rating_symbol(row.rating),
             "completeness_pct": _rounded(row.completeness_pct, 1),
         }
         for row in rows.itertuples(index=False)
     ]
 
 
-def _significant(value: object, digits: int) -> float | None:
-    return None if pd.isna(value) else float(f"{float(value):.{digits}g}")
+def _significant(value: float | None, digits: int) -> float | None:
+    return None if value is None or pd.isna(value) else float(f"{float(value):.{digits}g}")
 
 
-def _rounded(value: object, decimals: int) -> float | None:
-    return None if pd.isna(value) else round(float(value), decimals)
+def _rounded(value: float | None, decimals: int) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), decimals)
 
 
 def restatements_markdown(restated: pd.DataFrame, settings: Settings) -> str:

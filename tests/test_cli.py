@@ -140,7 +140,7 @@ def test_make_help_lists_every_envkpi_command_and_every_target():
 
     shown = subprocess.run(["make", "-s", "help"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout
     commands = {command.name or command.callback.__name__ for command in app.registered_commands}
-    assert commands >= {"run", "check", "template", "report", "demo", "ingest"}
+    assert commands >= {"run", "check", "template", "report", "ingest"}
     for command in commands:
         assert f"envkpi {command} " in shown, command
     targets = set(re.findall(r"^([a-z]+):", (PROJECT_DIR / "Makefile").read_text(), re.MULTILINE))

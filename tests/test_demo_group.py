@@ -15,7 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from envkpi.demo import write_demo_group
+from demo.group import write_demo_group
 
 PROJECT = Path(__file__).resolve().parent.parent
 LANDING = PROJECT / "data" / "demo" / "landing"
@@ -206,7 +206,7 @@ class Landing:
 
 @pytest.fixture(scope="module")
 def landing() -> Landing:
-    assert LANDING.is_dir(), "run `python -m envkpi.demo` to generate data/demo/landing"
+    assert LANDING.is_dir(), "run `python -m demo.group` to generate data/demo/landing"
     return Landing(LANDING)
 
 
@@ -356,7 +356,7 @@ def test_generator_is_deterministic_and_matches_the_shipped_files(tmp_path: Path
     assert relative == on_disk
     assert sorted(p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file()) == relative
     shipped = sorted(p.relative_to(LANDING).as_posix() for p in LANDING.rglob("*") if p.is_file())
-    assert shipped == relative, "data/demo/landing is out of date: run `python -m envkpi.demo`"
+    assert shipped == relative, "data/demo/landing is out of date: run `python -m demo.group`"
     for name in relative:
         a, b, c = first / name, second / name, LANDING / name
         if name.endswith(".xlsx"):

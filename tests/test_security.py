@@ -211,7 +211,6 @@ IDENTIFIER_ONLY = {
     ("envkpi/validation/checking.py", "table"): "raw_<kind> of a reference kind (_reference_kinds)",
     ("envkpi/warehouse/database.py", "sql_type"): "a type of contract.NUMBER_TYPES (contract.number_columns)",
     ("envkpi/reporting/published.py", "where"): "built by _where from fixed column expressions, values bound",
-    ("envkpi/reporting/published.py", "_SCOPE_ORDER"): "a constant order-by expression",
     ("envkpi/reporting/published.py", "name"): "a parameter name: a key of a fixed filter dict",
     ("envkpi/reporting/published.py", "column"): "a fixed column expression of a filter dict",
     ("envkpi/reporting/published.py", "'and' if where else 'where'"): "a keyword",

@@ -40,7 +40,7 @@ from envkpi.settings import Limits, Settings
 from envkpi.validation.plausibility import implausible
 from envkpi.validation.rules import ANY_YEAR
 from envkpi.validation.validator import SOURCE_FILE, ReferenceData, Validation, Validator
-from envkpi.warehouse.database import rebuild_conversion, unstorable_numbers
+from envkpi.warehouse.database import one_row, rebuild_conversion, unstorable_numbers
 
 REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
 UNSTORABLE_REASON = ("{column} cannot be stored as an exact decimal (too many digits or too large an exponent): "
@@ -399,7 +399,10 @@ def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | 
     contents.clear()
     for landed, _, _ in candidates:
         if landed.relative not in tables:  # not readable, or changed while being read
-            tables[landed.relative] = DeliveredTable(problems=[reads[landed.relative].problem])
+            problem = reads[landed.relative].problem
+            if problem is None:  # read_deliveries gives a table for every file read whole
+                raise RuntimeError(f"{landed.relative} was read, but gave no table")
+            tables[landed.relative] = DeliveredTable(problems=[problem])
     tables = {landed.relative: tables[landed.relative] for landed, _, _ in candidates}
     return tables, kind_table(kind, {label: t for label, t in tables.items() if t.readable}), reads
 
@@ -447,10 +450,11 @@ class Ingest:
         self._validator_build: Future | None = None
         self._pending_deliveries: list[tuple] = []
         self.plants_known = plants_known
-        self._next_delivery_id = 1 + connection.execute(
+        self._next_delivery_id = 1 + one_row(
+            connection,
             "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
             "                coalesce((select max(delivery_id) from current_slice), 0))"
-        ).fetchone()[0]
+        )[0]
 
     @property
     def validator(self) -> Validator:
@@ -585,6 +589,8 @@ class Ingest:
                 summary.problems.append((landed.relative, read.problem))
                 continue
             sha = read.sha256 if read is not None else known_sha
+            if sha is None:  # a file not known by its status is read, and a file read whole has its sha256
+                raise RuntimeError(f"{landed.relative} has no sha256")
             if read is not None:  # the status and the content of the one read
                 landed = LandedFile(landed.path, landed.relative, landed.kind, read.size, read.modified_ns)
             if sha != known_sha:  # content the status did not vouch for
@@ -609,7 +615,9 @@ class Ingest:
                 repeats = rows.filter(pa.array(validation.is_repeat)).select([SOURCE_FILE, SOURCE_ROW]).to_pydict()
                 summary.repeated_rows.extend((file, int(row)) for file, row in zip(repeats[SOURCE_FILE], repeats[SOURCE_ROW])
                                              if file in delivery_ids)
-            self._load(kind, rows.append_column("is_repeat", pa.array(validation.is_repeat)), delivery_ids)
+            # No validation when the batch has no rows: none repeats.
+            is_repeat = validation.is_repeat if validation is not None else np.zeros(len(rows), dtype=bool)
+            self._load(kind, rows.append_column("is_repeat", pa.array(is_repeat)), delivery_ids)
 
     def _listed(self, problems: list[Problem]) -> list[Problem]:
         """At most ``max_problems_per_file`` problems, and a last one counting the rest."""

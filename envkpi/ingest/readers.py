@@ -467,14 +467,15 @@ def read_delivery(path: Path, kind: str, raw: bytes | None = None, limits: Limit
     raw = path.read_bytes() if raw is None else raw
     sheets: list[str] = []
     if suffix == ".xlsx":
-        result = _xlsx_records(raw)
-        if not isinstance(result, Problem):
-            *result, sheets = result
+        workbook = _xlsx_records(raw)
+        if isinstance(workbook, Problem):
+            return _rejected(workbook)
+        records, encoding, sheets = workbook
     else:
-        result = _csv_records(raw, limits)
-    if isinstance(result, Problem):
-        return _rejected(result)
-    records, encoding = result
+        delimited = _csv_records(raw, limits)
+        if isinstance(delimited, Problem):
+            return _rejected(delimited)
+        records, encoding = delimited
     table = _table_from_records(records, KINDS[kind].required, KINDS[kind].columns, encoding, limits)
     missing = [p for p in table.problems if p.reason.startswith(("missing required column", "empty file"))]
     if missing and len(sheets) > 1:
@@ -562,7 +563,7 @@ def _table_from_records(
             break
     if problems:
         return _rejected(*problems, encoding=encoding)
-    columns = dict(zip(header, zip(*rows)))
+    columns: dict[str, Sequence[str] | pa.Array] = dict(zip(header, zip(*rows)))
     extra = tuple(name for name in header if name not in known)
     return DeliveredTable(columns=columns, source_rows=source_rows, encoding=encoding, extra_columns=extra)
 

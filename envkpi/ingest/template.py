@@ -79,7 +79,7 @@ def write_template(kind: str, path: Path, settings: Settings, plant: str | None 
         lists["energy_type"] = sorted({t for t, _ in pairs})
         if "unit" in columns:
             lists["unit"] = sorted({u for _, u in pairs}, key=str.casefold)
-    months = fiscal_year_months(fiscal_year, settings.fiscal_year_start_month) if monthly else []
+    months = fiscal_year_months(fiscal_year, settings.fiscal_year_start_month) if fiscal_year is not None and monthly else []
 
     def write(tmp: Path) -> None:
         workbook = Workbook()
@@ -91,8 +91,8 @@ def write_template(kind: str, path: Path, settings: Settings, plant: str | None 
             cell.font = Font(bold=True)
             cell.fill = header_fill
         for month in months:
-            row = {"plant_id": plant, "period": month}
-            sheet.append([neutralise_formula(row.get(column)) for column in columns])
+            filled = {"plant_id": plant, "period": month}
+            sheet.append([neutralise_formula(filled.get(column)) for column in columns])
         last_row = 1 + len(months) + EXTRA_ROWS
         for index, column in enumerate(columns, start=1):
             letter = get_column_letter(index)

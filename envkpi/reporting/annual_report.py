@@ -52,10 +52,12 @@ def _draw(job: tuple[str, str | None]) -> list[str]:
         name = f"results_FY{fiscal_year}.xlsx"
         report_pack.write_results_xlsx(data, _job_inputs["table"], staging / name, fiscal_year, registry, dates)
         return [name]
-    if what == "trend":
+    if what in ("trend", "breakdown") and kpi is None:
+        raise ValueError(f"a {what} job names its KPI")
+    if what == "trend" and kpi is not None:
         figure = charts.trend_figure(data, kpi, dates, registry, fiscal_year)
         stem = charts.trend_stem(kpi, fiscal_year)
-    elif what == "breakdown":
+    elif what == "breakdown" and kpi is not None:
         figure = charts.breakdown_figure(data, kpi, fiscal_year, dates, registry, _job_inputs["plant_names"])
         stem = charts.breakdown_stem(kpi, fiscal_year)
     else:
@@ -81,8 +83,8 @@ def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: i
     registry = charts.read_registry(registry)
     kpis = charts.kpis_in_order(kpi_results, registry)
     table = report_pack.results_table(kpi_results, fiscal_year, registry, published, recalculation_threshold_pct)
-    jobs = [("trend", kpi) for kpi in kpis] + [("breakdown", kpi) for kpi in kpis] + [("overview", None),
-                                                                                     ("title", None), ("xlsx", None)]
+    jobs: list[tuple[str, str | None]] = [(what, kpi) for what in ("trend", "breakdown") for kpi in kpis]
+    jobs += [("overview", None), ("title", None), ("xlsx", None)]
     with tempfile.TemporaryDirectory(prefix="envkpi-drawing-") as folder:
         staging = Path(folder)
         inputs = {"kpi_results": kpi_results, "registry": registry, "fiscal_year": fiscal_year,
@@ -145,7 +147,7 @@ def _draw_all(jobs: list[tuple[str, str | None]], inputs: dict, wanted: int) -> 
             failures.append(err.decode("utf-8", "replace")[-3000:])
             continue
         names = json.loads(answer.read_text(encoding="utf-8"))
-        staged.update({tuple(job): files for job, files in zip(share, names)})
+        staged.update(zip(share, names))
     if failures:
         raise RuntimeError("drawing the annual report failed in a worker process:\n" + "\n".join(failures))
     return staged

@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import matplotlib.style
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
@@ -30,6 +32,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from envkpi.reporting.export import replace_atomically
 from envkpi.settings import PACKAGE_DIR, Settings
+from envkpi.vocabulary import GROUP, RATING_SYMBOLS, RATINGS, rating_symbol, value_unit
 
 STYLE_PATH = PACKAGE_DIR / "reporting" / "styles" / "envkpi.mplstyle"
 SOURCE = "envkpi, kpi_results.csv"
@@ -42,13 +45,13 @@ TARGET_COLOUR = "#000000"
 TRAJECTORY_COLOUR = "#666666"
 NO_VALUE_COLOUR = "#777777"
 
-# The rating words of kpi_results and the stars the CSR results table shows for them.
-STARS = {"achieved": "***", "90% achieved": "**", "not achieved": "*"}
+# The colour of each rating's stars (the rating words and stars: envkpi.vocabulary).
 RATING_COLOURS = {"***": "#009E73", "**": "#E69F00", "*": "#D55E00"}
 # A business unit's or plant's bar takes the colour of its own rating; grey where it has no target.
 NO_TARGET_COLOUR = "#A0A0A0"
-RATING_NAMES = {"***": "Achieved (***)", "**": "90 % achieved (**)", "*": "Not achieved (*)",
+RATING_NAMES = {**{r.symbol: f"{r.shown_as[:1].upper()}{r.shown_as[1:]} ({r.symbol})" for r in RATINGS},
                 "": "No target of its own"}
+RATINGS_FOOTER = "Ratings: " + ", ".join(f"{r.symbol} {r.shown_as}" for r in RATINGS)
 
 INCOMPLETE_NOTE = "Incomplete data (< 100 % of plant-months)"
 FOOTER_INCHES = 0.5
@@ -132,18 +135,12 @@ def kpi_info(kpi: str, registry: pd.DataFrame, kpi_results: pd.DataFrame | None 
     if not rows.empty:
         row = rows.iloc[0]
         is_rate = str(row.get("target_kind", "")).strip() == "rate"
-        scale = row.get("scale", 1)
-        if is_rate or (pd.notna(scale) and float(scale) == 100):
-            value_unit = "%"
-        elif pd.isna(row.get("denominator_unit")):  # an absolute KPI (contract 8): its numerator
-            value_unit = str(row["numerator_unit"])
-        else:
-            value_unit = f"{row['numerator_unit']}/{row['denominator_unit']}"
+        unit = value_unit(row["numerator_unit"], row.get("denominator_unit"), row.get("scale", 1))
         base = row.get("base_fiscal_year")
         return KpiInfo(
             kpi=kpi,
             label=str(row["label"]),
-            value_unit=value_unit,
+            value_unit=unit or "value",
             base_year=int(base) if pd.notna(base) else _results_base_year(results),
             is_rate=is_rate,
             denominator_measure=str(row.get("denominator_measure", "denominator"))
@@ -152,8 +149,8 @@ def kpi_info(kpi: str, registry: pd.DataFrame, kpi_results: pd.DataFrame | None 
     # Not in the registry: say what kpi_results says rather than drop the KPI.
     base_year = _results_base_year(results)
     units = results[["numerator_unit", "denominator_unit"]].dropna() if not results.empty else pd.DataFrame()
-    value_unit = f"{units.iloc[0, 0]}/{units.iloc[0, 1]}" if not units.empty else "value"
-    return KpiInfo(kpi, kpi.replace("_", " ").capitalize(), value_unit, base_year, base_year is None, "denominator")
+    unit = value_unit(units.iloc[0, 0], units.iloc[0, 1], 1) if not units.empty else None  # taken as a ratio
+    return KpiInfo(kpi, kpi.replace("_", " ").capitalize(), unit or "value", base_year, base_year is None, "denominator")
 
 
 def _results_base_year(results: pd.DataFrame) -> int | None:
@@ -171,9 +168,7 @@ def plotted_metric(rows: pd.DataFrame, info: KpiInfo) -> pd.Series:
 
 def stars(rating: object) -> str:
     """``***``, ``**`` or ``*`` for a rating word of kpi_results; empty where there is none."""
-    if not isinstance(rating, str):
-        return ""
-    return STARS.get(rating.strip().casefold(), "")
+    return rating_symbol(rating)
 
 
 def format_pct(value: float, decimals: int = 1) -> str:
@@ -223,7 +218,7 @@ def display_name(scope_id: object, plant_names: dict | None) -> str:
 
 def group_rows(kpi_results: pd.DataFrame, kpi: str) -> pd.DataFrame:
     """The group's rows of ``kpi``, one per fiscal year (an integer), oldest first."""
-    rows = kpi_results[(kpi_results["scope_level"] == "group") & (kpi_results["kpi"] == kpi)].copy()
+    rows = kpi_results[(kpi_results["scope_level"] == GROUP) & (kpi_results["kpi"] == kpi)].copy()
     rows["fiscal_year"] = pd.to_numeric(rows["fiscal_year"], errors="coerce")
     rows = rows.dropna(subset=["fiscal_year"])
     rows["fiscal_year"] = rows["fiscal_year"].astype(int)
@@ -262,7 +257,10 @@ def _legend(fig: Figure, handles: list, ncols: int, fontsize: float | None = Non
     strip = (FOOTER_INCHES + rows * LEGEND_ROW_INCHES + 0.1) / height
     # Constrained layout places "outside" legends at the figure edge, over the footer; so the
     # legend gets a strip of its own above the footer and the plots are laid out above both.
-    fig.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
+    engine = fig.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        raise TypeError("the legend's strip is left by constrained layout: draw the figure with it")
+    engine.set(rect=(0, strip, 1, 1 - strip))
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, FOOTER_INCHES / height),
                ncols=ncols, fontsize=fontsize)
 
@@ -314,7 +312,7 @@ def _freeze_layout(fig: Figure) -> None:
     fig.set_layout_engine("none")
     for ax in fig.axes:
         x0, y0, width, height = ax.get_position().bounds
-        ax.set_position([round(x0, 5), round(y0, 5), round(width, 5), round(height, 5)])
+        ax.set_position((round(x0, 5), round(y0, 5), round(width, 5), round(height, 5)))
 
 
 def _safe_stem(text: str) -> str:
@@ -420,7 +418,7 @@ def trend_figure(
         fig.suptitle(info.description, x=0.01, ha="left", fontsize=9, fontweight="normal", color="#555555")
         handles, _ = ax.get_legend_handles_labels()
         _legend(fig, handles, ncols=3)
-        add_footer(fig, dates, "Ratings: *** achieved, ** 90 % achieved, * not achieved")
+        add_footer(fig, dates, RATINGS_FOOTER)
     return fig
 
 
@@ -447,7 +445,7 @@ def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, group_denomin
     order = list(with_value["scope_id"]) + list(without["scope_id"])
     positions = {scope: i for i, scope in enumerate(order)}
     shown_ratings: set[str] = set()
-    label_style = {"xycoords": ("axes fraction", "data"), "xytext": (6, 0), "textcoords": "offset points",
+    label_style: dict[str, Any] = {"xycoords": ("axes fraction", "data"), "xytext": (6, 0), "textcoords": "offset points",
                    "ha": "left", "va": "center", "fontsize": 8, "annotation_clip": False}
 
     for _, row in with_value.iterrows():
@@ -495,7 +493,7 @@ def breakdown_figure(
     info = kpi_info(kpi, registry, kpi_results)
     year_rows = kpi_results[(kpi_results["kpi"] == kpi)
                             & (pd.to_numeric(kpi_results["fiscal_year"], errors="coerce") == fiscal_year)]
-    group = year_rows[year_rows["scope_level"] == "group"]
+    group = year_rows[year_rows["scope_level"] == GROUP]
     group_metric = plotted_metric(group, info).dropna()
     group_value = float(group_metric.iloc[0]) if not group_metric.empty else None
     target = pd.to_numeric(group["target_pct"], errors="coerce").dropna()
@@ -547,14 +545,14 @@ def breakdown_figure(
         axes[-1].set_xlim(lo - pad if lo < 0 else 0, hi + pad)
 
         fig.suptitle(f"{info.label}: FY{fiscal_year} by business unit and plant", x=0.01, ha="left")
-        handles = []
+        handles: list[Artist] = []
         if group_value is not None:
             handles.append(Line2D([], [], color=ACTUAL_COLOUR, linestyle="--",
                                   label=f"Group FY{fiscal_year}: {format_label(group_value)} %"))
         if target_value is not None:
             handles.append(Line2D([], [], color=TARGET_COLOUR, linestyle=":",
                                   label=f"Target FY{fiscal_year}: {format_target_label(target_value)} %"))
-        for mark in ("***", "**", "*", ""):
+        for mark in (*RATING_SYMBOLS.values(), ""):
             if mark in ratings:
                 handles.append(Patch(facecolor=RATING_COLOURS.get(mark, NO_TARGET_COLOUR), label=RATING_NAMES[mark]))
         if any_incomplete:
@@ -574,7 +572,10 @@ def draw_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], c
     rows as tall as their text; the columns numbered in ``centred`` are centred."""
     ax.axis("off")
     if estimated_height_pts is None:
-        estimated_height_pts = ax.get_position().height * ax.figure.get_figheight() * 72
+        figure = ax.get_figure(root=True)
+        if figure is None:
+            raise ValueError("a table is drawn on the axes of a figure")
+        estimated_height_pts = ax.get_position().height * figure.get_figheight() * 72
     # More rows than the space holds at ``fontsize``: a smaller font, with the cells wrapped wider
     # to match (the columns hold more characters), until every row is as tall as its text.
     scale = 1.0
@@ -660,7 +661,7 @@ def overview_figure(
 
         fig.suptitle(f"Environmental KPIs of the group: FY{fiscal_year}", x=0.01, ha="left")
         _legend(fig, _trend_legend_handles(), ncols=5, fontsize=8.5)
-        add_footer(fig, dates, "Ratings: *** achieved, ** 90 % achieved, * not achieved")
+        add_footer(fig, dates, RATINGS_FOOTER)
     return fig
 
 

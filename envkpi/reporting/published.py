@@ -42,12 +42,8 @@ import pandas as pd
 from envkpi.contract import SLICE_KEY_SEPARATOR, monthly_kinds
 from envkpi.pipeline import SNAPSHOT_NAME
 from envkpi.settings import Settings
+from envkpi.vocabulary import RATING_SYMBOLS, value_unit
 from envkpi.warehouse.database import connect
-
-# The self-assessment scale of the annual CSR results table (contract 4).
-RATING_SYMBOLS = {"achieved": "***", "90% achieved": "**", "not achieved": "*"}
-
-_SCOPE_ORDER = "case scope_level when 'group' then 0 when 'business_unit' then 1 else 2 end"
 
 
 class SnapshotMissing(FileNotFoundError):
@@ -105,21 +101,22 @@ def kpi_results(fiscal_year: int | Iterable[int] | None = None, scope_level: str
                cast(results.numerator as double) as numerator, results.numerator_unit,
                cast(results.denominator as double) as denominator, results.denominator_unit,
                results.value,
-               -- the unit a person reads the value in: GJ/t, or % for a rate (scale 100)
-               case when results.denominator_unit is null then results.numerator_unit  -- an absolute KPI
-                    when registry.scale = 1 then results.numerator_unit || '/' || results.denominator_unit
-                    when registry.scale = 100 and results.numerator_unit = results.denominator_unit then '%'
-                    else results.numerator_unit || '/' || results.denominator_unit || ' x ' || registry.scale
-               end as value_unit,
+               registry.scale,  -- for value_unit, below
                results.base_year, results.base_value, results.change_vs_base_pct,
                results.target_pct, results.achievement_ratio, results.rating, results.completeness_pct
         from kpi_results as results
         left join reference_kpi as registry using (kpi)
+        left join kpi_scope_level as scope_order using (scope_level)
         {where}
-        order by {_SCOPE_ORDER}, results.scope_id, results.kpi, results.fiscal_year
+        order by scope_order.position, results.scope_id, results.kpi, results.fiscal_year
         """,
         parameters, settings,
     )
+    # The unit a person reads the value in (GJ/t, or % for a rate), by the one rule of the vocabulary.
+    scale = frame.pop("scale")
+    frame.insert(frame.columns.get_loc("value") + 1, "value_unit", [
+        value_unit(numerator, denominator, factor)
+        for numerator, denominator, factor in zip(frame["numerator_unit"], frame["denominator_unit"], scale)])
     for column in ("fiscal_year", "base_year"):
         frame[column] = frame[column].astype("Int64")
     frame["rating_symbol"] = frame["rating"].map(RATING_SYMBOLS)
@@ -385,7 +382,7 @@ def trace(kpi: str, fiscal_year: int, scope_id: str = "group", settings: Setting
     from envkpi.warehouse.tracing import trace as traced
 
     with open_published(settings) as connection:
-        return traced(connection, kpi, _scalar(fiscal_year), scope_id, (settings or Settings()).fiscal_year_start_month)
+        return traced(connection, kpi, int(fiscal_year), scope_id, (settings or Settings()).fiscal_year_start_month)
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -30,13 +30,14 @@ from matplotlib.figure import Figure
 
 from envkpi.reporting import charts
 from envkpi.reporting.export import replace_atomically, write_csv, write_xlsx
+from envkpi.vocabulary import GROUP, RATINGS, SCOPE_LEVELS, star_legend
 
 SELF_ASSESSMENT = "Self-assessment"
 NOTE = "Note"
 INCOMPLETE_MARK = "†"
 RESTATED_MARK = "‡"
 NO_RATING = "–"
-STAR_LEGEND = "*** Achieved   ** 90% achieved   * Not achieved"
+STAR_LEGEND = star_legend()
 ROUNDING_NOTE = "Results rounded half up to one decimal where needed; targets as set."
 
 
@@ -111,7 +112,7 @@ def _base_year(row: pd.Series | None, info: charts.KpiInfo) -> int | None:
 def report_kpis(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame) -> list[str]:
     """The KPIs of the table: those with a group row for the year or the next, in registry order."""
     years = pd.to_numeric(kpi_results["fiscal_year"], errors="coerce")
-    shown = kpi_results[(kpi_results["scope_level"] == "group") & years.isin([fiscal_year, fiscal_year + 1])]
+    shown = kpi_results[(kpi_results["scope_level"] == GROUP) & years.isin([fiscal_year, fiscal_year + 1])]
     return charts.kpis_in_order(shown, registry)
 
 
@@ -120,7 +121,7 @@ def _like_for_like_note(this_year: pd.Series | None, info: charts.KpiInfo, base_
     """Contract 10: the like-for-like figure, and when the boundary moved the figure by at least
     the threshold, that a base-year recalculation is due, with both figures."""
     like_for_like, structural = _number(this_year, "like_for_like_change_pct"), _number(this_year, "structural_change_pct")
-    if info.is_rate or like_for_like is None or structural is None:
+    if this_year is None or info.is_rate or like_for_like is None or structural is None:
         return ""
     direction = "reduction" if like_for_like >= 0 else "increase"
     note = (f"Like for like (plants in the boundary in FY{base_year} and FY{int(this_year['fiscal_year'])}): "
@@ -137,7 +138,7 @@ def _like_for_like_note(this_year: pd.Series | None, info: charts.KpiInfo, base_
 def _published_row(published: pd.DataFrame | None, kpi: str) -> pd.Series | None:
     if published is None or published.empty:
         return None
-    found = published[(published["scope_level"] == "group") & (published["kpi"] == kpi)]
+    found = published[(published["scope_level"] == GROUP) & (published["kpi"] == kpi)]
     return None if found.empty else found.iloc[0]
 
 
@@ -219,10 +220,10 @@ def figures_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Data
     years = pd.to_numeric(kpi_results["fiscal_year"], errors="coerce")
     rows = kpi_results[years == fiscal_year].copy()
     order = {kpi: i for i, kpi in enumerate(charts.kpis_in_order(kpi_results, registry))}
-    levels = {"group": 0, "business_unit": 1, "plant": 2}
+    levels = {level: position for position, level in enumerate(SCOPE_LEVELS)}
     labels = {kpi: charts.kpi_info(kpi, registry, kpi_results).label for kpi in rows["kpi"].unique()}
     rows["label"] = rows["kpi"].map(labels)
-    rows = rows.assign(_kpi=rows["kpi"].map(order), _level=rows["scope_level"].map(levels).fillna(3))
+    rows = rows.assign(_kpi=rows["kpi"].map(order), _level=rows["scope_level"].map(levels).fillna(len(levels)))
     rows = rows.sort_values(["_kpi", "_level", "scope_id"], kind="stable").drop(columns=["_kpi", "_level"])
     columns = ["kpi", "label"] + [c for c in rows.columns if c not in ("kpi", "label")]
     return rows[columns].reset_index(drop=True)
@@ -399,7 +400,7 @@ def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.Repo
             y = margins["bottom"] + (box_height - scale * page_height) / 2 - scale * float(page.mediabox.bottom)
             frame.merge_transformed_page(page, Transformation().scale(scale, scale).translate(x, y))
     for number, title in enumerate(titles):
-        writer.add_outline_item(title, number)
+        writer.add_outline_item(title=title, page_number=number)
     writer.add_metadata({"/Title": pack_title(fiscal_year), "/Creator": "envkpi"})
     replace_atomically(path, lambda tmp: writer.write(tmp))  # a killed run never leaves half a PDF
     return path
@@ -493,9 +494,9 @@ FIGURE_COLUMNS = {
                            "0.0"),
     "target_pct": ("Target (%)", "the reduction vs base year, or the rate, set as target; empty without one",
                    "0.0#"),
-    "achievement_ratio": ("Achievement ratio", "result / target: 1 or more achieved, 0.9 or more 90 % achieved",
-                          "0.000"),
-    "rating": ("Rating", "achieved (***), 90% achieved (**), not achieved (*); empty without a target", None),
+    "achievement_ratio": ("Achievement ratio", "result / target: " + ", ".join(
+        f"{r.from_ratio:g} or more {r.shown_as}" for r in RATINGS if r.from_ratio > -math.inf), "0.000"),
+    "rating": ("Rating", ", ".join(f"{r.word} ({r.symbol})" for r in RATINGS) + "; empty without a target", None),
     "completeness_pct": ("Completeness (% of plant-months)",
                          "in-boundary plant-months with both production and the KPI's own kind", "0.0"),
 }
@@ -508,8 +509,8 @@ def _figures_sheet(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Dat
 
     figures = figures_table(kpi_results, fiscal_year, registry)
     headers = [FIGURE_COLUMNS.get(column, (column, "", None))[0] for column in figures.columns]
-    formats = {i: FIGURE_COLUMNS[c][2] for i, c in enumerate(figures.columns)
-               if c in FIGURE_COLUMNS and FIGURE_COLUMNS[c][2]}
+    formats = {i: number_format for i, c in enumerate(figures.columns)
+               if (number_format := FIGURE_COLUMNS.get(c, (c, "", None))[2])}
     # Wide enough for the longest text of a column (at most 40 characters) and for its header
     # wrapped on two or three lines; numbers fit in 12 to 16 characters with their format.
     widths = []

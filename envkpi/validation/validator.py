@@ -36,6 +36,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -47,6 +48,9 @@ from envkpi.contract import KINDS, NUMBER_PATTERN, number_columns
 from envkpi.ingest.readers import SOURCE_ROW, Problem, to_frame
 from envkpi.runtime.workers import end_worker, library_command, library_environment
 from envkpi.validation.rules import with_rule_columns
+
+if TYPE_CHECKING:  # imported where GX runs: the import alone takes seconds
+    from great_expectations import Checkpoint
 
 SOURCE_FILE = "source_file"
 _ROW_ID = "_row_id"
@@ -213,11 +217,12 @@ class GreatExpectations:
 
     def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None):
         import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         self._gx = gx
         self._context = gx.get_context(mode="ephemeral")
-        self._context.variables.progress_bars = {"globally": False}
+        self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self._data_docs = data_docs_dir is not None
         if data_docs_dir is not None:
             self._context.add_data_docs_site(
@@ -230,7 +235,7 @@ class GreatExpectations:
                 },
             )
         self._datasource = self._context.data_sources.add_pandas("deliveries")
-        self._checkpoints = {}
+        self._checkpoints: dict[str, Checkpoint] = {}
         self._suites = {kind: self._context.suites.add(gx.ExpectationSuite(**definition))
                         for kind, definition in suite_definitions(expectations_dir).items()}
         # Per checkpoint, the position in its kind's suite of each of its expectations (by GX id).
@@ -244,7 +249,8 @@ class GreatExpectations:
             chosen = range(len(expectations)) if positions is None else positions
             suite = self._suites[kind] if positions is None else self._context.suites.add(self._gx.ExpectationSuite(
                 name=name, expectations=[expectations[i].configuration for i in chosen]))
-            self._positions[name] = {e.id: i for e, i in zip(suite.expectations, chosen)}
+            # GX gives each expectation of a suite it has added an id.
+            self._positions[name] = {e.id: i for e, i in zip(suite.expectations, chosen) if e.id is not None}
             batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
             validation = self._context.validation_definitions.add(
                 self._gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
@@ -308,12 +314,16 @@ class GreatExpectationsProcess:
             library_command("envkpi.validation.validator", str(expectations_dir), str(data_docs_dir or "")),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=library_environment(),
         )
+        if self._process.stdin is None or self._process.stdout is None:  # both asked for as pipes above
+            raise RuntimeError("the validation worker process has no pipes")
+        self._requests: IO[bytes] = self._process.stdin
+        self._answers: IO[bytes] = self._process.stdout
 
     def _call(self, method: str, *arguments):
         try:
-            pickle.dump((method, arguments), self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self._process.stdin.flush()
-            status, answer = pickle.load(self._process.stdout)
+            pickle.dump((method, arguments), self._requests, protocol=pickle.HIGHEST_PROTOCOL)
+            self._requests.flush()
+            status, answer = pickle.load(self._answers)
         except (BrokenPipeError, EOFError) as error:
             raise RuntimeError(f"the validation worker process ended (exit code {self._process.poll()}); "
                                "its error is above in the run's log") from error
@@ -330,9 +340,9 @@ class GreatExpectationsProcess:
 
     def close(self) -> None:
         if self._process.poll() is None:
-            self._process.stdin.close()  # the worker's signal to end
+            self._requests.close()  # the worker's signal to end
             self._process.wait()
-        self._process.stdout.close()
+        self._answers.close()
 
 
 def _serve(expectations_dir: str, data_docs_dir: str) -> None:
@@ -430,11 +440,14 @@ class Validator:
         is not checked again: after the first batch, GX sees mostly new periods and quantities,
         and the expectations on a column with nothing new are left out of the batch's suite.
         """
+        value_columns = self._value_columns[kind]
+        if value_columns is None:  # validate() checks by value only the kinds whose expectations allow it
+            raise ValueError(f"the expectations of {kind} are not checked value by value")
         # Where each checked column's passing values are remembered: its rules and the reference.
-        memory = {column: (self._rules[kind, column], reference) for column in self._value_columns[kind]}
+        memory = {column: (self._rules[kind, column], reference) for column in value_columns}
         # The delivered column each checked column is judged by (a number column by its text),
         # that column's distinct values, and of those the ones not judged before.
-        source = {column: NUMBER_COLUMNS.get(column, column) for column in self._value_columns[kind]}
+        source = {column: NUMBER_COLUMNS.get(column, column) for column in value_columns}
         delivered = {name: pc.unique(derived[name]) for name in set(source.values())}
         fresh = {column: _not_judged_before(delivered[name], self._passed.get(memory[column]))
                  for column, name in source.items()}

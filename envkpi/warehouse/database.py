@@ -7,6 +7,7 @@ Layers, in the order they build on each other:
 - ``raw_<kind>`` tables and ``accepted_<kind>`` views, which follow from the contract definition
   (``envkpi/warehouse/schema.py``): the typed rows of the delivery that currently states each slice;
 - ``reference_*``: the shipped KPI registry and conversion factors (``data/reference``);
+- ``kpi_rating`` and ``kpi_scope_level``: the KPI vocabulary (``envkpi/vocabulary.py``);
 - ``normalised_*`` tables: boundary plant-months, conversion factors per year, measures;
 - ``kpi_results`` and ``kpi_like_for_like`` (its like-for-like columns, contract 10);
 - ``publication``, ``publication_result``, ``publication_delivery``: the publications of fiscal
@@ -18,7 +19,9 @@ Each SQL file builds the relation it is named for. Values reach SQL only as para
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -28,6 +31,7 @@ from envkpi.contract import number_columns
 from envkpi.reporting.export import replace_atomically
 from envkpi.runtime.faults import fault_point
 from envkpi.settings import SQL_DIR, Settings
+from envkpi.vocabulary import RATINGS, SCOPE_LEVELS
 from envkpi.warehouse.schema import contract_statements
 
 # Build order of the derived layers. Each run brings them up to date: normalised_record and
@@ -65,7 +69,9 @@ select
     (select md5(coalesce(string_agg(cast(registry_row as varchar), chr(10) order by registry_row.kpi), ''))
      from reference_kpi as registry_row) ||
     -- the kinds delivered at all decide which KPIs are reported (sql/kpi/kpi_results.sql)
-    (select coalesce(string_agg(kind, ',' order by kind), '') from (select distinct kind from current_slice))
+    (select coalesce(string_agg(kind, ',' order by kind), '') from (select distinct kind from current_slice)) ||
+    -- the rating scale rates every year (envkpi/vocabulary.py)
+    (select coalesce(string_agg(concat_ws('|', rating, from_ratio), ',' order by from_ratio), '') from kpi_rating)
         as kpi_fingerprint
 """
 
@@ -86,6 +92,15 @@ def _sql_files() -> dict[str, Path]:
     return files
 
 
+def one_row(connection: duckdb.DuckDBPyConnection, query: str,
+            parameters: Sequence[object] | dict[str, object] | None = None) -> tuple[Any, ...]:
+    """The row of a query that always returns one (an aggregate, a lookup known to match)."""
+    row = connection.execute(query, parameters).fetchone()
+    if row is None:  # a broken warehouse, not a state a run can be in
+        raise LookupError(f"no row from the query: {query.strip().splitlines()[0]}")
+    return row
+
+
 def _parameters_used(statement: str, parameters: dict[str, object]) -> dict[str, object]:
     return {name: value for name, value in parameters.items() if f"${name}" in statement}
 
@@ -104,6 +119,7 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if read_only:
         connection = duckdb.connect(str(path), read_only=True)
         execute_file_macros(connection)
+        create_vocabulary(connection, temporary=True)
         return connection
     path.parent.mkdir(parents=True, exist_ok=True)
     # A bounded working set: DuckDB spills large joins and aggregations to disk beyond it, so a
@@ -120,9 +136,28 @@ def execute_file_macros(connection: duckdb.DuckDBPyConnection) -> None:
             connection.execute(statement.replace("create or replace macro", "create or replace temp macro"))
 
 
+def create_vocabulary(connection: duckdb.DuckDBPyConnection, temporary: bool = False) -> None:
+    """``kpi_rating`` and ``kpi_scope_level`` from ``envkpi.vocabulary`` (temporary tables on a
+    read-only connection, whose snapshot may predate them)."""
+    parameters: dict[str, object] = {
+        "rating_words": [rating.word for rating in RATINGS],
+        "rating_symbols": [rating.symbol for rating in RATINGS],
+        "rating_from_ratio": [rating.from_ratio for rating in RATINGS],
+        "scope_levels": list(SCOPE_LEVELS),
+    }
+    if not temporary:
+        execute_file(connection, "kpi_vocabulary", parameters)
+        return
+    for statement in sql("kpi_vocabulary").split(";\n"):
+        if "create or replace table" in statement:
+            statement = statement.replace("create or replace table", "create or replace temp table")
+            connection.execute(statement, _parameters_used(statement, parameters))
+
+
 def create_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the stored tables and (re)create the views, idempotently."""
     execute_file(connection, "macros")
+    create_vocabulary(connection)
     execute_file(connection, "warehouse_schema")
     execute_file(connection, "publication_schema")
     for statement in contract_statements():
@@ -226,10 +261,9 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     fiscal_year_start_month = settings.fiscal_year_start_month
     for table in DERIVED_TABLES[:2]:  # the factors, small and rebuilt whole
         execute_file(connection, table)
-    state = connection.execute(_BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}).fetchone()
-    columns = connection.execute(
-        "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'"
-    ).fetchone()[0]
+    state = one_row(connection, _BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month})
+    (columns,) = one_row(
+        connection, "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'")
     if columns != len(state):  # a warehouse built before the state had its current columns: rebuild once
         connection.execute("drop table if exists normalised_build")
     connection.execute(
@@ -240,7 +274,8 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     built = connection.execute("select * from normalised_build").fetchone()
     if since_delivery_id is None or built != state:
         since_delivery_id = 0
-    parameters = {"fiscal_year_start_month": fiscal_year_start_month, "since_delivery_id": since_delivery_id}
+    parameters: dict[str, object] = {"fiscal_year_start_month": fiscal_year_start_month,
+                                     "since_delivery_id": since_delivery_id}
     for table in DERIVED_TABLES[2:]:
         execute_file(connection, table, parameters)
         fault_point(f"derived:{table}")
@@ -272,8 +307,8 @@ def kpi_results_frame(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                like_for_like.* exclude (scope_level, scope_id, kpi, fiscal_year)
         from kpi_results
         left join kpi_like_for_like as like_for_like using (scope_level, scope_id, kpi, fiscal_year)
-        order by case scope_level when 'group' then 0 when 'business_unit' then 1 else 2 end,
-                 scope_id, kpi, fiscal_year
+        left join kpi_scope_level as scope_order using (scope_level)
+        order by scope_order.position, scope_id, kpi, fiscal_year
         """
     ).df()
     for column in ("fiscal_year", "base_year"):

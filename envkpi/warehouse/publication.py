@@ -26,7 +26,7 @@ import pandas as pd
 from envkpi.reporting.export import fsync_path, process_running, write_csv
 from envkpi.runtime.faults import fault_point
 from envkpi.settings import Settings
-from envkpi.warehouse.database import connect, kpi_results_frame, sql
+from envkpi.warehouse.database import connect, kpi_results_frame, one_row, sql
 
 RESTATEMENTS_NAME = "restatements_since_publication.csv"
 RESTATEMENT_COLUMNS = [
@@ -77,7 +77,6 @@ def _fsync_tree(folder: Path) -> None:
     for path in sorted(folder.rglob("*"), reverse=True):
         fsync_path(path)
     fsync_path(folder)
-    return True
 
 
 def _record(connection: duckdb.DuckDBPyConnection, manifest: dict) -> None:
@@ -139,7 +138,7 @@ def recover(settings: Settings) -> list[Path]:
 
 def _manifest(connection: duckdb.DuckDBPyConnection, fiscal_year: int, version: int, note: str | None,
               now: pd.Timestamp, rows: pd.DataFrame, fiscal_year_start_month: int) -> dict:
-    (last_delivery_id,) = connection.execute("select coalesce(max(delivery_id), 0) from delivery").fetchone()
+    (last_delivery_id,) = one_row(connection, "select coalesce(max(delivery_id), 0) from delivery")
     last_run = connection.execute("select run_id from ingest_run order by started_at desc limit 1").fetchone()
     deliveries = connection.execute(
         sql("publication_delivery"), {"fiscal_year": fiscal_year, "fiscal_year_start_month": fiscal_year_start_month}
@@ -180,8 +179,8 @@ def publish_year(settings: Settings, fiscal_year: int, note: str | None = None, 
         rows = frame[frame.fiscal_year == fiscal_year].reset_index(drop=True)
         if rows.empty:
             raise PublicationError(f"no KPI results for FY{fiscal_year} in {settings.warehouse}: nothing to publish")
-        (recorded,) = connection.execute("select coalesce(max(version), 0) from publication where fiscal_year = ?",
-                                         [fiscal_year]).fetchone()
+        (recorded,) = one_row(connection, "select coalesce(max(version), 0) from publication where fiscal_year = ?",
+                              [fiscal_year])
         version = max([recorded, *_folder_versions(settings, fiscal_year)]) + 1
         manifest = _manifest(connection, fiscal_year, version, note, now, rows, settings.fiscal_year_start_month)
         dates, plant_names = _pack_basis(connection, fiscal_year, settings)

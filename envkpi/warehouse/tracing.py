@@ -17,7 +17,7 @@ import pandas as pd
 
 from envkpi.reporting.export import write_csv, write_xlsx
 from envkpi.settings import Settings
-from envkpi.warehouse.database import connect, sql
+from envkpi.warehouse.database import connect, one_row, sql
 
 
 class TraceError(ValueError):
@@ -66,22 +66,21 @@ def trace(connection: duckdb.DuckDBPyConnection, kpi: str, fiscal_year: int, sco
     """Rows (``record`` = ``row``: counted, ``superseded``: replaced, not counted) then one
     ``total`` line per numerator and denominator with ``kpi_results_figure`` and ``reconciles``."""
     if fiscal_year_start_month is None:
-        (fiscal_year_start_month,) = connection.execute(
-            "select coalesce(max(fiscal_year_start_month), 4) from normalised_build").fetchone()
+        (fiscal_year_start_month,) = one_row(
+            connection, "select coalesce(max(fiscal_year_start_month), 4) from normalised_build")
     fiscal_year = int(fiscal_year)
     level = _scope_level(connection, kpi, fiscal_year, scope_id)
     rows = connection.execute(sql("trace_rows"), {
         "kpi": kpi, "fiscal_year": fiscal_year, "scope_level": level, "scope_id": scope_id,
         "fiscal_year_start_month": int(fiscal_year_start_month),
     }).df()
-    figure = connection.execute(
+    # _scope_level found the figure's row, and its KPI is one of the registry's.
+    numerator, numerator_unit, denominator, denominator_unit, value = one_row(connection,
         """
         select cast(numerator as varchar), numerator_unit, cast(denominator as varchar), denominator_unit, value
         from kpi_results where kpi = ? and fiscal_year = ? and scope_level = ? and scope_id = ?
-        """, [kpi, fiscal_year, level, scope_id]).fetchone()
-    numerator, numerator_unit, denominator, denominator_unit, value = figure
-    roles = connection.execute("select numerator_measure, denominator_measure from reference_kpi where kpi = ?",
-                               [kpi]).fetchone()
+        """, [kpi, fiscal_year, level, scope_id])
+    roles = one_row(connection, "select numerator_measure, denominator_measure from reference_kpi where kpi = ?", [kpi])
     totals = []
     for role, measure, unit, reported in (("numerator", roles[0], numerator_unit, numerator),
                                           ("denominator", roles[1], denominator_unit, denominator)):

@@ -194,16 +194,14 @@ select
     change_vs_base_pct,
     target_pct,
     achievement_ratio,
-    -- The self-assessment scale of the CSR results table. The ratio is compared at 9 decimals so
-    -- that binary floating-point noise (0.8999999999999999) cannot move a rating across a line.
-    case
-        when achievement_ratio is null then null
-        when round(achievement_ratio, 9) >= 1 then 'achieved'
-        when round(achievement_ratio, 9) >= 0.9 then '90% achieved'
-        else 'not achieved'
-    end as rating,
+    -- The self-assessment scale of the CSR results table (kpi_rating, from envkpi/vocabulary.py):
+    -- the highest step the ratio reaches; none without a ratio. The ratio is compared at 9
+    -- decimals so that binary floating-point noise (0.8999999999999999) cannot move a rating
+    -- across a line.
+    scale.rating,
     completeness_pct
 from versus_target
+asof left join kpi_rating as scale on round(versus_target.achievement_ratio, 9) >= scale.from_ratio
 where fiscal_year in (select fiscal_year from kpi_results_years);
 
 drop table kpi_results_years;

@@ -26,6 +26,6 @@ select
     like_for_like.structural_change_pct
 from kpi_results
 left join kpi_like_for_like as like_for_like using (scope_level, scope_id, kpi, fiscal_year)
+left join kpi_scope_level as scope_order using (scope_level)
 -- The stored values, not the select list's safe text, give the order (as kpi_results_frame).
-order by case kpi_results.scope_level when 'group' then 0 when 'business_unit' then 1 else 2 end,
-         kpi_results.scope_id, kpi_results.kpi, kpi_results.fiscal_year
+order by scope_order.position, kpi_results.scope_id, kpi_results.kpi, kpi_results.fiscal_year

@@ -147,6 +147,5 @@ select
     formula_safe(files.files) as files
 from restated
 left join files using (scope_level, scope_id, kpi, fiscal_year)
-order by restated.fiscal_year,
-         case restated.scope_level when 'group' then 0 when 'business_unit' then 1 else 2 end,
-         restated.scope_id, restated.kpi
+left join kpi_scope_level as scope_order using (scope_level)
+order by restated.fiscal_year, scope_order.position, restated.scope_id, restated.kpi

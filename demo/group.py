@@ -33,7 +33,7 @@ order; every file's modification time is set to its delivery date as well)::
 One FY2019 file is deliberately wrong (``2019-09-10/energy_P06_2019-08.csv`` has a negative
 quantity) and is rejected whole by the pipeline. Two runs write byte-identical files.
 
-Run ``python -m envkpi.demo [LANDING]`` (default ``data/demo/landing``).
+Run ``python -m demo.group [LANDING]`` (default ``data/demo/landing``).
 """
 
 from __future__ import annotations
@@ -887,7 +887,7 @@ def write_demo_group(landing: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or (args and args[0] in ("-h", "--help")):
-        print("usage: python -m envkpi.demo [LANDING]   (default: data/demo/landing)")
+        print("usage: python -m demo.group [LANDING]   (default: data/demo/landing)")
         return 0 if args and args[0] in ("-h", "--help") else 2
     landing = Path(args[0]) if args else DEFAULT_LANDING
     written = write_demo_group(landing)

@@ -1,6 +1,7 @@
 """The group's yearly filings from the same data as the KPIs (contract 9).
 
-Every run writes, for every fiscal year with data, in the reports folder:
+Every run states, for every fiscal year with data, in the reports folder (a file whose content
+did not change is left as it was, so only the years a night changed are written again):
 
 - ``regulatory/energy_conservation_FY<fy>.csv``: the periodic report under Japan's Energy
   Conservation Act (``sql/energy_conservation_report.sql``);
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from envkpi.export import replace_atomically, write_csv, write_xlsx
+from envkpi.export import csv_bytes, replace_atomically, write_if_changed, write_xlsx
 from envkpi.faults import fault_point
 from envkpi.warehouse import sql
 
@@ -55,7 +56,9 @@ def write_filings(connection: duckdb.DuckDBPyConnection, reports: Path,
         for year in years:
             rows = frame[frame.fiscal_year == year].drop(columns="fiscal_year")
             path = reports / folder / f"{stem}_FY{year}.csv"
-            written[f"{name}_FY{year}"] = write_csv(rows.reset_index(drop=True), path)
+            # Byte for byte what write_csv would write, compared with the file already there.
+            write_if_changed(path, csv_bytes(rows.reset_index(drop=True)))
+            written[f"{name}_FY{year}"] = path
         fault_point(f"reports:filing:{name}")
     return written
 

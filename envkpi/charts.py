@@ -29,6 +29,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from envkpi.export import replace_atomically
+from envkpi.pdf_fonts import lean_subsets
 from envkpi.settings import PACKAGE_DIR, Settings
 
 STYLE_PATH = PACKAGE_DIR / "styles" / "envkpi.mplstyle"
@@ -294,7 +295,7 @@ def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     metadata = {"png": None, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
     paths = []
-    with house_style():
+    with house_style(), lean_subsets():
         for fmt in FORMATS:
             path = out_dir / f"{stem}.{fmt}"
             # Through a temporary file: a run killed mid-chart leaves the previous chart, never half of one.

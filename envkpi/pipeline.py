@@ -410,7 +410,7 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
     digest.update(f"{fiscal_year}|{settings.fiscal_year_start_month}|{as_of}".encode())
     digest.update(json.dumps(sorted(basis.plant_names.items())).encode("utf-8"))
     for path in (settings.reference / "kpis.csv", PACKAGE_DIR / "charts.py", PACKAGE_DIR / "report_pack.py",
-                 PACKAGE_DIR / "annual_report.py", *sorted((PACKAGE_DIR / "styles").glob("*.mplstyle"))):
+                 PACKAGE_DIR / "annual_report.py", PACKAGE_DIR / "pdf_fonts.py", *sorted((PACKAGE_DIR / "styles").glob("*.mplstyle"))):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

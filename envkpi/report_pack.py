@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from envkpi import charts
 from envkpi.export import replace_atomically, write_csv, write_xlsx
+from envkpi.pdf_fonts import lean_subsets
 
 SELF_ASSESSMENT = "Self-assessment"
 NOTE = "Note"
@@ -319,7 +320,7 @@ def title_page(table: pd.DataFrame, fiscal_year: int, dates: charts.ReportDates)
 def write_title_page(table: pd.DataFrame, path: Path, fiscal_year: int, dates: charts.ReportDates) -> Path:
     """The title page alone, as a one-page PDF (the first page of the pack)."""
     fig = title_page(table, fiscal_year, dates)
-    with charts.house_style():
+    with charts.house_style(), lean_subsets():
         fig.savefig(path, format="pdf", metadata={"CreationDate": None})
     return path
 
@@ -351,7 +352,8 @@ def _frames(titles: list[str], fiscal_year: int, dates: charts.ReportDates) -> b
     width, height = A4_LANDSCAPE_INCHES
     buffer = io.BytesIO()
     total = len(titles)
-    with charts.house_style(), PdfPages(buffer, metadata={"CreationDate": None, "Creator": "envkpi"}) as pdf:
+    with charts.house_style(), lean_subsets(), \
+            PdfPages(buffer, metadata={"CreationDate": None, "Creator": "envkpi"}) as pdf:
         for number, title in enumerate(titles, start=1):
             fig = Figure(figsize=(width, height))
             y = 0.25 / height

@@ -22,14 +22,13 @@ import html
 import io
 import math
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from envkpi import charts
-from envkpi.export import replace_atomically, write_csv, write_xlsx
+from envkpi.export import replace_atomically, write_xlsx
 from envkpi.pdf_fonts import lean_subsets
 
 SELF_ASSESSMENT = "Self-assessment"
@@ -407,29 +406,6 @@ def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.Repo
     return path
 
 
-def write_pdf(kpi_results: pd.DataFrame, table: pd.DataFrame, path: Path, fiscal_year: int,
-              dates: charts.ReportDates, registry: pd.DataFrame, plant_names: dict | None = None) -> Path:
-    """Title page with the table, contents, then the overview, then each KPI's trend and breakdown.
-
-    The pages are the charts' own PDFs (``charts.save_figure``), drawn here into a temporary
-    folder; the nightly run joins the ones it has just drawn instead (envkpi.annual_report).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="envkpi-pack-") as folder:
-        drawn = Path(folder)
-        figures = {charts.overview_stem(fiscal_year): charts.overview_figure(kpi_results, fiscal_year, dates, registry)}
-        for kpi in charts.kpis_in_order(kpi_results, registry):
-            figures[charts.trend_stem(kpi, fiscal_year)] = charts.trend_figure(kpi_results, kpi, dates, registry,
-                                                                               fiscal_year)
-            figures[charts.breakdown_stem(kpi, fiscal_year)] = charts.breakdown_figure(
-                kpi_results, kpi, fiscal_year, dates, registry, plant_names)
-        for stem, fig in figures.items():
-            charts.save_figure(fig, drawn, stem)
-        title = write_title_page(table, drawn / "title.pdf", fiscal_year, dates)
-        pages = [title] + [drawn / f"{stem}.pdf" for stem in pack_pages(kpi_results, fiscal_year, registry)]
-        return join_pdf(pages, path, fiscal_year, dates, page_titles(kpi_results, fiscal_year, registry))
-
-
 # --- the pack -------------------------------------------------------------------------------
 
 
@@ -447,19 +423,16 @@ def write_report_pack(
 
     Files: ``results_FY<fy>.md|.html|.xlsx|.csv`` and ``report_pack_FY<fy>.pdf``. The XLSX has a
     sheet saying what each sheet holds, the table, and the unrounded figures of the year for every
-    scope. ``published`` and ``recalculation_threshold_pct`` as for ``results_table``.
+    scope. ``published`` and ``recalculation_threshold_pct`` as for ``results_table``. Title page,
+    contents, then the overview, then each KPI's trend and breakdown: the charts' own PDFs, drawn
+    in this process from the annual report's job list (``envkpi.annual_report``).
     """
-    registry = charts.read_registry(registry)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = results_table(kpi_results, fiscal_year, registry, published, recalculation_threshold_pct)
-    stem = f"results_FY{fiscal_year}"
-    paths = write_table_texts(table, out_dir, fiscal_year, dates)
-    paths["xlsx"] = write_results_xlsx(kpi_results, table, out_dir / f"{stem}.xlsx", fiscal_year, registry, dates)
-    paths["csv"] = write_csv(table, out_dir / f"{stem}.csv")
-    paths["pdf"] = write_pdf(kpi_results, table, out_dir / f"report_pack_FY{fiscal_year}.pdf", fiscal_year,
-                             dates, registry, plant_names)
-    return paths
+    from envkpi import annual_report  # it draws with this module
+
+    written = annual_report.write_files(kpi_results, fiscal_year, dates, registry, pack_folder=Path(out_dir),
+                                        plant_names=plant_names, published=published,
+                                        recalculation_threshold_pct=recalculation_threshold_pct)
+    return {name.removeprefix("pack:"): path for name, path in written.items()}
 
 
 def write_table_texts(table: pd.DataFrame, out_dir: Path, fiscal_year: int,

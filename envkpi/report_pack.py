@@ -381,7 +381,7 @@ def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.Repo
              titles: list[str]) -> Path:
     """The PDF pack (written atomically): ``titles[i]`` names page i+1; ``pages`` are one-page PDFs
     (the title page, then the charts) placed on the A4 pages, the contents page second."""
-    from pypdf import PdfReader, PdfWriter, Transformation  # only the pack needs it
+    from pypdf import PdfReader, PdfWriter  # only the pack needs it
 
     writer = PdfWriter(clone_from=io.BytesIO(_frames(titles, fiscal_year, dates)))
     contents = [pages[0], None, *pages[1:]]
@@ -398,12 +398,49 @@ def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.Repo
             scale = min(box_width / page_width, box_height / page_height)
             x = margins["left"] + (box_width - scale * page_width) / 2 - scale * float(page.mediabox.left)
             y = margins["bottom"] + (box_height - scale * page_height) / 2 - scale * float(page.mediabox.bottom)
-            frame.merge_transformed_page(page, Transformation().scale(scale, scale).translate(x, y))
+            _draw_page_on(writer, frame, page, (scale, 0, 0, scale, x, y))
     for number, title in enumerate(titles):
         writer.add_outline_item(title, number)
     writer.add_metadata({"/Title": pack_title(fiscal_year), "/Creator": "envkpi"})
     replace_atomically(path, lambda tmp: writer.write(tmp))  # a killed run never leaves half a PDF
     return path
+
+
+def _draw_page_on(writer, frame, page, matrix: tuple[float, ...]) -> None:
+    """Draw the one-page PDF ``page`` on ``frame`` (a page of ``writer``), through ``matrix``.
+
+    The page becomes a form XObject (its content stream as it is, still compressed, with its own
+    resources) that the frame draws once: pypdf's ``merge_transformed_page`` parses and rewrites
+    both content streams, a chart's tens of thousands of operators, which took most of the time
+    of joining the pack. A page with annotations (the charts have none) is merged as before.
+    """
+    from pypdf import Transformation
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+
+    contents = page.get("/Contents")
+    stream = contents.get_object() if contents is not None else None
+    if page.get("/Annots") and page["/Annots"].get_object() or stream is None or "/Filter" not in stream \
+            or isinstance(stream, ArrayObject):
+        frame.merge_transformed_page(page, Transformation(matrix))
+        return
+    form = stream.clone(writer, force_duplicate=True)
+    form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+                 NameObject("/BBox"): ArrayObject(FloatObject(v) for v in page.mediabox),
+                 NameObject("/Resources"): page["/Resources"].clone(writer)})
+    resources = frame["/Resources"].get_object()
+    xobjects = resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()
+    name = NameObject(f"/envkpi_page{len(xobjects)}")
+    xobjects[name] = writer._add_object(form)
+    # Over the frame's own drawing, as merge_transformed_page puts it.
+    draw = DecodedStreamObject()
+    numbers = io.BytesIO()
+    for value in matrix:  # written as pypdf writes a merged page's matrix: the same pixels
+        FloatObject(value).write_to_stream(numbers)
+        numbers.write(b" ")
+    draw.set_data(b"q " + numbers.getvalue() + f"cm {name} Do Q\n".encode("ascii"))
+    own = frame["/Contents"]
+    parts = list(own.get_object()) if isinstance(own.get_object(), ArrayObject) else [own]
+    frame[NameObject("/Contents")] = ArrayObject([*parts, writer._add_object(draw)])
 
 
 # --- the pack -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from envkpi.export import csv_bytes, replace_atomically, write_if_changed, write_xlsx
+from envkpi.export import csv_bytes, write_if_changed, write_xlsx
 from envkpi.faults import fault_point
 from envkpi.warehouse import sql
 
@@ -98,7 +98,8 @@ def write_human_tables(tables: dict[str, pd.DataFrame], folder: Path, fiscal_yea
                 "</head>\n<body>\n" + "\n".join(page) + "\n</body>\n</html>\n")
     paths = {"filings:md": folder / f"filings_FY{fiscal_year}.md", "filings:html": folder / f"filings_FY{fiscal_year}.html",
              "filings:xlsx": folder / f"filings_FY{fiscal_year}.xlsx"}
-    replace_atomically(paths["filings:md"], lambda tmp: tmp.write_text("\n".join(markdown), encoding="utf-8"))
-    replace_atomically(paths["filings:html"], lambda tmp: tmp.write_text(document, encoding="utf-8"))
+    write_if_changed(paths["filings:md"], "\n".join(markdown).encode("utf-8"))
+    write_if_changed(paths["filings:html"], document.encode("utf-8"))
+    # Written every time: an XLSX holds the time it was saved, so its bytes always differ.
     write_xlsx({name: year[name].reset_index(drop=True) for name in year}, paths["filings:xlsx"])
     return paths

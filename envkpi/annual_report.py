@@ -198,13 +198,13 @@ def _draw_all(todo: list[Job], inputs: dict, wanted: int) -> dict[Job, list[str]
     return staged
 
 
-def _worker(inputs_file: str, jobs: str, answer: str) -> None:
-    """A worker process: draw the given jobs; write the files of each, as JSON, to ``answer``."""
+def _worker(inputs_file: str, share: str, answer: str) -> None:
+    """A worker process: draw the jobs of ``share``; write the files of each, as JSON, to ``answer``."""
     with Path(inputs_file).open("rb") as handle:  # written by _draw_all, in its private folder
         _job_inputs.update(pickle.load(handle))
     gc.freeze()  # the imports and inputs live as long as the worker: no garbage collector passes over them
     with faults.suspended():  # the parent's fault points stand for the drawing
-        drawn = [_draw(tuple(job)) for job in json.loads(jobs)]
+        drawn = [_draw(tuple(job)) for job in json.loads(share)]
     Path(answer).write_text(json.dumps(drawn), encoding="utf-8")
 
 

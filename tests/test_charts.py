@@ -468,3 +468,20 @@ def test_the_readme_shows_only_images_that_make_images_draws():
         assert name in recipe, f"{image} is not drawn by make images"
     # Chart names in the README carry their fiscal year.
     assert not re.search(r"`(trend|breakdown|overview)_[a-z<>_]*`", readme)
+
+
+def test_a_report_of_a_few_kpis_is_drawn_by_this_process_alone_even_with_cores_to_spare(tmp_path, monkeypatch):
+    """Four KPIs are about 7 s of drawing, less than two workers' start-up is worth (a worker costs
+    a second of imports): no worker process is started, on a machine of two cores or of eight."""
+    from envkpi import annual_report
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(annual_report.subprocess, "Popen", no_worker)
+    for cores in (2, 8):
+        monkeypatch.setattr(annual_report.os, "sched_getaffinity", lambda pid, cores=cores: set(range(cores)),
+                            raising=False)
+        written = annual_report.write_annual_report(kpi_results(), tmp_path / f"{cores}", 2017, DATES, REGISTRY)
+        assert len([name for name in written if name.startswith("chart:")]) == 3 * (2 * 4 + 1)
+        assert written["pack:pdf"].read_bytes().startswith(b"%PDF")

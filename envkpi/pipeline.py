@@ -414,7 +414,7 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
     digest.update(json.dumps(sorted(basis.plant_names.items())).encode("utf-8"))
     drawing = PACKAGE_DIR / "reporting"
     for path in (settings.reference / "kpis.csv", drawing / "charts.py", drawing / "report_pack.py",
-                 drawing / "annual_report.py", *sorted((drawing / "styles").glob("*.mplstyle"))):
+                 drawing / "annual_report.py", drawing / "pdf_fonts.py", *sorted((drawing / "styles").glob("*.mplstyle"))):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -85,8 +85,8 @@ class Settings:
     # MB of new files to check (0: always; negative: never): the worker's imports cost a few
     # seconds of CPU, which only a large night wins back.
     validation_process_mb: float = field(default_factory=lambda: float(_env("VALIDATION_PROCESS_MB", "32")))
-    # Worker processes that draw the annual report's charts and pack (0: one per available core;
-    # 1: draw in the run's own process).
+    # Processes that draw the annual report's charts and pack, the run's own included (0: one per
+    # available core, as many as the work is worth; 1: the run's own process alone).
     drawing_workers: int = field(default_factory=lambda: int(_env("DRAWING_WORKERS", "0")))
     # Nightly schedule of the Prefect deployment.
     schedule_cron: str = field(default_factory=lambda: _env("SCHEDULE_CRON", "0 2 * * *"))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -405,6 +409,49 @@ def test_chart_pdfs_embed_truetype_fonts_not_type3(tmp_path: Path):
         assert descendant["/Subtype"] == "/CIDFontType2" and "/FontFile2" in descendant["/FontDescriptor"]
 
 
+
+@pytest.mark.skipif(not shutil.which("pdftoppm") or not shutil.which("pdftotext"), reason="needs poppler-utils")
+def test_chart_pdfs_embed_subsets_without_layout_tables_that_look_and_read_as_the_full_ones(tmp_path: Path):
+    """pdf_fonts.lean_subsets leaves GSUB and GPOS out of the embedded fonts; poppler draws the
+    page pixel for pixel as with matplotlib's own subsets, and reads the same text from it."""
+    from fontTools.ttLib import TTFont
+    from matplotlib.figure import Figure
+    from pypdf import PdfReader
+
+    from envkpi.reporting.pdf_fonts import lean_subsets
+
+    def save(path: Path, lean: bool) -> None:
+        fig = Figure(figsize=(4, 2))
+        fig.text(0.05, 0.6, "Office fit: ffi 13.5 % · –", fontsize=14)  # ligature and kerning pairs
+        fig.text(0.05, 0.2, "Bold AV Wa", fontsize=14, fontweight="bold")
+        with charts.house_style(), (lean_subsets() if lean else contextlib.nullcontext()):
+            fig.savefig(path, format="pdf", metadata={"CreationDate": None})
+
+    def embedded_tables(path: Path) -> list[set[str]]:
+        page = PdfReader(path).pages[0]
+        found = []
+        for font in page["/Resources"]["/Font"].values():
+            descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            found.append(set(TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data())).keys()))
+        return found
+
+    save(tmp_path / "full.pdf", lean=False)
+    save(tmp_path / "lean.pdf", lean=True)
+    assert len(embedded_tables(tmp_path / "lean.pdf")) >= 2  # regular and bold at least
+    assert all({"GSUB", "GPOS"} <= tables for tables in embedded_tables(tmp_path / "full.pdf"))
+    assert all(not tables & {"GSUB", "GPOS"} and {"glyf", "cmap", "hmtx"} <= tables
+               for tables in embedded_tables(tmp_path / "lean.pdf"))
+    pixels = {}
+    for name in ("full", "lean"):
+        subprocess.run(["pdftoppm", "-r", "150", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+                       check=True)
+        pixels[name] = (tmp_path / f"{name}-1.png").read_bytes()
+    assert pixels["lean"] == pixels["full"]
+    texts = [subprocess.run(["pdftotext", str(tmp_path / f"{name}.pdf"), "-"], capture_output=True, text=True,
+                            check=True).stdout for name in ("full", "lean")]
+    assert texts[0] == texts[1] and "Office fit: ffi 13.5 %" in texts[1]
+
+
 def test_the_readme_shows_only_images_that_make_images_draws():
     project = Path(__file__).resolve().parent.parent
     readme = (project / "README.md").read_text(encoding="utf-8")
@@ -421,3 +468,20 @@ def test_the_readme_shows_only_images_that_make_images_draws():
         assert name in recipe, f"{image} is not drawn by make images"
     # Chart names in the README carry their fiscal year.
     assert not re.search(r"`(trend|breakdown|overview)_[a-z<>_]*`", readme)
+
+
+def test_a_report_of_a_few_kpis_is_drawn_by_this_process_alone_even_with_cores_to_spare(tmp_path, monkeypatch):
+    """Four KPIs are about 7 s of drawing, less than two workers' start-up is worth (a worker costs
+    a second of imports): no worker process is started, on a machine of two cores or of eight."""
+    from envkpi.reporting import annual_report
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(annual_report.subprocess, "Popen", no_worker)
+    for cores in (2, 8):
+        monkeypatch.setattr(annual_report.os, "sched_getaffinity", lambda pid, cores=cores: set(range(cores)),
+                            raising=False)
+        written = annual_report.write_annual_report(kpi_results(), tmp_path / f"{cores}", 2017, DATES, REGISTRY)
+        assert len([name for name in written if name.startswith("chart:")]) == 3 * (2 * 4 + 1)
+        assert written["pack:pdf"].read_bytes().startswith(b"%PDF")

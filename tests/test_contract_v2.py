@@ -309,3 +309,37 @@ def test_the_filings_of_the_report_year_are_also_tables_for_people(landing):
     assert "http" not in page
     markdown = (pack / "filings_FY2017.md").read_text(encoding="utf-8")
     assert "| A | 1,000 | 25.8 |" in markdown
+
+
+def test_a_night_writes_again_only_the_filings_of_the_years_whose_figures_changed(landing, tmp_path):
+    """A restatement of FY2016 rewrites FY2016's filing files, and FY2017's energy conservation
+    report (its change against the year before moved); FY2017's other filings stay the very files
+    they were (same inode and modification time). Every file is byte for byte what a run from an
+    empty reports folder and warehouse writes over the same deliveries."""
+    landing.plants([["A", "Plant A", "BU", "JP", "", ""]])
+    landing.energy("energy_2016.csv", [["A", "2016-04", "steam", "1000", "GJ"]])
+    landing.energy("energy_2017.csv", [["A", "2017-04", "steam", "900", "GJ"]])
+    landing.production("production.csv", [["A", "2016-04", "8", "t"], ["A", "2017-04", "8", "t"]])
+    landing.run()
+    reports = landing.settings.reports
+    files = {year: [reports / "regulatory" / f"energy_conservation_FY{year}.csv", reports / "regulatory" /
+                    f"prtr_FY{year}.csv", reports / "disclosures" / f"gri_FY{year}.csv"] for year in (2016, 2017)}
+    before = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for year in files for path in files[year]}
+    landing.energy("energy_2016_restated.csv", [["A", "2016-04", "steam", "1200", "GJ"]])
+    landing.run()
+
+    assert _csv(landing, "regulatory", "energy_conservation_FY2016.csv").energy_gj[0] == 1200
+    fy2017 = _csv(landing, "regulatory", "energy_conservation_FY2017.csv")
+    # 900 GJ / 8 t against 1,200 GJ / 8 t: 25 % less than the year before.
+    assert fy2017.energy_gj[0] == 900 and fy2017.intensity_vs_previous_pct[0] == pytest.approx(75, rel=1e-12)
+    unchanged = [files[2016][1], files[2017][1], files[2017][2]]  # the PRTR files (no chemicals), GRI FY2017
+    for path in before:
+        moved = (path.stat().st_ino, path.stat().st_mtime_ns) != before[path]
+        assert moved == (path not in unchanged), path.name
+
+    fresh = Landing(tmp_path / "fresh")
+    shutil.copytree(landing.path, fresh.path, dirs_exist_ok=True, copy_function=shutil.copy2)
+    fresh.run()
+    for year in files:
+        for path in files[year]:
+            assert path.read_bytes() == (fresh.settings.reports / path.relative_to(reports)).read_bytes(), path.name

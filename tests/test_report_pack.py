@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -328,3 +329,32 @@ def test_the_xlsx_says_what_each_sheet_holds_and_reads_as_a_table(pack):
     assert figures.cell(first, column("Fiscal year (FY)")).number_format == "0"
     assert figures.cell(first, column("Denominator (denominator unit)")).number_format == "#,##0.0"
     assert figures.column_dimensions["A"].width >= 12
+
+
+@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="needs poppler-utils")
+def test_a_chart_page_of_the_pack_looks_as_the_chart_merged_onto_its_a4_page(tmp_path):
+    """join_pdf draws each chart's own PDF on its A4 page as a form XObject; poppler draws the page
+    pixel for pixel as pypdf's merge of the same chart, scaled into the margins and centred."""
+    from pypdf import PdfWriter, Transformation
+
+    data = fy2017()
+    charts.save_figure(charts.overview_figure(data, 2017, DATES, REGISTRY), tmp_path, "overview")
+    title = report_pack.write_title_page(report_pack.results_table(data, 2017, REGISTRY), tmp_path / "title.pdf",
+                                         2017, DATES)
+    titles = ["Results", "Contents", "Overview"]
+    report_pack.join_pdf([title, tmp_path / "overview.pdf"], tmp_path / "pack.pdf", 2017, DATES, titles)
+
+    # By hand: A4 landscape (841.89 x 595.28 pt), margins 0.45 in left and right, 0.4 top, 0.6 bottom.
+    merged = PdfWriter(clone_from=io.BytesIO(report_pack._frames(titles, 2017, DATES)))
+    chart = PdfReader(tmp_path / "overview.pdf").pages[0]
+    box_width, box_height = 841.889764 - 2 * 32.4, 595.275591 - 28.8 - 43.2
+    width, height = float(chart.mediabox.width), float(chart.mediabox.height)
+    scale = min(box_width / width, box_height / height)
+    merged.pages[2].merge_transformed_page(chart, Transformation().scale(scale, scale).translate(
+        32.4 + (box_width - scale * width) / 2, 43.2 + (box_height - scale * height) / 2))
+    merged.write(tmp_path / "merged.pdf")
+
+    for name in ("pack", "merged"):
+        subprocess.run(["pdftoppm", "-r", "100", "-f", "3", "-l", "3", "-png", str(tmp_path / f"{name}.pdf"),
+                        str(tmp_path / name)], check=True)
+    assert (tmp_path / "pack-3.png").read_bytes() == (tmp_path / "merged-3.png").read_bytes()

@@ -31,6 +31,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from envkpi.reporting.export import replace_atomically
+from envkpi.reporting.pdf_fonts import lean_subsets
 from envkpi.settings import PACKAGE_DIR, Settings
 from envkpi.vocabulary import GROUP, RATING_SYMBOLS, RATINGS, rating_symbol, value_unit
 
@@ -292,7 +293,7 @@ def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     metadata = {"png": None, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
     paths = []
-    with house_style():
+    with house_style(), lean_subsets():
         for fmt in FORMATS:
             path = out_dir / f"{stem}.{fmt}"
             # Through a temporary file: a run killed mid-chart leaves the previous chart, never half of one.
@@ -692,21 +693,14 @@ def write_charts(
     ``trend_<kpi>_FY<fy>``, ``breakdown_<kpi>_FY<fy>`` for each KPI in kpi_results (registry order)
     and ``overview_FY<fy>``, each as .png, .svg and .pdf. Trends end at the report year (plus the
     next year's target), so that a rerun for an earlier year reproduces that year's pack; the year
-    in every name keeps the charts of two report years apart.
+    in every name keeps the charts of two report years apart. Drawn in this process from the
+    annual report's job list (``envkpi.reporting.annual_report``), as the nightly run draws them.
     """
-    registry = read_registry(registry)
-    out_dir = Path(out_dir)
-    paths: list[Path] = []
-    for kpi in kpis_in_order(kpi_results, registry):
-        for stem, fig in (
-            (trend_stem(kpi, fiscal_year), trend_figure(kpi_results, kpi, dates, registry, fiscal_year)),
-            (breakdown_stem(kpi, fiscal_year),
-             breakdown_figure(kpi_results, kpi, fiscal_year, dates, registry, plant_names)),
-        ):
-            paths += save_figure(fig, out_dir, stem)
-    paths += save_figure(overview_figure(kpi_results, fiscal_year, dates, registry), out_dir,
-                         overview_stem(fiscal_year))
-    return paths
+    from envkpi.reporting import annual_report  # it draws with this module
+
+    written = annual_report.write_files(kpi_results, fiscal_year, dates, registry, charts_folder=Path(out_dir),
+                                        plant_names=plant_names)
+    return list(written.values())
 
 
 def trend_stem(kpi: str, fiscal_year: int) -> str:

@@ -147,6 +147,26 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The bytes ``write_csv`` writes for ``frame``."""
+    return neutralise_frame(frame).to_csv(index=False, float_format=None, lineterminator="\n").encode("utf-8")
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Replace ``path`` atomically with ``data`` unless it holds these very bytes; whether it wrote.
+
+    A file left as it was keeps its modification time and inode, so that whoever copies or
+    watches the reports folder sees only the files whose content changed.
+    """
+    try:
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass  # unreadable: written again
+    replace_atomically(path, lambda tmp: tmp.write_bytes(data))
+    return True
+
+
 @dataclass(frozen=True)
 class SheetLayout:
     """How a person reads a sheet: column widths (in characters), number formats by column

@@ -1,6 +1,7 @@
 """The group's yearly filings from the same data as the KPIs (contract 9).
 
-Every run writes, for every fiscal year with data, in the reports folder:
+Every run states, for every fiscal year with data, in the reports folder (a file whose content
+did not change is left as it was, so only the years a night changed are written again):
 
 - ``regulatory/energy_conservation_FY<fy>.csv``: the periodic report under Japan's Energy
   Conservation Act (``sql/filings/energy_conservation_report.sql``);
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from envkpi.reporting.export import replace_atomically, write_csv, write_xlsx
+from envkpi.reporting.export import csv_bytes, write_if_changed, write_xlsx
 from envkpi.runtime.faults import fault_point
 from envkpi.warehouse.database import sql
 
@@ -55,7 +56,9 @@ def write_filings(connection: duckdb.DuckDBPyConnection, reports: Path,
         for year in years:
             rows = frame[frame.fiscal_year == year].drop(columns="fiscal_year")
             path = reports / folder / f"{stem}_FY{year}.csv"
-            written[f"{name}_FY{year}"] = write_csv(rows.reset_index(drop=True), path)
+            # Byte for byte what write_csv would write, compared with the file already there.
+            write_if_changed(path, csv_bytes(rows.reset_index(drop=True)))
+            written[f"{name}_FY{year}"] = path
         fault_point(f"reports:filing:{name}")
     return written
 
@@ -95,7 +98,8 @@ def write_human_tables(tables: dict[str, pd.DataFrame], folder: Path, fiscal_yea
                 "</head>\n<body>\n" + "\n".join(page) + "\n</body>\n</html>\n")
     paths = {"filings:md": folder / f"filings_FY{fiscal_year}.md", "filings:html": folder / f"filings_FY{fiscal_year}.html",
              "filings:xlsx": folder / f"filings_FY{fiscal_year}.xlsx"}
-    replace_atomically(paths["filings:md"], lambda tmp: tmp.write_text("\n".join(markdown), encoding="utf-8"))
-    replace_atomically(paths["filings:html"], lambda tmp: tmp.write_text(document, encoding="utf-8"))
+    write_if_changed(paths["filings:md"], "\n".join(markdown).encode("utf-8"))
+    write_if_changed(paths["filings:html"], document.encode("utf-8"))
+    # Written every time: an XLSX holds the time it was saved, so its bytes always differ.
     write_xlsx({name: year[name].reset_index(drop=True) for name in year}, paths["filings:xlsx"])
     return paths

@@ -22,14 +22,14 @@ import html
 import io
 import math
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from envkpi.reporting import charts
-from envkpi.reporting.export import replace_atomically, write_csv, write_xlsx
+from envkpi.reporting.export import replace_atomically, write_xlsx
+from envkpi.reporting.pdf_fonts import lean_subsets
 from envkpi.vocabulary import GROUP, RATINGS, SCOPE_LEVELS, star_legend
 
 SELF_ASSESSMENT = "Self-assessment"
@@ -320,7 +320,7 @@ def title_page(table: pd.DataFrame, fiscal_year: int, dates: charts.ReportDates)
 def write_title_page(table: pd.DataFrame, path: Path, fiscal_year: int, dates: charts.ReportDates) -> Path:
     """The title page alone, as a one-page PDF (the first page of the pack)."""
     fig = title_page(table, fiscal_year, dates)
-    with charts.house_style():
+    with charts.house_style(), lean_subsets():
         fig.savefig(path, format="pdf", metadata={"CreationDate": None})
     return path
 
@@ -352,7 +352,8 @@ def _frames(titles: list[str], fiscal_year: int, dates: charts.ReportDates) -> b
     width, height = A4_LANDSCAPE_INCHES
     buffer = io.BytesIO()
     total = len(titles)
-    with charts.house_style(), PdfPages(buffer, metadata={"CreationDate": None, "Creator": "envkpi"}) as pdf:
+    with charts.house_style(), lean_subsets(), \
+            PdfPages(buffer, metadata={"CreationDate": None, "Creator": "envkpi"}) as pdf:
         for number, title in enumerate(titles, start=1):
             fig = Figure(figsize=(width, height))
             y = 0.25 / height
@@ -381,7 +382,7 @@ def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.Repo
              titles: list[str]) -> Path:
     """The PDF pack (written atomically): ``titles[i]`` names page i+1; ``pages`` are one-page PDFs
     (the title page, then the charts) placed on the A4 pages, the contents page second."""
-    from pypdf import PdfReader, PdfWriter, Transformation  # only the pack needs it
+    from pypdf import PdfReader, PdfWriter  # only the pack needs it
 
     writer = PdfWriter(clone_from=io.BytesIO(_frames(titles, fiscal_year, dates)))
     contents = [pages[0], None, *pages[1:]]
@@ -398,7 +399,7 @@ def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.Repo
             scale = min(box_width / page_width, box_height / page_height)
             x = margins["left"] + (box_width - scale * page_width) / 2 - scale * float(page.mediabox.left)
             y = margins["bottom"] + (box_height - scale * page_height) / 2 - scale * float(page.mediabox.bottom)
-            frame.merge_transformed_page(page, Transformation().scale(scale, scale).translate(x, y))
+            _draw_page_on(writer, frame, page, (scale, 0, 0, scale, x, y))
     for number, title in enumerate(titles):
         writer.add_outline_item(title=title, page_number=number)
     writer.add_metadata({"/Title": pack_title(fiscal_year), "/Creator": "envkpi"})
@@ -406,27 +407,45 @@ def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.Repo
     return path
 
 
-def write_pdf(kpi_results: pd.DataFrame, table: pd.DataFrame, path: Path, fiscal_year: int,
-              dates: charts.ReportDates, registry: pd.DataFrame, plant_names: dict | None = None) -> Path:
-    """Title page with the table, contents, then the overview, then each KPI's trend and breakdown.
+# The six numbers of a PDF transformation matrix (a b c d e f).
+Matrix = tuple[float, float, float, float, float, float]
 
-    The pages are the charts' own PDFs (``charts.save_figure``), drawn here into a temporary
-    folder; the nightly run joins the ones it has just drawn instead (envkpi.reporting.annual_report).
+
+def _draw_page_on(writer, frame, page, matrix: Matrix) -> None:
+    """Draw the one-page PDF ``page`` on ``frame`` (a page of ``writer``), through ``matrix``.
+
+    The page becomes a form XObject (its content stream as it is, still compressed, with its own
+    resources) that the frame draws once: pypdf's ``merge_transformed_page`` parses and rewrites
+    both content streams, a chart's tens of thousands of operators, which took most of the time
+    of joining the pack. A page with annotations (the charts have none) is merged as before.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="envkpi-pack-") as folder:
-        drawn = Path(folder)
-        figures = {charts.overview_stem(fiscal_year): charts.overview_figure(kpi_results, fiscal_year, dates, registry)}
-        for kpi in charts.kpis_in_order(kpi_results, registry):
-            figures[charts.trend_stem(kpi, fiscal_year)] = charts.trend_figure(kpi_results, kpi, dates, registry,
-                                                                               fiscal_year)
-            figures[charts.breakdown_stem(kpi, fiscal_year)] = charts.breakdown_figure(
-                kpi_results, kpi, fiscal_year, dates, registry, plant_names)
-        for stem, fig in figures.items():
-            charts.save_figure(fig, drawn, stem)
-        title = write_title_page(table, drawn / "title.pdf", fiscal_year, dates)
-        pages = [title] + [drawn / f"{stem}.pdf" for stem in pack_pages(kpi_results, fiscal_year, registry)]
-        return join_pdf(pages, path, fiscal_year, dates, page_titles(kpi_results, fiscal_year, registry))
+    from pypdf import Transformation
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+
+    contents = page.get("/Contents")
+    stream = contents.get_object() if contents is not None else None
+    if page.get("/Annots") and page["/Annots"].get_object() or stream is None or "/Filter" not in stream \
+            or isinstance(stream, ArrayObject):
+        frame.merge_transformed_page(page, Transformation(matrix))
+        return
+    form = stream.clone(writer, force_duplicate=True)
+    form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+                 NameObject("/BBox"): ArrayObject(FloatObject(v) for v in page.mediabox),
+                 NameObject("/Resources"): page["/Resources"].clone(writer)})
+    resources = frame["/Resources"].get_object()
+    xobjects = resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()
+    name = NameObject(f"/envkpi_page{len(xobjects)}")
+    xobjects[name] = writer._add_object(form)
+    # Over the frame's own drawing, as merge_transformed_page puts it.
+    draw = DecodedStreamObject()
+    numbers = io.BytesIO()
+    for value in matrix:  # written as pypdf writes a merged page's matrix: the same pixels
+        FloatObject(value).write_to_stream(numbers)
+        numbers.write(b" ")
+    draw.set_data(b"q " + numbers.getvalue() + f"cm {name} Do Q\n".encode("ascii"))
+    own = frame["/Contents"]
+    parts = list(own.get_object()) if isinstance(own.get_object(), ArrayObject) else [own]
+    frame[NameObject("/Contents")] = ArrayObject([*parts, writer._add_object(draw)])
 
 
 # --- the pack -------------------------------------------------------------------------------
@@ -446,19 +465,16 @@ def write_report_pack(
 
     Files: ``results_FY<fy>.md|.html|.xlsx|.csv`` and ``report_pack_FY<fy>.pdf``. The XLSX has a
     sheet saying what each sheet holds, the table, and the unrounded figures of the year for every
-    scope. ``published`` and ``recalculation_threshold_pct`` as for ``results_table``.
+    scope. ``published`` and ``recalculation_threshold_pct`` as for ``results_table``. Title page,
+    contents, then the overview, then each KPI's trend and breakdown: the charts' own PDFs, drawn
+    in this process from the annual report's job list (``envkpi.reporting.annual_report``).
     """
-    registry = charts.read_registry(registry)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = results_table(kpi_results, fiscal_year, registry, published, recalculation_threshold_pct)
-    stem = f"results_FY{fiscal_year}"
-    paths = write_table_texts(table, out_dir, fiscal_year, dates)
-    paths["xlsx"] = write_results_xlsx(kpi_results, table, out_dir / f"{stem}.xlsx", fiscal_year, registry, dates)
-    paths["csv"] = write_csv(table, out_dir / f"{stem}.csv")
-    paths["pdf"] = write_pdf(kpi_results, table, out_dir / f"report_pack_FY{fiscal_year}.pdf", fiscal_year,
-                             dates, registry, plant_names)
-    return paths
+    from envkpi.reporting import annual_report  # it draws with this module
+
+    written = annual_report.write_files(kpi_results, fiscal_year, dates, registry, pack_folder=Path(out_dir),
+                                        plant_names=plant_names, published=published,
+                                        recalculation_threshold_pct=recalculation_threshold_pct)
+    return {name.removeprefix("pack:"): path for name, path in written.items()}
 
 
 def write_table_texts(table: pd.DataFrame, out_dir: Path, fiscal_year: int,

@@ -21,7 +21,6 @@ not forks). Each pays about a second of CPU for its imports, which this process 
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import pickle
@@ -36,6 +35,7 @@ import pandas as pd
 from envkpi.reporting import charts, report_pack
 from envkpi.reporting.export import replace_atomically, write_csv
 from envkpi.runtime import faults
+from envkpi.runtime.memory import keep_out_of_collection
 from envkpi.runtime.workers import end_worker, library_command, library_environment
 
 # What a worker draws (set once per worker process, or for the drawing in the run's own process).
@@ -205,7 +205,7 @@ def _worker(inputs_file: str, share: str, answer: str) -> None:
     """A worker process: draw the jobs of ``share``; write the files of each, as JSON, to ``answer``."""
     with Path(inputs_file).open("rb") as handle:  # written by _draw_all, in its private folder
         _job_inputs.update(pickle.load(handle))
-    gc.freeze()  # the imports and inputs live as long as the worker: no garbage collector passes over them
+    keep_out_of_collection()  # the imports and inputs live as long as the worker: no garbage collector passes over them
     with faults.suspended():  # the parent's fault points stand for the drawing
         drawn = [_draw(tuple(job)) for job in json.loads(share)]
     Path(answer).write_text(json.dumps(drawn), encoding="utf-8")

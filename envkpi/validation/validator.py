@@ -25,7 +25,6 @@ quick to import.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, NUMBER_PATTERN, number_columns
 from envkpi.ingest.readers import SOURCE_ROW, Problem, to_frame
+from envkpi.runtime.memory import keep_out_of_collection
 from envkpi.runtime.workers import end_worker, library_command, library_environment
 from envkpi.validation.rules import with_rule_columns
 
@@ -356,7 +356,7 @@ def _serve(expectations_dir: str, data_docs_dir: str) -> None:
         engine, failed = None, traceback.format_exc()
     # GX's imports and context are hundreds of thousands of objects that live as long as the
     # worker: kept out of the garbage collector's passes, which otherwise walk them all again.
-    gc.freeze()
+    keep_out_of_collection()
     while True:
         try:
             method, arguments = pickle.load(requests)

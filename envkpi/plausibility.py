@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from envkpi import timing
 from envkpi.contract import KINDS
 from envkpi.readers import SOURCE_ROW, Problem
 
@@ -75,6 +76,7 @@ def _invisible_reason(column: str):
     return reason
 
 
+@timing.phase("validation: plausibility")
 def implausible(kind: str, rows: pa.Table, period_range: tuple[str, str]) -> list[tuple[str, Problem]]:
     """The plausibility problems of one kind's rows (``source_file``, ``source_row`` and text columns)."""
     if not len(rows):

@@ -191,6 +191,13 @@ def test_goal_verdicts_follow_the_hand_given_numbers():
     assert Size.parse("2000x15") == Size(2000, 15) and Size(2000, 15).label == "2,000 plants x 15 FY"
 
 
+def test_the_harness_reads_the_helper_threads_phases_by_the_librarys_suffix():
+    from benchmarks.run import HELPER_THREAD  # a copy: the harness itself does not import envkpi
+    from envkpi import timing
+
+    assert HELPER_THREAD == timing.HELPER_THREAD
+
+
 def test_union_by_name_reads_one_kind_at_a_time(tmp_path):
     """DuckDB keeps every file of a union_by_name statement open: 6 plants x 2 years are 96
     monthly files of the four kinds; under a limit of 80 open files each kind's 24 must be read

@@ -28,6 +28,7 @@ from envkpi.contract import monthly_kinds
 from envkpi.ingest.deliveries import Ingest, IngestSummary, discover, sha256_of
 from envkpi.reporting.export import remove_stale_temporaries, replace_atomically, write_csv
 from envkpi.reporting.filings import write_filings
+from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
 from envkpi.settings import Settings
 from envkpi.warehouse.database import (
@@ -202,6 +203,7 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
     return summary
 
 
+@timing.phase("reports (CSV, JSON)")
 def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary,
                   report_year: int | None = None) -> dict[str, Path]:
     """The contract's outputs (kpi_results.csv, rejections.csv, the filings) and the run's own
@@ -268,6 +270,7 @@ class ReportBasis:
     plant_names: dict[str, str]
 
 
+@timing.phase("report basis (delivery times, plant names)")
 def report_basis(connection: duckdb.DuckDBPyConnection) -> ReportBasis:
     """The delivery times and plant names of the current deliveries (read-only queries)."""
     delivered_at = connection.execute(
@@ -297,6 +300,7 @@ def figures_as_of(basis: ReportBasis, fiscal_year: int, fiscal_year_start_month:
     return "no deliveries" if pd.isna(latest) else latest.strftime("%Y-%m-%d")
 
 
+@timing.phase("charts + report pack")
 def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int,
                         basis: ReportBasis, published: pd.DataFrame | None = None) -> dict[str, Path]:
     """Charts (PNG, SVG, PDF) and the report pack (PDF, Markdown, HTML, XLSX, CSV) for one fiscal year.
@@ -324,6 +328,7 @@ def _of_year(published: pd.DataFrame | None, fiscal_year: int) -> pd.DataFrame |
     return None if rows.empty else rows.reset_index(drop=True)
 
 
+@timing.phase("publish snapshot")
 def publish_snapshot(settings: Settings) -> Path:
     """Copy the closed warehouse to the snapshot folder and swap it in atomically.
 
@@ -350,6 +355,7 @@ def exclusive_run(settings: Settings) -> Iterator[None]:
         yield
 
 
+@timing.phase("transaction: connect, commit, checkpoint")
 def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSummary:
     """Ingest the landing folder and rebuild every derived table in ONE warehouse transaction.
 
@@ -376,6 +382,7 @@ def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSum
     return summary
 
 
+@timing.phase("report step: connect")
 def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, ReportBasis,
                                                                     pd.DataFrame]:
     """The contract's CSVs and the run's reports; returns them, the KPI table, what the charts

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_of
 from envkpi.ingest.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
+from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
 from envkpi.settings import Limits, Settings
 from envkpi.validation.plausibility import implausible
@@ -122,6 +123,7 @@ def shown_name(name: str) -> str:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+@timing.phase("discover files")
 def discover(landing: Path, started_ns: int | None = None,
              settle_seconds: float = 0) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
     """Every regular file under ``landing``, and the ones that are not contract files.
@@ -185,6 +187,7 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+@timing.phase("reference for checks")
 def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int,
                       plants_known: bool = True, reporting_currency: str = "JPY",
                       period_range: tuple[str, str] = ("0000-01", "9999-12")) -> ReferenceData:
@@ -208,6 +211,7 @@ def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_m
     )
 
 
+@timing.phase("assemble kind frame")
 def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
     """The rows of several readable files of one kind as one Arrow table of trimmed text.
 
@@ -313,6 +317,7 @@ class _BatchesAhead:
         self._fill()
         return tables, rows, checked, reads
 
+    @timing.phase("validation: waiting for the check ahead")
     def _validation(self, checking: Future) -> Checked:
         return checking.result()  # a method of its own, so that the benchmark times this wait
 
@@ -359,6 +364,7 @@ class ReadContent:
     problem: Problem | None = None  # the file could not be read, or changed while being read
 
 
+@timing.phase("hash files", memory=False)
 def read_landed(landed: LandedFile) -> tuple[bytes | None, ReadContent]:
     """A file's bytes, read once: the sha256, the size and the rows all come from these bytes.
 
@@ -462,6 +468,7 @@ class Ingest:
             self._validator = self._built_validator()
         return self._validator
 
+    @timing.phase("GX setup")
     def _built_validator(self) -> Validator:
         """The validator being built beside the hashing and reading (waiting for it), or a new one."""
         return self._validator_build.result() if self._validator_build else self._make_validator(0)
@@ -470,6 +477,7 @@ class Ingest:
         return current_reference(self.connection, self.fiscal_year_start_month, self.plants_known,
                                  self.reporting_currency, self.period_range)
 
+    @timing.phase("ingest bookkeeping (known files, order, waiting for reads)")
     def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
         summary = IngestSummary(self.run_id, first_delivery_id=self._next_delivery_id)
         for relative, problem in ignored:
@@ -529,6 +537,7 @@ class Ingest:
         except Exception:  # noqa: BLE001 - the error that ended the ingest is the one to report
             pass
 
+    @timing.phase("ingest bookkeeping (known files, order, waiting for reads)")
     def _candidates(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> list[tuple[LandedFile, str | None, int | None]]:
         """The files whose content may be new, in delivery order, with the sha256 their status gives.
 
@@ -549,6 +558,7 @@ class Ingest:
             candidates.append((landed, sha, None))
         return candidates
 
+    @timing.phase("ingest bookkeeping (known files, order, waiting for reads)")
     def _known_deliveries(self) -> dict:
         by_stat: dict[tuple[str, int, int], str] = {}
         by_sha: dict[str, dict] = {}
@@ -563,6 +573,7 @@ class Ingest:
                 entry["rejected_id"] = delivery_id
         return {"by_stat": by_stat, "by_sha": by_sha}
 
+    @timing.phase("kind bookkeeping (accepted rows, slice keys)")
     def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
                      tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary,
                      checked: Checked | None, reads: dict[str, ReadContent]) -> None:
@@ -629,6 +640,7 @@ class Ingest:
             f"{rest:,} more problems in this file are not listed (at most {limit:,} are, setting "
             f"max_problems_per_file): fix the ones above, then check the file again"))]
 
+    @timing.phase("delivery rows", memory=False)
     def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
         """Give the file its delivery_id; the row is written with the kind's others by ``_flush_deliveries``."""
         delivery_id = self._next_delivery_id
@@ -639,6 +651,7 @@ class Ingest:
         )
         return delivery_id
 
+    @timing.phase("delivery rows", memory=False)
     def _flush_deliveries(self) -> None:
         """One insert for a kind's deliveries: a statement per file costs more than reading the file."""
         if not self._pending_deliveries:
@@ -652,6 +665,7 @@ class Ingest:
             self.connection.unregister("incoming_deliveries")
         self._pending_deliveries = []
 
+    @timing.phase("rejection rows", memory=False)
     def _record_rejection(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable,
                           problems: list[Problem], rejected_before: int | None) -> None:
         if rejected_before is None:
@@ -665,6 +679,7 @@ class Ingest:
             [[delivery_id, p.row, p.column, p.value, p.reason] for p in problems],
         )
 
+    @timing.phase("load raw rows + slices")
     def _load(self, kind: str, rows: pa.Table, delivery_ids: dict[str, int]) -> None:
         """Append the accepted files' rows to the raw layer and let them state the slices they cover."""
         # Identifiers only, all from the contract's fixed names; no delivered text enters the SQL.

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from envkpi.contract import KINDS, normalise_header
+from envkpi.runtime import timing
 from envkpi.settings import Limits
 
 SOURCE_ROW = "source_row"
@@ -321,6 +322,7 @@ def _read_plain_batch(kind: str, files: list[_PlainCsv], limits: Limits = Limits
     return tables
 
 
+@timing.phase("read files")
 def read_deliveries(paths: dict[str, Path], kind: str, contents: dict[str, bytes] | None = None,
                     limits: Limits = Limits()) -> dict[str, DeliveredTable]:
     """Read several delivered files of one kind: plain CSVs in batches, every other file on its own.

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS
 from envkpi.ingest.readers import SOURCE_ROW, Problem
+from envkpi.runtime import timing
 
 SOURCE_FILE = "source_file"
 _PERIOD = "^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -75,6 +76,7 @@ def _invisible_reason(column: str):
     return reason
 
 
+@timing.phase("validation: plausibility")
 def implausible(kind: str, rows: pa.Table, period_range: tuple[str, str]) -> list[tuple[str, Problem]]:
     """The plausibility problems of one kind's rows (``source_file``, ``source_row`` and text columns)."""
     if not len(rows):

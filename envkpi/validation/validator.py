@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, NUMBER_PATTERN, number_columns
 from envkpi.ingest.readers import SOURCE_ROW, Problem, to_frame
+from envkpi.runtime import timing
 from envkpi.runtime.memory import keep_out_of_collection
 from envkpi.runtime.workers import end_worker, library_command, library_environment
 from envkpi.validation.rules import with_rule_columns
@@ -106,6 +107,7 @@ def _as_number(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
     return pc.cast(_where_matches(values, _NUMBER), pa.float64())
 
 
+@timing.phase("validation: typed columns")
 def _with_derived_columns(kind: str, rows: pa.Table, reference: ReferenceData, numbers: bool = True) -> pa.Table:
     """Add the typed columns that the suites check (named ``<column>_number`` and the like).
 
@@ -160,6 +162,7 @@ def row_key_groups(kind: str, frame: pd.DataFrame) -> pd.Series:
     return frame[present].fillna("\x00").groupby(present, sort=False, dropna=False).ngroup()
 
 
+@timing.phase("validation: duplicate keys")
 def duplicate_key_problems(kind: str, frame: pd.DataFrame, groups: pd.Series | None = None) -> list[tuple[str, Problem]]:
     """Rows that repeat another row's key in the same file with different values (contract 3)."""
     groups = row_key_groups(kind, frame) if groups is None else groups
@@ -387,6 +390,7 @@ class Validator:
     start-up when a night has much to check; see ``Settings.validation_process_mb``).
     """
 
+    @timing.phase("GX setup")
     def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None, in_worker_process: bool = False):
         engine = GreatExpectationsProcess if in_worker_process else GreatExpectations
         self._engine = engine(expectations_dir, data_docs_dir)
@@ -412,6 +416,7 @@ class Validator:
         # (None once too many to keep; see _failing_rows_by_value).
         self._passed: dict[tuple[str, ReferenceData], pa.Array | None] = {}
 
+    @timing.phase("Data Docs")
     def build_data_docs(self) -> None:
         """Render the Data Docs of every validation this validator ran (once per run: rendering is slow),
         then make the site work offline (``envkpi.validation.data_docs``)."""
@@ -491,6 +496,7 @@ class Validator:
     def _failing_rows_by_row(self, kind: str, derived: pa.Table, reference: ReferenceData):
         yield from self._run(kind, derived, reference)
 
+    @timing.phase("validation: GX suites")
     def validate(self, kind: str, rows: pa.Table, reference: ReferenceData) -> Validation:
         """Problems per file for one kind's rows (``source_file`` names the file of each row).
 

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from envkpi.contract import number_columns
 from envkpi.reporting.export import replace_atomically
+from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
 from envkpi.settings import SQL_DIR, Settings
 from envkpi.vocabulary import RATINGS, SCOPE_LEVELS
@@ -169,6 +170,7 @@ def _reference_csv(settings: Settings, name: str) -> pd.DataFrame:
     return pd.read_csv(settings.reference / name, dtype=str, keep_default_na=False).fillna("")
 
 
+@timing.phase("load reference")
 def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """(Re)load the shipped reference data into ``reference_*`` tables: the KPI registry, the
     conversion factors, the Scope of each energy type and the Energy Conservation Act's figures."""
@@ -220,6 +222,7 @@ def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) ->
     connection.unregister("act_frame")
 
 
+@timing.phase("validation: numbers the warehouse can store")
 def unstorable_numbers(connection: duckdb.DuckDBPyConnection, rows: pa.Table) -> list[tuple[str, int, str, str]]:
     """(source_file, source_row, column, text) of each delivered number the warehouse cannot cast."""
     # What the accepted_* views cast delivered numbers to (contract.NUMBER_TYPES, read at call
@@ -243,11 +246,13 @@ def unstorable_numbers(connection: duckdb.DuckDBPyConnection, rows: pa.Table) ->
     return found
 
 
+@timing.phase("rebuild conversion")
 def rebuild_conversion(connection: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the per-year conversion factors after delivered ``factors`` changed."""
     execute_file(connection, "normalised_conversion")
 
 
+@timing.phase("KPI rebuild (normalised + kpi_results)")
 def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
                     since_delivery_id: int | None = None) -> None:
     """Bring the normalised layer and ``kpi_results`` up to date with the accepted layer.
@@ -293,6 +298,7 @@ def write_kpi_results_csv(connection: duckdb.DuckDBPyConnection, path: Path) -> 
     return path
 
 
+@timing.phase("kpi_results to pandas")
 def kpi_results_frame(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """``kpi_results`` in a stable order, as the contract's CSV holds it.
 

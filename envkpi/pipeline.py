@@ -25,8 +25,14 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import monthly_kinds
-from envkpi.ingest.deliveries import Ingest, IngestSummary, discover, sha256_of
-from envkpi.reporting.export import remove_stale_temporaries, replace_atomically, write_csv
+from envkpi.ingest.deliveries import Ingest, IngestSummary, discover
+from envkpi.reporting.export import (
+    files_made_from,
+    record_made_from,
+    remove_stale_temporaries,
+    replace_atomically,
+    write_csv,
+)
 from envkpi.reporting.filings import write_filings
 from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
@@ -439,19 +445,12 @@ def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, basis: Rep
         return {}
     inputs = _annual_report_inputs(kpi_results, settings, report_year, basis, _of_year(published, report_year))
     manifest = settings.reports / "pack" / f".annual_report_FY{report_year}.json"
-    if manifest.exists():
-        drawn = json.loads(manifest.read_text(encoding="utf-8"))
-        files = {name: settings.reports / path for name, path in drawn["files"].items()}
-        if drawn["inputs"] == inputs and all(
-                path.exists() and sha256_of(path) == drawn["sha256"][name] for name, path in files.items()):
-            return files
+    drawn = files_made_from(manifest, inputs, settings.reports)
+    if drawn is not None:
+        return drawn
     written = write_annual_report(kpi_results, settings, report_year, basis, published)
     fault_point("reports:annual-written")
-    # Paths relative to the reports folder: a copied or moved folder keeps its record.
-    record = {"inputs": inputs,
-              "files": {name: Path(path).relative_to(settings.reports).as_posix() for name, path in written.items()},
-              "sha256": {name: sha256_of(path) for name, path in written.items()}}
-    replace_atomically(manifest, lambda tmp: tmp.write_text(json.dumps(record, indent=1), encoding="utf-8"))
+    record_made_from(manifest, inputs, written, settings.reports)
     return written
 
 

@@ -311,6 +311,36 @@ def test_the_filings_of_the_report_year_are_also_tables_for_people(landing):
     assert "| A | 1,000 | 25.8 |" in markdown
 
 
+def test_the_tables_for_people_are_made_again_only_when_their_year_changed(landing):
+    """The report year's filings as MD, HTML and XLSX: a night with nothing new leaves the very
+    files (same inode and modification time; an XLSX would differ by its save time alone); a
+    restated month of that year makes all three again, and a deleted one is made again."""
+    from openpyxl import load_workbook
+
+    landing.plants([["A", "Plant A", "BU", "JP", "", ""]])
+    landing.energy("energy.csv", [["A", "2017-04", "steam", "1000", "GJ"]])
+    landing.production("production.csv", [["A", "2017-04", "8", "t"]])
+    landing.run()
+    pack = landing.settings.reports / "pack"
+    tables = [pack / f"filings_FY2017.{suffix}" for suffix in ("md", "html", "xlsx")]
+    first = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in tables}
+
+    landing.run()
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in tables} == first
+
+    landing.energy("energy_restated.csv", [["A", "2017-04", "steam", "1200", "GJ"]])
+    landing.run()
+    assert all((path.stat().st_ino, path.stat().st_mtime_ns) != first[path] for path in tables)
+    # 1,200 GJ x 0.0258 kl/GJ = 30.96 kl of crude oil equivalent, 31.0 as a person reads it
+    assert "| A | 1,200 | 31.0 |" in tables[0].read_text(encoding="utf-8")
+    rows = list(load_workbook(tables[2], read_only=True)["energy_conservation"].iter_rows(values_only=True))
+    assert rows[1][:3] == ("A", 1200, pytest.approx(30.96, rel=1e-15))
+
+    tables[2].unlink()
+    landing.run()
+    assert tables[2].is_file()
+
+
 def test_a_night_writes_again_only_the_filings_of_the_years_whose_figures_changed(landing, tmp_path):
     """A restatement of FY2016 rewrites FY2016's filing files, and FY2017's energy conservation
     report (its change against the year before moved); FY2017's other filings stay the very files

@@ -7,6 +7,8 @@ reader's Excel, so every text cell that starts a formula is prefixed with an apo
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import tempfile
@@ -165,6 +167,47 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         pass  # unreadable: written again
     replace_atomically(path, lambda tmp: tmp.write_bytes(data))
     return True
+
+
+# Characters Markdown would read as markup inside a table cell.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_|<>\[\]])")
+
+
+def markdown_cell(text: object) -> str:
+    """``text`` as one Markdown table cell that shows as written: markup escaped, on one line."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def files_made_from(manifest: Path, inputs: str, base: Path) -> dict[str, Path] | None:
+    """The files a manifest (``record_made_from``) lists, when they were made from ``inputs`` (a
+    digest of everything they show) and each is still there byte for byte as it was written;
+    else None, and the caller makes them again.
+
+    For files that cost seconds to make and whose bytes alone cannot say whether they are
+    current (an XLSX holds the time it was saved; a chart's PDF its fonts' subsets).
+    """
+    try:
+        made = json.loads(manifest.read_text(encoding="utf-8"))
+        files = {name: base / path for name, path in made["files"].items()}
+        if made["inputs"] == inputs and all(
+                path.is_file() and _sha256(path) == made["sha256"][name] for name, path in files.items()):
+            return files
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing or unreadable: made again
+    return None
+
+
+def record_made_from(manifest: Path, inputs: str, files: Mapping[str, Path], base: Path) -> None:
+    """Record (atomically) that ``files`` were made from ``inputs``, with each one's sha256; paths
+    relative to ``base``, so that a copied or moved folder keeps its record."""
+    record = {"inputs": inputs,
+              "files": {name: Path(path).relative_to(base).as_posix() for name, path in files.items()},
+              "sha256": {name: _sha256(Path(path)) for name, path in files.items()}}
+    replace_atomically(manifest, lambda tmp: tmp.write_text(json.dumps(record, indent=1), encoding="utf-8"))
 
 
 @dataclass(frozen=True)

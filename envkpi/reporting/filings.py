@@ -15,13 +15,21 @@ same rows are also written as tables a person pastes into the filing or the repo
 
 from __future__ import annotations
 
+import hashlib
 import html
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from envkpi.reporting.export import csv_bytes, write_if_changed, write_xlsx
+from envkpi.reporting.export import (
+    csv_bytes,
+    files_made_from,
+    markdown_cell,
+    record_made_from,
+    write_if_changed,
+    write_xlsx,
+)
 from envkpi.runtime.faults import fault_point
 from envkpi.warehouse.database import sql
 
@@ -75,20 +83,37 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def write_human_tables(tables: dict[str, pd.DataFrame], folder: Path, fiscal_year: int) -> dict[str, Path]:
-    """The three filings of one fiscal year as Markdown, HTML and XLSX (one sheet each)."""
-    from envkpi.reporting.report_pack import _markdown_cell
+def _digest(year: dict[str, pd.DataFrame]) -> str:
+    """A digest of one year's filing rows (as their CSV bytes) and of the code that lays them out."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name, frame in year.items():
+        digest.update(name.encode("utf-8"))
+        digest.update(csv_bytes(frame.reset_index(drop=True)))
+    return digest.hexdigest()
 
+
+def write_human_tables(tables: dict[str, pd.DataFrame], folder: Path, fiscal_year: int) -> dict[str, Path]:
+    """The three filings of one fiscal year as Markdown, HTML and XLSX (one sheet each).
+
+    The XLSX holds the time it was saved, so its bytes always differ: the three files are made
+    again only when the year's rows (or this code) changed, which a manifest beside them records.
+    """
     year = {name: tables[name][tables[name].fiscal_year == fiscal_year].drop(columns="fiscal_year")
             for name in tables}
+    paths = {"filings:md": folder / f"filings_FY{fiscal_year}.md", "filings:html": folder / f"filings_FY{fiscal_year}.html",
+             "filings:xlsx": folder / f"filings_FY{fiscal_year}.xlsx"}
+    inputs = _digest(year)
+    manifest = folder / f".filings_FY{fiscal_year}.json"
+    if files_made_from(manifest, inputs, folder) is not None:
+        return paths
     markdown = [f"# Filings FY{fiscal_year}", ""]
     page = [f"<h1>Filings FY{fiscal_year}</h1>"]
     for name, *_, title in FILINGS:
         shown = _readable(year[name])
-        markdown += [f"## {_markdown_cell(title)}", "",
-                     "| " + " | ".join(_markdown_cell(c) for c in shown.columns) + " |",
+        markdown += [f"## {markdown_cell(title)}", "",
+                     "| " + " | ".join(markdown_cell(c) for c in shown.columns) + " |",
                      "|" + "|".join("---" for _ in shown.columns) + "|"]
-        markdown += ["| " + " | ".join(_markdown_cell(v) for v in row) + " |" for row in shown.itertuples(index=False)]
+        markdown += ["| " + " | ".join(markdown_cell(v) for v in row) + " |" for row in shown.itertuples(index=False)]
         markdown.append("")
         page += [f"<h2>{html.escape(title)}</h2>", shown.to_html(index=False, escape=True, border=0)]
     document = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -96,10 +121,8 @@ def write_human_tables(tables: dict[str, pd.DataFrame], folder: Path, fiscal_yea
                 "sans-serif; margin: 2em; }} table { border-collapse: collapse; margin-bottom: 2em; } "
                 "th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; } th { background: #e8eef4; }</style>\n"
                 "</head>\n<body>\n" + "\n".join(page) + "\n</body>\n</html>\n")
-    paths = {"filings:md": folder / f"filings_FY{fiscal_year}.md", "filings:html": folder / f"filings_FY{fiscal_year}.html",
-             "filings:xlsx": folder / f"filings_FY{fiscal_year}.xlsx"}
     write_if_changed(paths["filings:md"], "\n".join(markdown).encode("utf-8"))
     write_if_changed(paths["filings:html"], document.encode("utf-8"))
-    # Written every time: an XLSX holds the time it was saved, so its bytes always differ.
     write_xlsx({name: year[name].reset_index(drop=True) for name in year}, paths["filings:xlsx"])
+    record_made_from(manifest, inputs, paths, folder)
     return paths

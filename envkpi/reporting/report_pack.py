@@ -21,14 +21,13 @@ from __future__ import annotations
 import html
 import io
 import math
-import re
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from envkpi.reporting import charts
-from envkpi.reporting.export import replace_atomically, write_xlsx
+from envkpi.reporting.export import markdown_cell, replace_atomically, write_xlsx
 from envkpi.reporting.pdf_fonts import lean_subsets
 from envkpi.vocabulary import GROUP, RATINGS, SCOPE_LEVELS, star_legend
 
@@ -231,13 +230,6 @@ def figures_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Data
 
 # --- text formats ---------------------------------------------------------------------------
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_|<>\[\]])")
-
-
-def _markdown_cell(text: object) -> str:
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
-
-
 def _notes(table: pd.DataFrame) -> list[str]:
     return [note for note in table[NOTE] if note]
 
@@ -245,14 +237,14 @@ def _notes(table: pd.DataFrame) -> list[str]:
 def to_markdown(table: pd.DataFrame, fiscal_year: int, dates: charts.ReportDates) -> str:
     """The table as a GitHub-flavoured Markdown document (cells escaped)."""
     lines = [f"# Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}", "",
-             f"Group scope. {_markdown_cell(dates.text.replace('  ·  ', '. '))}.", ""]
-    lines.append("| " + " | ".join(_markdown_cell(c) for c in table.columns) + " |")
+             f"Group scope. {markdown_cell(dates.text.replace('  ·  ', '. '))}.", ""]
+    lines.append("| " + " | ".join(markdown_cell(c) for c in table.columns) + " |")
     lines.append("|" + "|".join(":---:" if c == SELF_ASSESSMENT else "---" for c in table.columns) + "|")
     for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(_markdown_cell(cell) for cell in row) + " |")
-    lines += ["", _markdown_cell(STAR_LEGEND), ""]
-    lines += [_markdown_cell(note) + "  " for note in _notes(table)]
-    lines += ["", _markdown_cell(f"Source: {charts.SOURCE}. {ROUNDING_NOTE}"), ""]
+        lines.append("| " + " | ".join(markdown_cell(cell) for cell in row) + " |")
+    lines += ["", markdown_cell(STAR_LEGEND), ""]
+    lines += [markdown_cell(note) + "  " for note in _notes(table)]
+    lines += ["", markdown_cell(f"Source: {charts.SOURCE}. {ROUNDING_NOTE}"), ""]
     return "\n".join(lines)
 
 

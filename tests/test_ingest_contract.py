@@ -302,6 +302,96 @@ def test_a_file_rejected_for_an_unknown_plant_loads_once_the_plant_is_delivered(
     assert landing.rejections().empty
 
 
+def _ingest(landing, validator_factory, settings=None):
+    """One run's ingest (no reports) with the validators built by ``validator_factory``."""
+    from envkpi.pipeline import ingest_and_compute, new_run_id
+    from envkpi.warehouse import connect
+
+    now = pd.Timestamp.now()
+    connection = connect(landing.settings.warehouse)
+    try:
+        connection.execute("begin transaction")
+        summary = ingest_and_compute(connection, settings or landing.settings, new_run_id(now), now, validator_factory)
+        connection.execute("commit")
+    finally:
+        connection.close()
+    return summary
+
+
+class CountingValidators:
+    """A validator factory that records each validator built and every file each one validates."""
+
+    def __init__(self, settings):
+        from envkpi.pipeline import make_validator
+
+        self._build = make_validator(settings)
+        self.built = 0
+        self.validated: list[str] = []
+
+    def __call__(self, new_bytes):
+        validator = self._build(new_bytes)
+        self.built += 1
+        validate = validator.validate
+
+        def counting(kind, rows, reference):
+            self.validated.extend(sorted(set(rows["source_file"].to_pylist())))
+            return validate(kind, rows, reference)
+
+        validator.validate = counting
+        return validator
+
+
+def test_a_rejected_file_is_not_checked_again_until_what_it_failed_against_changes(landing, monkeypatch):
+    import envkpi.ingest
+
+    read: list[str] = []
+    read_landed = envkpi.ingest.read_landed
+    monkeypatch.setattr(envkpi.ingest, "read_landed", lambda landed: (read.append(landed.relative), read_landed(landed))[1])
+    landing.plants([TWO_PLANTS[0]])
+    landing.energy("energy_P2.csv", [["P2", "2017-04", "electricity", "5", "kWh"],
+                                     ["P2", "2017-05", "electricity", "6", "kWh"]])
+    landing.energy("energy_P1_bad.csv", [["P1", "2017-13", "electricity", "-1", "kWh"]])
+    # By hand: both rows of energy_P2.csv name a plant not in the boundary; the other file's row 2
+    # has a month 13 and a negative quantity.
+    expected = [["energy_P2.csv", 2, "plant_id", "P2"], ["energy_P2.csv", 3, "plant_id", "P2"],
+                ["energy_P1_bad.csv", 2, "period", "2017-13"], ["energy_P1_bad.csv", 2, "quantity", "-1"]]
+
+    first_validators = CountingValidators(landing.settings)
+    first = _ingest(landing, first_validators)
+    assert first.rejected == ["energy_P2.csv", "energy_P1_bad.csv"]
+    assert first.rejections()[["file", "row", "column", "value"]].values.tolist() == expected
+    assert {"energy_P2.csv", "energy_P1_bad.csv"} <= set(first_validators.validated)
+
+    # Nothing changed: the stored rejections are reported as they were, without reading or checking the files.
+    read.clear()
+    quiet = CountingValidators(landing.settings)
+    second = _ingest(landing, quiet)
+    assert (quiet.built, quiet.validated, read) == (0, [], [])
+    assert second.rejected == ["energy_P2.csv", "energy_P1_bad.csv"]
+    pd.testing.assert_frame_equal(second.rejections(), first.rejections())
+
+    # A setting that shapes the list of problems is part of what a file is checked against.
+    fewer = landing.settings.with_overrides(max_problems_per_file=1)
+    third_validators = CountingValidators(fewer)
+    third = _ingest(landing, third_validators, fewer)
+    assert sorted(third_validators.validated) == sorted(read) == ["energy_P1_bad.csv", "energy_P2.csv"]
+    assert third.rejections()[["file", "column", "value"]].values.tolist()[:2] == [
+        ["energy_P2.csv", "plant_id", "P2"], ["energy_P2.csv", "", "1 more"]]
+
+    # The plant it lacked arrives: energy_P2.csv is checked again, against the new boundary, and
+    # loads; the other file is checked again too and stays rejected for its own problems.
+    assert _ingest(landing, CountingValidators(landing.settings)).rejections().values.tolist() == \
+        first.rejections().values.tolist()
+    landing.plants(TWO_PLANTS, name="plants_v2.csv")
+    read.clear()
+    last_validators = CountingValidators(landing.settings)
+    last = _ingest(landing, last_validators)
+    assert {"energy_P2.csv", "energy_P1_bad.csv"} <= set(read) & set(last_validators.validated)
+    assert last.loaded == ["plants_v2.csv", "energy_P2.csv"]
+    assert last.rejections()[["file", "row", "column", "value"]].values.tolist() == expected[2:]
+    assert accepted(landing, "energy").plant_id.tolist() == ["P2", "P2"]
+
+
 # --- Formats read identically -----------------------------------------------------------------
 
 WASTE = ["plant_id", "period", "waste_type", "treatment", "quantity", "unit"]

@@ -38,6 +38,17 @@ create table if not exists rejection (
     value         varchar,
     reason        varchar not null
 );
+-- The problem's place in its file's list as the run reported it: a rejection reused by a later
+-- run (see rejection_check) lists its problems in the same order. Null in rows written before.
+alter table rejection add column if not exists problem_number integer;
+
+-- What each rejected delivery was last checked against (envkpi.check_basis): while the file and
+-- this fingerprint are the same, a run reuses the stored rejection instead of reading and
+-- checking the file again.
+create table if not exists rejection_check (
+    delivery_id     bigint primary key,
+    checked_against varchar not null
+);
 
 -- The raw layer (raw_<kind>, one table per kind, text exactly as delivered) and the typed
 -- accepted_<kind> views follow from the contract definition: envkpi/schema.py.

@@ -262,6 +262,41 @@ def test_a_second_ingest_of_the_same_files_changes_no_row(landing):
     assert (landing.settings.reports / "kpi_results.csv").read_bytes() == kpis_before
 
 
+def test_a_night_that_accepts_nothing_rebuilds_no_derived_table(landing, monkeypatch):
+    import envkpi.warehouse
+
+    built: list[str] = []
+    execute_file = envkpi.warehouse.execute_file
+    monkeypatch.setattr(envkpi.warehouse, "execute_file",
+                        lambda connection, name, *rest: (built.append(name), execute_file(connection, name, *rest))[1])
+    layers = set(envkpi.warehouse.DERIVED_TABLES[2:])
+    landing.plants(TWO_PLANTS)
+    landing.energy("energy_P1.csv", [["P1", "2017-04", "electricity", "100", "kWh"]])
+    landing.production("production_P1.csv", [["P1", "2017-04", "10", "t"]])
+    landing.run()
+    assert layers <= set(built)
+    kpis = (landing.settings.reports / "kpi_results.csv").read_bytes()
+
+    built.clear()
+    landing.energy("energy_bad.csv", [["PX", "2017-04", "electricity", "1", "kWh"]])  # rejected: changes nothing
+    assert landing.run().ingest.rejected == ["energy_bad.csv"]
+    built.clear()
+    landing.run()  # nothing new at all
+    assert not layers & set(built)
+    assert (landing.settings.reports / "kpi_results.csv").read_bytes() == kpis
+
+    # A setting the layers are built with (another fiscal-year start) rebuilds them whole.
+    landing.run(fiscal_year_start_month=1)
+    assert layers <= set(built)
+    # An accepted month rebuilds them: energy 100 + 50 kWh over 10 t of production.
+    built.clear()
+    landing.energy("energy_P1_more.csv", [["P1", "2017-05", "electricity", "50", "kWh"]])
+    landing.production("production_P1_more.csv", [["P1", "2017-05", "0", "t"]])
+    landing.run()
+    assert layers <= set(built)
+    assert (landing.settings.reports / "kpi_results.csv").read_bytes() != kpis
+
+
 def test_the_same_content_under_another_name_is_not_counted_twice(landing):
     landing.plants(TWO_PLANTS)
     rows = [["P1", "2017-04", "electricity", "100", "kWh"]]

@@ -291,9 +291,10 @@ class _BatchesAhead:
     """
 
     def __init__(self, reader: ThreadPoolExecutor, checker: ThreadPoolExecutor, work: list[tuple[str, list]],
-                 limits: Limits = Limits()):
+                 limits: Limits = Limits(), loaded_content: frozenset[str] = frozenset()):
         self._reader, self._checker = reader, checker
         self._limits = limits
+        self._loaded_content = loaded_content
         self._work = iter(work)
         self._ahead: deque[list] = deque()  # [kind, reading, checking or None]
         self._check: tuple[Validator, ReferenceData] | None = None
@@ -321,7 +322,8 @@ class _BatchesAhead:
 
     def _fill(self) -> None:
         while len(self._ahead) < (2 if self._check else 4) and (following := next(self._work, None)):
-            self._ahead.append([following[0], self._reader.submit(_read_batch, *following, self._limits), None])
+            self._ahead.append([following[0], self._reader.submit(_read_batch, *following, self._limits,
+                                                                    self._loaded_content), None])
         for entry in self._ahead:
             kind, reading, checking = entry
             if checking is None and self._check and KINDS[kind].monthly:
@@ -383,18 +385,22 @@ def read_landed(landed: LandedFile) -> tuple[bytes | None, ReadContent]:
 
 
 def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
-                limits: Limits = Limits()) -> tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]]:
+                limits: Limits = Limits(), loaded_content: frozenset[str] = frozenset(),
+                ) -> tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]]:
     """A batch's files as read (or why not), the rows of the readable ones as one table, and what
     each read gave (files whose sha256 the run knew by their status are read too: their rows).
     A file whose stored rejection the run reuses (a rejected delivery_id as the candidate's third
-    item) is not read."""
+    item) is not read. A file whose bytes an earlier run loaded (``loaded_content``, by sha256:
+    the same file copied again, or touched) is not parsed or checked: it changes nothing."""
     candidates = [candidate for candidate in candidates if candidate[2] is None]
     contents: dict[str, bytes] = {}
     reads: dict[str, ReadContent] = {}
     tables: dict[str, DeliveredTable] = {}
     for landed, _, _ in candidates:
         raw, reads[landed.relative] = read_landed(landed)
-        if raw is not None and landed.path.suffix.casefold() not in READABLE_SUFFIXES:
+        if raw is not None and reads[landed.relative].sha256 in loaded_content:
+            tables[landed.relative] = DeliveredTable()  # unchanged: the run reports it so by its sha256
+        elif raw is not None and landed.path.suffix.casefold() not in READABLE_SUFFIXES:
             tables[landed.relative] = DeliveredTable(problems=[Problem(
                 None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
         elif raw is not None:
@@ -407,7 +413,8 @@ def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | 
         if landed.relative not in tables:  # not readable, or changed while being read
             tables[landed.relative] = DeliveredTable(problems=[reads[landed.relative].problem])
     tables = {landed.relative: tables[landed.relative] for landed, _, _ in candidates}
-    return tables, kind_table(kind, {label: t for label, t in tables.items() if t.readable}), reads
+    parsed = {label: t for label, t in tables.items() if t.readable and reads[label].sha256 not in loaded_content}
+    return tables, kind_table(kind, parsed), reads
 
 
 # A kind's new files are read, validated and loaded in batches of about this many bytes of
@@ -456,6 +463,7 @@ class Ingest:
         self._pending_deliveries: list[tuple] = []
         self._bases: dict[ReferenceData, str] = {}  # check_basis of each reference this run checked against
         self._stored_problems: dict[int, list[Problem]] = {}  # of the rejections this run reuses
+        self._new_statuses: list[tuple[str, int, int, str]] = []  # of loaded content under a new status
         self.plants_known = plants_known
         self._next_delivery_id = 1 + connection.execute(
             "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
@@ -504,7 +512,7 @@ class Ingest:
             candidates = self._candidates(files, known, summary)
             batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
             ahead = _BatchesAhead(reader, checker, [(kind, batch) for kind in KINDS for batch in batches_of[kind]],
-                                  self.limits)
+                                  self.limits, frozenset(self._accepted_content))
             for kind in KINDS:
                 to_check = any(candidate[2] is None for batch in batches_of[kind] for candidate in batch)
                 if KINDS[kind].monthly and to_check and not ahead.checking:
@@ -617,6 +625,11 @@ class Ingest:
             else:
                 entry["rejected_id"] = delivery_id
                 entry["checked_against"] = checked_against
+        for source_file, size, modified_ns, sha in self.connection.execute(
+            "select source_file, size_bytes, modified_ns, sha256 from known_status"
+        ).fetchall():
+            if sha in by_sha:
+                by_stat.setdefault((source_file, size, modified_ns), sha)
         return {"by_stat": by_stat, "by_sha": by_sha}
 
     def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
@@ -653,6 +666,8 @@ class Ingest:
             if read is not None:  # the status and the content of the one read
                 landed = LandedFile(landed.path, landed.relative, landed.kind, read.size, read.modified_ns)
             if sha != known_sha:  # content the status did not vouch for
+                if sha in self._known_by_sha:  # an earlier run's content: known by this status from now on
+                    self._new_statuses.append((landed.relative, landed.size, landed.modified_ns, sha))
                 if sha in self._accepted_content or sha in self._seen_this_run:
                     summary.unchanged.append(landed.relative)
                     continue
@@ -670,6 +685,9 @@ class Ingest:
             delivery_ids[landed.relative] = self._record_delivery(landed, sha, kind, table, "accepted")
             summary.loaded.append(landed.relative)
         self._flush_deliveries()
+        if self._new_statuses:
+            self.connection.executemany("insert into known_status values (?, ?, ?, ?)", self._new_statuses)
+            self._new_statuses = []
         fault_point(f"ingest:deliveries-recorded:{kind}")
         if delivery_ids:
             if validation is not None and validation.is_repeat.any():

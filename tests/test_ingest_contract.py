@@ -427,6 +427,30 @@ def test_a_rejected_file_is_not_checked_again_until_what_it_failed_against_chang
     assert accepted(landing, "energy").plant_id.tolist() == ["P2", "P2"]
 
 
+def test_a_file_whose_content_was_loaded_is_not_checked_again_when_touched_or_copied(landing, monkeypatch):
+    import envkpi.ingest
+
+    landing.plants(TWO_PLANTS)
+    rows = [["P1", "2017-04", "electricity", "100", "kWh"]]
+    energy = landing.energy("energy_P1.csv", rows)
+    _ingest(landing, CountingValidators(landing.settings))
+    os.utime(energy, ns=(energy.stat().st_atime_ns, energy.stat().st_mtime_ns + 10**9))  # touched: a new status
+    landing.energy("energy_P1_copy.csv", rows)
+    validators = CountingValidators(landing.settings)
+    summary = _ingest(landing, validators)
+    assert validators.validated == []
+    assert sorted(summary.unchanged) == ["energy_P1.csv", "energy_P1_copy.csv", "plants.csv"]
+    assert landing.query("select count(*) n from raw_energy").n[0] == 1
+    # The next night knows both by their status: nothing is read, no validator is built.
+    read: list[str] = []
+    read_landed = envkpi.ingest.read_landed
+    monkeypatch.setattr(envkpi.ingest, "read_landed", lambda landed: (read.append(landed.relative), read_landed(landed))[1])
+    validators = CountingValidators(landing.settings)
+    summary = _ingest(landing, validators)
+    assert (read, validators.built) == ([], 0)
+    assert sorted(summary.unchanged) == ["energy_P1.csv", "energy_P1_copy.csv", "plants.csv"]
+
+
 # --- Formats read identically -----------------------------------------------------------------
 
 WASTE = ["plant_id", "period", "waste_type", "treatment", "quantity", "unit"]

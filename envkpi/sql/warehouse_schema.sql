@@ -50,6 +50,16 @@ create table if not exists rejection_check (
     checked_against varchar not null
 );
 
+-- Files found under a status no delivery has (copied again, touched) whose content a delivery
+-- has: remembered, so that later runs know them by their status without reading them (a loaded
+-- content is then unchanged, a rejected one reuses its rejection while its check basis holds).
+create table if not exists known_status (
+    source_file   varchar not null,      -- path relative to the landing folder
+    size_bytes    bigint not null,
+    modified_ns   bigint not null,
+    sha256        varchar not null
+);
+
 -- The raw layer (raw_<kind>, one table per kind, text exactly as delivered) and the typed
 -- accepted_<kind> views follow from the contract definition: envkpi/schema.py.
 

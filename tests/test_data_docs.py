@@ -88,3 +88,21 @@ def test_reference_kinds_name_file_and_row_in_data_docs(tmp_path):
     page = next((landing.settings.reports / "data_docs" / "validations" / "plants").rglob("*.html"))
     text = page.read_text(encoding="utf-8")
     assert "source_file" in text and "plants_bad.csv" in text and "source_row" in text
+
+
+def test_a_night_that_validates_nothing_leaves_the_site_as_it_was(tmp_path):
+    from helpers import Landing
+
+    landing = Landing(tmp_path)
+    landing.plants(TWO_PLANTS)
+    rows = [["P1", "2017-04", "electricity", "5", "kWh"]]
+    landing.energy("energy_P1.csv", rows)
+    landing.run(data_docs=True)
+    site = landing.settings.reports / "data_docs"
+    before = {path: path.stat().st_mtime_ns for path in site.rglob("*") if path.is_file()}
+    assert before
+    # A new file whose content was loaded already: the validator is built (something new by its
+    # status), but nothing is validated, so nothing is rendered or made offline again.
+    landing.energy("energy_P1_copy.csv", rows)
+    assert landing.run(data_docs=True).ingest.unchanged == ["plants.csv", "energy_P1.csv", "energy_P1_copy.csv"]
+    assert {path: path.stat().st_mtime_ns for path in site.rglob("*") if path.is_file()} == before

@@ -262,6 +262,41 @@ def test_a_second_ingest_of_the_same_files_changes_no_row(landing):
     assert (landing.settings.reports / "kpi_results.csv").read_bytes() == kpis_before
 
 
+def test_a_night_that_accepts_nothing_rebuilds_no_derived_table(landing, monkeypatch):
+    import envkpi.warehouse.database
+
+    built: list[str] = []
+    execute_file = envkpi.warehouse.database.execute_file
+    monkeypatch.setattr(envkpi.warehouse.database, "execute_file",
+                        lambda connection, name, *rest: (built.append(name), execute_file(connection, name, *rest))[1])
+    layers = set(envkpi.warehouse.database.DERIVED_TABLES[2:])
+    landing.plants(TWO_PLANTS)
+    landing.energy("energy_P1.csv", [["P1", "2017-04", "electricity", "100", "kWh"]])
+    landing.production("production_P1.csv", [["P1", "2017-04", "10", "t"]])
+    landing.run()
+    assert layers <= set(built)
+    kpis = (landing.settings.reports / "kpi_results.csv").read_bytes()
+
+    built.clear()
+    landing.energy("energy_bad.csv", [["PX", "2017-04", "electricity", "1", "kWh"]])  # rejected: changes nothing
+    assert landing.run().ingest.rejected == ["energy_bad.csv"]
+    built.clear()
+    landing.run()  # nothing new at all
+    assert not layers & set(built)
+    assert (landing.settings.reports / "kpi_results.csv").read_bytes() == kpis
+
+    # A setting the layers are built with (another fiscal-year start) rebuilds them whole.
+    landing.run(fiscal_year_start_month=1)
+    assert layers <= set(built)
+    # An accepted month rebuilds them: energy 100 + 50 kWh over 10 t of production.
+    built.clear()
+    landing.energy("energy_P1_more.csv", [["P1", "2017-05", "electricity", "50", "kWh"]])
+    landing.production("production_P1_more.csv", [["P1", "2017-05", "0", "t"]])
+    landing.run()
+    assert layers <= set(built)
+    assert (landing.settings.reports / "kpi_results.csv").read_bytes() != kpis
+
+
 def test_the_same_content_under_another_name_is_not_counted_twice(landing):
     landing.plants(TWO_PLANTS)
     rows = [["P1", "2017-04", "electricity", "100", "kWh"]]
@@ -300,6 +335,120 @@ def test_a_file_rejected_for_an_unknown_plant_loads_once_the_plant_is_delivered(
     result = landing.run()
     assert result.ingest.loaded == ["plants_v2.csv", "energy_P2.csv"]
     assert landing.rejections().empty
+
+
+def _ingest(landing, validator_factory, settings=None):
+    """One run's ingest (no reports) with the validators built by ``validator_factory``."""
+    from envkpi.pipeline import ingest_and_compute, new_run_id
+    from envkpi.warehouse.database import connect
+
+    now = pd.Timestamp.now()
+    connection = connect(landing.settings.warehouse)
+    try:
+        connection.execute("begin transaction")
+        summary = ingest_and_compute(connection, settings or landing.settings, new_run_id(now), now, validator_factory)
+        connection.execute("commit")
+    finally:
+        connection.close()
+    return summary
+
+
+class CountingValidators:
+    """A validator factory that records each validator built and every file each one validates."""
+
+    def __init__(self, settings):
+        from envkpi.pipeline import make_validator
+
+        self._build = make_validator(settings)
+        self.built = 0
+        self.validated: list[str] = []
+
+    def __call__(self, new_bytes):
+        validator = self._build(new_bytes)
+        self.built += 1
+        validate = validator.validate
+
+        def counting(kind, rows, reference):
+            self.validated.extend(sorted(set(rows["source_file"].to_pylist())))
+            return validate(kind, rows, reference)
+
+        validator.validate = counting
+        return validator
+
+
+def test_a_rejected_file_is_not_checked_again_until_what_it_failed_against_changes(landing, monkeypatch):
+    import envkpi.ingest.deliveries
+
+    read: list[str] = []
+    read_landed = envkpi.ingest.deliveries.read_landed
+    monkeypatch.setattr(envkpi.ingest.deliveries, "read_landed", lambda landed: (read.append(landed.relative), read_landed(landed))[1])
+    landing.plants([TWO_PLANTS[0]])
+    landing.energy("energy_P2.csv", [["P2", "2017-04", "electricity", "5", "kWh"],
+                                     ["P2", "2017-05", "electricity", "6", "kWh"]])
+    landing.energy("energy_P1_bad.csv", [["P1", "2017-13", "electricity", "-1", "kWh"]])
+    # By hand: both rows of energy_P2.csv name a plant not in the boundary; the other file's row 2
+    # has a month 13 and a negative quantity.
+    expected = [["energy_P2.csv", 2, "plant_id", "P2"], ["energy_P2.csv", 3, "plant_id", "P2"],
+                ["energy_P1_bad.csv", 2, "period", "2017-13"], ["energy_P1_bad.csv", 2, "quantity", "-1"]]
+
+    first_validators = CountingValidators(landing.settings)
+    first = _ingest(landing, first_validators)
+    assert first.rejected == ["energy_P2.csv", "energy_P1_bad.csv"]
+    assert first.rejections()[["file", "row", "column", "value"]].values.tolist() == expected
+    assert {"energy_P2.csv", "energy_P1_bad.csv"} <= set(first_validators.validated)
+
+    # Nothing changed: the stored rejections are reported as they were, without reading or checking the files.
+    read.clear()
+    quiet = CountingValidators(landing.settings)
+    second = _ingest(landing, quiet)
+    assert (quiet.built, quiet.validated, read) == (0, [], [])
+    assert second.rejected == ["energy_P2.csv", "energy_P1_bad.csv"]
+    pd.testing.assert_frame_equal(second.rejections(), first.rejections())
+
+    # A setting that shapes the list of problems is part of what a file is checked against.
+    fewer = landing.settings.with_overrides(max_problems_per_file=1)
+    third_validators = CountingValidators(fewer)
+    third = _ingest(landing, third_validators, fewer)
+    assert sorted(third_validators.validated) == sorted(read) == ["energy_P1_bad.csv", "energy_P2.csv"]
+    assert third.rejections()[["file", "column", "value"]].values.tolist()[:2] == [
+        ["energy_P2.csv", "plant_id", "P2"], ["energy_P2.csv", "", "1 more"]]
+
+    # The plant it lacked arrives: energy_P2.csv is checked again, against the new boundary, and
+    # loads; the other file is checked again too and stays rejected for its own problems.
+    assert _ingest(landing, CountingValidators(landing.settings)).rejections().values.tolist() == \
+        first.rejections().values.tolist()
+    landing.plants(TWO_PLANTS, name="plants_v2.csv")
+    read.clear()
+    last_validators = CountingValidators(landing.settings)
+    last = _ingest(landing, last_validators)
+    assert {"energy_P2.csv", "energy_P1_bad.csv"} <= set(read) & set(last_validators.validated)
+    assert last.loaded == ["plants_v2.csv", "energy_P2.csv"]
+    assert last.rejections()[["file", "row", "column", "value"]].values.tolist() == expected[2:]
+    assert accepted(landing, "energy").plant_id.tolist() == ["P2", "P2"]
+
+
+def test_a_file_whose_content_was_loaded_is_not_checked_again_when_touched_or_copied(landing, monkeypatch):
+    import envkpi.ingest.deliveries
+
+    landing.plants(TWO_PLANTS)
+    rows = [["P1", "2017-04", "electricity", "100", "kWh"]]
+    energy = landing.energy("energy_P1.csv", rows)
+    _ingest(landing, CountingValidators(landing.settings))
+    os.utime(energy, ns=(energy.stat().st_atime_ns, energy.stat().st_mtime_ns + 10**9))  # touched: a new status
+    landing.energy("energy_P1_copy.csv", rows)
+    validators = CountingValidators(landing.settings)
+    summary = _ingest(landing, validators)
+    assert validators.validated == []
+    assert sorted(summary.unchanged) == ["energy_P1.csv", "energy_P1_copy.csv", "plants.csv"]
+    assert landing.query("select count(*) n from raw_energy").n[0] == 1
+    # The next night knows both by their status: nothing is read, no validator is built.
+    read: list[str] = []
+    read_landed = envkpi.ingest.deliveries.read_landed
+    monkeypatch.setattr(envkpi.ingest.deliveries, "read_landed", lambda landed: (read.append(landed.relative), read_landed(landed))[1])
+    validators = CountingValidators(landing.settings)
+    summary = _ingest(landing, validators)
+    assert (read, validators.built) == ([], 0)
+    assert sorted(summary.unchanged) == ["energy_P1.csv", "energy_P1_copy.csv", "plants.csv"]
 
 
 # --- Formats read identically -----------------------------------------------------------------

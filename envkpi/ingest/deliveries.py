@@ -7,8 +7,10 @@ The delivery rules of contract section 3, in the order a run applies them:
 2. a file whose content (sha256) an earlier run already loaded changes nothing;
 3. the other files are read and validated kind by kind, reference kinds first (plants, factors,
    targets), so that a new plant and its first month can arrive together;
-4. a file with any problem is rejected whole and reported; it is checked again on every run
-   until it is replaced or the reference it lacked arrives;
+4. a file with any problem is rejected whole and reported; it is reported again on every run
+   until it is replaced, and checked again once what it is checked against changes (the
+   reference it lacked arrives, a suite or a setting changes: ``envkpi.validation.check_basis``). Until
+   then a run reuses the stored rejection without reading the file;
 5. an accepted file's rows go to the raw layer with their lineage, and its (kind, plant, month)
    slices replace what earlier deliveries said. Within a run files apply in order of
    modification time, then path.
@@ -38,6 +40,7 @@ from envkpi.ingest.readers import SOURCE_ROW, DeliveredTable, Problem, read_deli
 from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
 from envkpi.settings import Limits, Settings
+from envkpi.validation.check_basis import check_basis
 from envkpi.validation.plausibility import implausible
 from envkpi.validation.rules import ANY_YEAR
 from envkpi.validation.validator import SOURCE_FILE, ReferenceData, Validation, Validator
@@ -292,9 +295,10 @@ class _BatchesAhead:
     """
 
     def __init__(self, reader: ThreadPoolExecutor, checker: ThreadPoolExecutor, work: list[tuple[str, list]],
-                 limits: Limits = Limits()):
+                 limits: Limits = Limits(), loaded_content: frozenset[str] = frozenset()):
         self._reader, self._checker = reader, checker
         self._limits = limits
+        self._loaded_content = loaded_content
         self._work = iter(work)
         self._ahead: deque[list] = deque()  # [kind, reading, checking or None]
         self._check: tuple[Validator, ReferenceData] | None = None
@@ -323,7 +327,8 @@ class _BatchesAhead:
 
     def _fill(self) -> None:
         while len(self._ahead) < (2 if self._check else 4) and (following := next(self._work, None)):
-            self._ahead.append([following[0], self._reader.submit(_read_batch, *following, self._limits), None])
+            self._ahead.append([following[0], self._reader.submit(_read_batch, *following, self._limits,
+                                                                    self._loaded_content), None])
         for entry in self._ahead:
             kind, reading, checking = entry
             if checking is None and self._check and KINDS[kind].monthly:
@@ -386,15 +391,22 @@ def read_landed(landed: LandedFile) -> tuple[bytes | None, ReadContent]:
 
 
 def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
-                limits: Limits = Limits()) -> tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]]:
+                limits: Limits = Limits(), loaded_content: frozenset[str] = frozenset(),
+                ) -> tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]]:
     """A batch's files as read (or why not), the rows of the readable ones as one table, and what
-    each read gave (files whose sha256 the run knew by their status are read too: their rows)."""
+    each read gave (files whose sha256 the run knew by their status are read too: their rows).
+    A file whose stored rejection the run reuses (a rejected delivery_id as the candidate's third
+    item) is not read. A file whose bytes an earlier run loaded (``loaded_content``, by sha256:
+    the same file copied again, or touched) is not parsed or checked: it changes nothing."""
+    candidates = [candidate for candidate in candidates if candidate[2] is None]
     contents: dict[str, bytes] = {}
     reads: dict[str, ReadContent] = {}
     tables: dict[str, DeliveredTable] = {}
     for landed, _, _ in candidates:
         raw, reads[landed.relative] = read_landed(landed)
-        if raw is not None and landed.path.suffix.casefold() not in READABLE_SUFFIXES:
+        if raw is not None and reads[landed.relative].sha256 in loaded_content:
+            tables[landed.relative] = DeliveredTable()  # unchanged: the run reports it so by its sha256
+        elif raw is not None and landed.path.suffix.casefold() not in READABLE_SUFFIXES:
             tables[landed.relative] = DeliveredTable(problems=[Problem(
                 None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
         elif raw is not None:
@@ -410,7 +422,8 @@ def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | 
                 raise RuntimeError(f"{landed.relative} was read, but gave no table")
             tables[landed.relative] = DeliveredTable(problems=[problem])
     tables = {landed.relative: tables[landed.relative] for landed, _, _ in candidates}
-    return tables, kind_table(kind, {label: t for label, t in tables.items() if t.readable}), reads
+    parsed = {label: t for label, t in tables.items() if t.readable and reads[label].sha256 not in loaded_content}
+    return tables, kind_table(kind, parsed), reads
 
 
 # A kind's new files are read, validated and loaded in batches of about this many bytes of
@@ -426,11 +439,12 @@ def _batches(candidates: list) -> list[list]:
     batches: list[list] = []
     size = 0
     for candidate in candidates:
-        if not batches or size + candidate[0].size > BATCH_BYTES:
+        read = 0 if candidate[2] is not None else candidate[0].size  # a reused rejection is not read
+        if not batches or size + read > BATCH_BYTES:
             batches.append([])
             size = 0
         batches[-1].append(candidate)
-        size += candidate[0].size
+        size += read
     return batches
 
 
@@ -441,6 +455,7 @@ class Ingest:
                  fiscal_year_start_month: int, make_validator, plants_known: bool = True,
                  settings: Settings | None = None):
         settings = settings or Settings()
+        self.settings = settings
         self.limits = settings.limits
         self.reporting_currency = settings.reporting_currency
         self.max_problems_per_file = settings.max_problems_per_file
@@ -455,6 +470,9 @@ class Ingest:
         self._validator: Validator | None = None
         self._validator_build: Future | None = None
         self._pending_deliveries: list[tuple] = []
+        self._bases: dict[ReferenceData, str] = {}  # check_basis of each reference this run checked against
+        self._stored_problems: dict[int, list[Problem]] = {}  # of the rejections this run reuses
+        self._new_statuses: list[tuple[str, int, int, str]] = []  # of loaded content under a new status
         self.plants_known = plants_known
         self._next_delivery_id = 1 + one_row(
             connection,
@@ -506,9 +524,10 @@ class Ingest:
             candidates = self._candidates(files, known, summary)
             batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
             ahead = _BatchesAhead(reader, checker, [(kind, batch) for kind in KINDS for batch in batches_of[kind]],
-                                  self.limits)
+                                  self.limits, frozenset(self._accepted_content))
             for kind in KINDS:
-                if KINDS[kind].monthly and batches_of[kind] and not ahead.checking:
+                to_check = any(candidate[2] is None for batch in batches_of[kind] for candidate in batch)
+                if KINDS[kind].monthly and to_check and not ahead.checking:
                     ahead.check_with(self.validator, self._reference())
                 for batch in batches_of[kind]:
                     tables, rows, checked, reads = ahead.next()
@@ -553,24 +572,82 @@ class Ingest:
             if sha is not None and (sha in self._accepted_content or sha in self._seen_this_run):
                 summary.unchanged.append(landed.relative)
                 continue
+            rejected = None
             if sha is not None:
                 self._seen_this_run.add(sha)
-            candidates.append((landed, sha, None))
-        return candidates
+                if known["by_sha"][sha]["checked_against"] is not None:
+                    rejected = known["by_sha"][sha]["rejected_id"]
+            candidates.append((landed, sha, rejected))
+        return self._reusing_rejections(candidates, known)
+
+    def _reusing_rejections(self, candidates: list[tuple[LandedFile, str | None, int | None]],
+                            known: dict) -> list[tuple[LandedFile, str | None, int | None]]:
+        """The candidates, each rejected file marked (by its rejected delivery_id) only where the
+        run would check it against exactly what it was checked against when it was rejected.
+
+        A kind is checked against the reference as the kinds before it leave it; the reference
+        kinds (plants, factors, ...) may change it when a file of theirs is new this run, so from
+        the kind after such a file on, rejected files are checked again.
+        """
+        if not any(rejected is not None for _, _, rejected in candidates):
+            return candidates
+        basis = self._basis(self._reference())
+        same_reference: dict[str | None, bool] = {}
+        may_change = False
+        for kind in KINDS:
+            same_reference[kind] = not may_change
+            if not KINDS[kind].monthly and any(c[0].kind == kind and c[2] is None for c in candidates):
+                may_change = True
+        checked_against = {status["rejected_id"]: status["checked_against"] for status in known["by_sha"].values()}
+        reused = {rejected for landed, _, rejected in candidates
+                  if rejected is not None and same_reference[landed.kind] and checked_against[rejected] == basis}
+        self._stored_problems = self._stored_rejections(reused)
+        return [(landed, sha, rejected if rejected in self._stored_problems else None)
+                for landed, sha, rejected in candidates]
+
+    def _stored_rejections(self, delivery_ids: set[int]) -> dict[int, list[Problem]]:
+        """The problems of these rejected deliveries, in the order their run listed them."""
+        if not delivery_ids:
+            return {}
+        stored: dict[int, list[Problem]] = {}
+        unnumbered: set[int] = set()  # written before problems were numbered: cannot be put back in order
+        for delivery_id, row, column, value, reason, number in self.connection.execute(
+            'select delivery_id, "row", "column", value, reason, problem_number from rejection '
+            "where delivery_id in (select unnest($ids)) order by delivery_id, problem_number",
+            {"ids": sorted(delivery_ids)},
+        ).fetchall():
+            if number is None:
+                unnumbered.add(delivery_id)
+            else:
+                stored.setdefault(delivery_id, []).append(Problem(row, column, value, reason))
+        # The rows of an unnumbered one are checked again.
+        return {delivery_id: problems for delivery_id, problems in stored.items() if delivery_id not in unnumbered}
+
+    def _basis(self, reference: ReferenceData) -> str:
+        if reference not in self._bases:
+            self._bases[reference] = check_basis(reference, self.settings)
+        return self._bases[reference]
 
     @timing.phase("ingest bookkeeping (known files, order, waiting for reads)")
     def _known_deliveries(self) -> dict:
         by_stat: dict[tuple[str, int, int], str] = {}
         by_sha: dict[str, dict] = {}
-        for source_file, size, modified_ns, sha, status, delivery_id in self.connection.execute(
-            "select source_file, size_bytes, modified_ns, sha256, status, delivery_id from delivery order by delivery_id"
+        for source_file, size, modified_ns, sha, status, delivery_id, checked_against in self.connection.execute(
+            "select source_file, size_bytes, modified_ns, sha256, status, delivery_id, checked_against "
+            "from delivery left join rejection_check using (delivery_id) order by delivery_id"
         ).fetchall():
             by_stat[(source_file, size, modified_ns)] = sha
-            entry = by_sha.setdefault(sha, {"accepted": False, "rejected_id": None})
+            entry = by_sha.setdefault(sha, {"accepted": False, "rejected_id": None, "checked_against": None})
             if status == "accepted":
                 entry["accepted"] = True
             else:
                 entry["rejected_id"] = delivery_id
+                entry["checked_against"] = checked_against
+        for source_file, size, modified_ns, sha in self.connection.execute(
+            "select source_file, size_bytes, modified_ns, sha256 from known_status"
+        ).fetchall():
+            if sha in by_sha:
+                by_stat.setdefault((source_file, size, modified_ns), sha)
         return {"by_stat": by_stat, "by_sha": by_sha}
 
     @timing.phase("kind bookkeeping (accepted rows, slice keys)")
@@ -592,7 +669,12 @@ class Ingest:
             problems.sort(key=lambda p: (p.row or 0, p.column))
         fault_point(f"ingest:validated:{kind}")
         delivery_ids: dict[str, int] = {}
-        for landed, known_sha, _ in candidates:
+        basis = None  # of the reference this batch was checked against, once a file is rejected
+        for landed, known_sha, reused in candidates:
+            if reused is not None:  # rejected before, against the same as now: the same problems
+                summary.rejected.append(landed.relative)
+                summary.problems.extend((landed.relative, p) for p in self._stored_problems[reused])
+                continue
             table = tables[landed.relative]
             read = reads.get(landed.relative)
             if read is not None and read.problem is not None:  # unreadable, or still being written
@@ -605,6 +687,8 @@ class Ingest:
             if read is not None:  # the status and the content of the one read
                 landed = LandedFile(landed.path, landed.relative, landed.kind, read.size, read.modified_ns)
             if sha != known_sha:  # content the status did not vouch for
+                if sha in self._known_by_sha:  # an earlier run's content: known by this status from now on
+                    self._new_statuses.append((landed.relative, landed.size, landed.modified_ns, sha))
                 if sha in self._accepted_content or sha in self._seen_this_run:
                     summary.unchanged.append(landed.relative)
                     continue
@@ -613,13 +697,18 @@ class Ingest:
             problems = table.problems or found.get(landed.relative, [])
             if problems:
                 problems = self._listed(problems)
-                self._record_rejection(landed, sha, kind, table, problems, rejected_before)
+                # Nothing of this batch is loaded yet: the reference now is the one it was checked against.
+                basis = basis or self._basis(self._reference())
+                self._record_rejection(landed, sha, kind, table, problems, rejected_before, basis)
                 summary.rejected.append(landed.relative)
                 summary.problems.extend((landed.relative, p) for p in problems)
                 continue
             delivery_ids[landed.relative] = self._record_delivery(landed, sha, kind, table, "accepted")
             summary.loaded.append(landed.relative)
         self._flush_deliveries()
+        if self._new_statuses:
+            self.connection.executemany("insert into known_status values (?, ?, ?, ?)", self._new_statuses)
+            self._new_statuses = []
         fault_point(f"ingest:deliveries-recorded:{kind}")
         if delivery_ids:
             if validation is not None and validation.is_repeat.any():
@@ -667,7 +756,7 @@ class Ingest:
 
     @timing.phase("rejection rows", memory=False)
     def _record_rejection(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable,
-                          problems: list[Problem], rejected_before: int | None) -> None:
+                          problems: list[Problem], rejected_before: int | None, checked_against: str) -> None:
         if rejected_before is None:
             delivery_id = self._record_delivery(landed, sha, kind, table, "rejected")
         else:
@@ -675,9 +764,10 @@ class Ingest:
             delivery_id = rejected_before
             self.connection.execute("delete from rejection where delivery_id = ?", [delivery_id])
         self.connection.executemany(
-            'insert into rejection values (?, ?, ?, ?, ?)',
-            [[delivery_id, p.row, p.column, p.value, p.reason] for p in problems],
+            'insert into rejection (delivery_id, "row", "column", value, reason, problem_number) values (?, ?, ?, ?, ?, ?)',
+            [[delivery_id, p.row, p.column, p.value, p.reason, number] for number, p in enumerate(problems)],
         )
+        self.connection.execute("insert or replace into rejection_check values (?, ?)", [delivery_id, checked_against])
 
     @timing.phase("load raw rows + slices")
     def _load(self, kind: str, rows: pa.Table, delivery_ids: dict[str, int]) -> None:

@@ -99,7 +99,8 @@ class RejectionReport:
             for line in (["What this workbook holds"],
                          ["rejections: one row per problem that keeps a delivered file from loading, by plant and file."],
                          ["row is the spreadsheet row (the header is row 1); empty where the problem is the whole file."],
-                         ["Fix every row of a file, then deliver it again: a rejected file is checked again every night."],
+                         ["Fix every row of a file, then deliver it again: a rejected file is checked again whenever it or "
+                          "what it is checked against (plants, factors, targets) changes."],
                          ["Check a file before sending it: envkpi check FILE (or a folder)."]):
                 notes.append(line)
             notes["A1"].font = Font(bold=True)
@@ -135,8 +136,9 @@ class RejectionReport:
         files = self.rows.file.nunique()
         parts.append(f"<p>{len(self.rows)} problem{'s' if len(self.rows) != 1 else ''} in {files} "
                      f"file{'s' if files != 1 else ''}. Fix every row listed for a file and deliver it again; "
-                     "rows are spreadsheet rows (the header is row 1). A rejected file is checked again every "
-                     "night and loads on the first night it passes.</p>")
+                     "rows are spreadsheet rows (the header is row 1). A rejected file is checked again whenever it "
+                     "or what it is checked against (plants, factors, targets) changes, and loads on the first "
+                     "night it passes.</p>")
         plants = list(dict.fromkeys(self.rows.plant))
         parts.append("<nav><ul>")
         for number, plant in enumerate(plants):

@@ -293,10 +293,13 @@ class GreatExpectations:
                 failed.append((self._positions[name][outcome.expectation_config.id], ids))
         return failed
 
-    def build_data_docs(self) -> None:
-        """Render the Data Docs of every validation run so far (once per run: rendering is slow)."""
-        if self._data_docs and self._checkpoints:
-            self._context.build_data_docs()
+    def build_data_docs(self) -> bool:
+        """Render the Data Docs of every validation run so far (once per run: rendering is slow);
+        True when there was something to render."""
+        if not (self._data_docs and self._checkpoints):
+            return False
+        self._context.build_data_docs()
+        return True
 
     def close(self) -> None:
         """Nothing to end: GX runs in this process."""
@@ -338,8 +341,8 @@ class GreatExpectationsProcess:
                  positions: tuple[int, ...] | None = None) -> list[tuple[int, list[int]]]:
         return self._call("failures", kind, table, parameters, positions)
 
-    def build_data_docs(self) -> None:
-        self._call("build_data_docs")
+    def build_data_docs(self) -> bool:
+        return self._call("build_data_docs")
 
     def close(self) -> None:
         if self._process.poll() is None:
@@ -419,9 +422,10 @@ class Validator:
     @timing.phase("Data Docs")
     def build_data_docs(self) -> None:
         """Render the Data Docs of every validation this validator ran (once per run: rendering is slow),
-        then make the site work offline (``envkpi.validation.data_docs``)."""
-        self._engine.build_data_docs()
-        if self._data_docs_dir is not None and (self._data_docs_dir / "index.html").exists():
+        then make the site work offline (``envkpi.validation.data_docs``). Nothing is rendered or rewritten
+        when nothing was validated: the site of the last run that validated stays as it was."""
+        rendered = self._engine.build_data_docs()
+        if rendered and self._data_docs_dir is not None and (self._data_docs_dir / "index.html").exists():
             from envkpi.validation.data_docs import make_offline
 
             make_offline(self._data_docs_dir)

@@ -19,6 +19,7 @@ Each SQL file builds the relation it is named for. Values reach SQL only as para
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -259,14 +260,18 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
 
     ``since_delivery_id`` is the first delivery of this run: only the slices that deliveries from
     there on state are recomputed. Everything is rebuilt when it is None, or when the conversion
-    factors, the plants' boundary, the KPI registry or the fiscal-year start differ from the last
-    build. ``kpi_results`` is computed again for the fiscal years the restated slices fall in (see
-    sql/kpi/kpi_results.sql).
+    factors, the plants' boundary, the KPI registry, the fiscal-year start or the SQL and contract
+    that build the layers differ from the last build. ``kpi_results`` is computed again for the
+    fiscal years the restated slices fall in (see sql/kpi/kpi_results.sql). When no delivery from
+    ``since_delivery_id`` on was accepted and the state is that of the last build (a night with
+    nothing new, or only rejected files), every derived table is already what a rebuild would
+    give, and nothing is rebuilt beyond the factors.
     """
     fiscal_year_start_month = settings.fiscal_year_start_month
     for table in DERIVED_TABLES[:2]:  # the factors, small and rebuilt whole
         execute_file(connection, table)
-    state = one_row(connection, _BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month})
+    state = (*one_row(connection, _BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}),
+             _layers_fingerprint())
     (columns,) = one_row(
         connection, "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'")
     if columns != len(state):  # a warehouse built before the state had its current columns: rebuild once
@@ -274,18 +279,31 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     connection.execute(
         "create table if not exists normalised_build (fiscal_year_start_month integer, "
         "conversion_fingerprint varchar, emission_fingerprint varchar, boundary_fingerprint varchar, "
-        "kpi_fingerprint varchar)"
+        "kpi_fingerprint varchar, layers_fingerprint varchar)"
     )
     built = connection.execute("select * from normalised_build").fetchone()
     if since_delivery_id is None or built != state:
         since_delivery_id = 0
+    elif not one_row(connection, "select count(*) from delivery where status = 'accepted' and delivery_id >= ?",
+                     [since_delivery_id])[0]:
+        return  # the same inputs as the last build: its tables stand (the rejected files change none)
     parameters: dict[str, object] = {"fiscal_year_start_month": fiscal_year_start_month,
                                      "since_delivery_id": since_delivery_id}
     for table in DERIVED_TABLES[2:]:
         execute_file(connection, table, parameters)
         fault_point(f"derived:{table}")
     connection.execute("delete from normalised_build")
-    connection.execute("insert into normalised_build values (?, ?, ?, ?, ?)", list(state))
+    connection.execute("insert into normalised_build values (?, ?, ?, ?, ?, ?)", list(state))
+
+
+def _layers_fingerprint() -> str:
+    """The code that builds the derived layers: every SQL file and the contract's statements
+    (read at call time: a test may add a kind). A new version of either rebuilds them whole."""
+    digest = hashlib.sha256()
+    for name, path in sorted(_sql_files().items()):
+        digest.update(name.encode("utf-8") + b"\0" + path.read_bytes())
+    digest.update("\n".join(contract_statements()).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def write_kpi_results_csv(connection: duckdb.DuckDBPyConnection, path: Path) -> Path:

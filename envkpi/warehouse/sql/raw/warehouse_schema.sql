@@ -38,6 +38,27 @@ create table if not exists rejection (
     value         varchar,
     reason        varchar not null
 );
+-- The problem's place in its file's list as the run reported it: a rejection reused by a later
+-- run (see rejection_check) lists its problems in the same order. Null in rows written before.
+alter table rejection add column if not exists problem_number integer;
+
+-- What each rejected delivery was last checked against (envkpi.validation.check_basis): while the file and
+-- this fingerprint are the same, a run reuses the stored rejection instead of reading and
+-- checking the file again.
+create table if not exists rejection_check (
+    delivery_id     bigint primary key,
+    checked_against varchar not null
+);
+
+-- Files found under a status no delivery has (copied again, touched) whose content a delivery
+-- has: remembered, so that later runs know them by their status without reading them (a loaded
+-- content is then unchanged, a rejected one reuses its rejection while its check basis holds).
+create table if not exists known_status (
+    source_file   varchar not null,      -- path relative to the landing folder
+    size_bytes    bigint not null,
+    modified_ns   bigint not null,
+    sha256        varchar not null
+);
 
 -- The raw layer (raw_<kind>, one table per kind, text exactly as delivered) and the typed
 -- accepted_<kind> views follow from the contract definition: envkpi/warehouse/schema.py.

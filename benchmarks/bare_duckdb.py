@@ -41,12 +41,19 @@ MONTHLY_KINDS = ("energy", "production", "waste", "chemicals")
 def kind_files_sql(landing: Path, kind: str, union_by_name: bool = False) -> str:
     """The rows of every file of one kind under the landing folder, as text."""
     landing_glob = Path(landing).resolve().as_posix()
-    return (f"read_csv({_literal(f'{landing_glob}/**/{kind}_*.csv')}, "
-            f"union_by_name = {'true' if union_by_name else 'false'}, all_varchar = true)")
+    return (
+        f"read_csv({_literal(f'{landing_glob}/**/{kind}_*.csv')}, "
+        f"union_by_name = {'true' if union_by_name else 'false'}, all_varchar = true)"
+    )
 
 
-def group_kpis_sql(landing: Path, reference: Path = DEFAULT_REFERENCE, fiscal_year_start_month: int = 4,
-                   union_by_name: bool = False, sources: dict[str, str] | None = None) -> str:
+def group_kpis_sql(
+    landing: Path,
+    reference: Path = DEFAULT_REFERENCE,
+    fiscal_year_start_month: int = 4,
+    union_by_name: bool = False,
+    sources: dict[str, str] | None = None,
+) -> str:
     """The one statement: group KPIs per fiscal year straight from the delivered files.
 
     ``union_by_name`` matches columns by name in every file (files that order their columns
@@ -68,24 +75,24 @@ plants as (
     select plant_id,
            cast(in_scope_from || '-01' as date) as in_scope_from,
            cast(in_scope_to || '-01' as date) as in_scope_to
-    from read_csv({_literal(f'{landing_glob}/**/plants*.csv')}, union_by_name = true, all_varchar = true)
+    from read_csv({_literal(f"{landing_glob}/**/plants*.csv")}, union_by_name = true, all_varchar = true)
 ),
 factors as (
     select energy_type, unit, measure, cast(per_unit as double) as per_unit,
            coalesce(cast(valid_from_fy as integer), 0) as valid_from_fy,
            coalesce(cast(valid_to_fy as integer), 9999) as valid_to_fy
-    from read_csv({_literal(f'{reference}/*_factors.csv')}, union_by_name = true, all_varchar = true)
+    from read_csv({_literal(f"{reference}/*_factors.csv")}, union_by_name = true, all_varchar = true)
 ),
 kpis as (
     select kpi, numerator_measure, denominator_measure, cast(scale as double) as scale,
            cast(base_fiscal_year as integer) as base_fiscal_year
-    from read_csv({_literal(f'{reference}/kpis.csv')}, all_varchar = true)
+    from read_csv({_literal(f"{reference}/kpis.csv")}, all_varchar = true)
 ),
 mass(unit, to_t, to_kg) as (values ('t', 1.0, 1000.0), ('kg', 0.001, 1.0), ('g', 0.000001, 0.001)),
 energy as (
     select plant_id, cast(period || '-01' as date) as period_month, energy_type, unit,
            cast(quantity as double) as quantity
-    from {files('energy')}
+    from {files("energy")}
 ),
 measures as (
     select energy.plant_id, energy.period_month, factors.measure, energy.quantity * factors.per_unit as amount
@@ -96,15 +103,15 @@ measures as (
          between factors.valid_from_fy and factors.valid_to_fy
     union all
     select plant_id, cast(period || '-01' as date), 'production', cast(quantity as double) * mass.to_t
-    from {files('production')} join mass using (unit)
+    from {files("production")} join mass using (unit)
     union all
     select plant_id, cast(period || '-01' as date), measure, cast(quantity as double) * mass.to_t
-    from {files('waste')} as waste join mass using (unit)
+    from {files("waste")} as waste join mass using (unit)
     cross join (values ('waste'), ('recycled')) as m(measure)
     where measure = 'waste' or treatment in ('recycled', 'valuable')
     union all
     select plant_id, cast(period || '-01' as date), 'chemicals', cast(quantity as double) * mass.to_kg
-    from {files('chemicals')} join mass using (unit)
+    from {files("chemicals")} join mass using (unit)
 ),
 yearly as (
     select year(period_month) - (month(period_month) < {start})::int as fiscal_year, measure,
@@ -133,8 +140,9 @@ order by kpi_value.kpi, kpi_value.fiscal_year
 """
 
 
-def group_kpis(landing: Path, reference: Path = DEFAULT_REFERENCE, fiscal_year_start_month: int = 4,
-               union_by_name: bool = False) -> list[dict]:
+def group_kpis(
+    landing: Path, reference: Path = DEFAULT_REFERENCE, fiscal_year_start_month: int = 4, union_by_name: bool = False
+) -> list[dict]:
     """The group KPI rows (``RESULT_COLUMNS``), one per KPI and fiscal year."""
     connection = duckdb.connect()
     sources = {}
@@ -145,11 +153,14 @@ def group_kpis(landing: Path, reference: Path = DEFAULT_REFERENCE, fiscal_year_s
             # here (20,000). One kind at a time (7,200), each into a table of its own, fits.
             allow_open_files()
             for kind in MONTHLY_KINDS:
-                connection.execute(f"create temp table delivered_{kind} as select * from "
-                                   f"{kind_files_sql(landing, kind, union_by_name=True)}")
+                connection.execute(
+                    f"create temp table delivered_{kind} as select * from "
+                    f"{kind_files_sql(landing, kind, union_by_name=True)}"
+                )
                 sources[kind] = f"delivered_{kind}"
         rows = connection.execute(
-            group_kpis_sql(landing, reference, fiscal_year_start_month, union_by_name, sources)).fetchall()
+            group_kpis_sql(landing, reference, fiscal_year_start_month, union_by_name, sources)
+        ).fetchall()
     finally:
         connection.close()
     return [dict(zip(RESULT_COLUMNS, row)) for row in rows]
@@ -175,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the result rows and the time here")
     parser.add_argument("--union-by-name", action="store_true", help="match columns by name in every file")
     args = parser.parse_args(argv)
-    return time_and_report(lambda: group_kpis(args.landing, args.reference, union_by_name=args.union_by_name), args.json)
+    return time_and_report(
+        lambda: group_kpis(args.landing, args.reference, union_by_name=args.union_by_name), args.json
+    )
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

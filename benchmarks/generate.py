@@ -129,13 +129,34 @@ _SUBSTANCES = (
 CHEMICAL_LINES = tuple((name, cas, medium) for name, cas, media in _SUBSTANCES for medium in media)
 CHEMICALS_PER_PLANT = 15
 
-BUSINESS_UNITS = ("Specialty Materials", "Functional Components", "Magnetic Products", "Electronic Materials",
-                  "Automotive Parts", "Industrial Systems", "Healthcare Materials", "Performance Chemicals")
-COUNTRIES = (("JP", 0.40), ("CN", 0.20), ("US", 0.10), ("TH", 0.08), ("DE", 0.08), ("MX", 0.05),
-             ("IN", 0.05), ("VN", 0.04))
+BUSINESS_UNITS = (
+    "Specialty Materials",
+    "Functional Components",
+    "Magnetic Products",
+    "Electronic Materials",
+    "Automotive Parts",
+    "Industrial Systems",
+    "Healthcare Materials",
+    "Performance Chemicals",
+)
+COUNTRIES = (
+    ("JP", 0.40),
+    ("CN", 0.20),
+    ("US", 0.10),
+    ("TH", 0.08),
+    ("DE", 0.08),
+    ("MX", 0.05),
+    ("IN", 0.05),
+    ("VN", 0.04),
+)
 # KPI -> (base fiscal year, yearly step of the target) for the group targets file.
-TARGETS = {"energy_intensity": (2005, 1.0), "waste_intensity": (2005, 0.8), "chemical_intensity": (2006, 1.5),
-           "co2_intensity": (2005, 1.2), "recycling_rate": (None, 1.0)}
+TARGETS = {
+    "energy_intensity": (2005, 1.0),
+    "waste_intensity": (2005, 0.8),
+    "chemical_intensity": (2006, 1.5),
+    "co2_intensity": (2005, 1.2),
+    "recycling_rate": (None, 1.0),
+}
 # Seasonal shape of output by calendar month (as demo.group).
 _SEASON = np.array([0, 0.91, 0.99, 1.07, 1.00, 0.95, 1.03, 1.03, 0.89, 1.02, 1.04, 1.04, 0.98])
 
@@ -294,11 +315,39 @@ def build_group(plants: int, years: int, first_fy: int = 2005) -> Group:
     chem_mid = chem_line[chem_pick]
     chem_unit = _choice(rng, [("kg", 0.85), ("g", 0.10), ("t", 0.05)], plants)
 
-    return Group(plants, years, first_fy, plant_id, business_unit, country, first_month, last_month,
-                 acquired, divested, production_t, growth, production_unit, fixed_gj, gj_per_t,
-                 energy_saving, energy_share, energy_mid, energy_unit, energy_gj_per_unit, waste_rate,
-                 waste_reduction, waste_share, waste_recycled, waste_mid, waste_unit, chem_kg_per_t,
-                 chem_reduction, chem_share, chem_mid, chem_unit)
+    return Group(
+        plants,
+        years,
+        first_fy,
+        plant_id,
+        business_unit,
+        country,
+        first_month,
+        last_month,
+        acquired,
+        divested,
+        production_t,
+        growth,
+        production_unit,
+        fixed_gj,
+        gj_per_t,
+        energy_saving,
+        energy_share,
+        energy_mid,
+        energy_unit,
+        energy_gj_per_unit,
+        waste_rate,
+        waste_reduction,
+        waste_share,
+        waste_recycled,
+        waste_mid,
+        waste_unit,
+        chem_kg_per_t,
+        chem_reduction,
+        chem_share,
+        chem_mid,
+        chem_unit,
+    )
 
 
 def plants_csv(group: Group) -> str:
@@ -337,13 +386,15 @@ def _format_quantities(quantities: np.ndarray, decimals: np.ndarray) -> np.ndarr
     return out
 
 
-def _lines(plant_id: np.ndarray, period: str, mid: np.ndarray, quantities: np.ndarray,
-           decimals: np.ndarray, unit: np.ndarray) -> list[str]:
+def _lines(
+    plant_id: np.ndarray, period: str, mid: np.ndarray, quantities: np.ndarray, decimals: np.ndarray, unit: np.ndarray
+) -> list[str]:
     """CSV lines ``plant_id,period,<mid>quantity,unit`` of flattened (plant, line) arrays."""
     text = _format_quantities(quantities, decimals)
     prefix = f",{period},"
-    return [f"{p}{prefix}{m}{q},{u}" for p, m, q, u in zip(plant_id.tolist(), mid.tolist(), text.tolist(),
-                                                            unit.tolist())]
+    return [
+        f"{p}{prefix}{m}{q},{u}" for p, m, q, u in zip(plant_id.tolist(), mid.tolist(), text.tolist(), unit.tolist())
+    ]
 
 
 def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, list[str]]]:
@@ -357,8 +408,13 @@ def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, li
     economy = 0.85 if "2008-10" <= period <= "2010-03" else 1.0
     # Draw for every plant (not only the active ones), so that a plant's values do not depend on
     # which other plants are in the boundary.
-    production_t = (group.production_t * (1 + group.growth) ** years * _SEASON[calendar_month] * economy
-                    * rng.lognormal(0.0, 0.03, n))
+    production_t = (
+        group.production_t
+        * (1 + group.growth) ** years
+        * _SEASON[calendar_month]
+        * economy
+        * rng.lognormal(0.0, 0.03, n)
+    )
     energy_noise = rng.lognormal(0.0, 0.02, (n, 8))
     waste_noise = rng.lognormal(0.0, 0.08, (n, WASTE_PER_PLANT))
     waste_zero = rng.random((n, WASTE_PER_PLANT)) < 0.05
@@ -373,19 +429,21 @@ def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, li
     unit = group.production_unit[a]
     to_t = np.where(unit == "kg", 0.001, 1.0)
     decimals = np.array([DECIMALS["production"][u] for u in unit.tolist()], dtype=int)
-    out["production"] = _lines(pid, period, np.full(len(a), "", dtype=object), production_t[a] / to_t,
-                               decimals, unit)
+    out["production"] = _lines(pid, period, np.full(len(a), "", dtype=object), production_t[a] / to_t, decimals, unit)
 
     # energy: a fixed load plus a part proportional to output that improves every year
-    total_gj = group.fixed_gj[a] * (1 + 0.004 * years) + group.gj_per_t[a] * production_t[a] * (
-        1 - group.energy_saving[a]) ** years
-    trend = np.array([1.0, 1.02 ** years, 0.96 ** years, 1.0, 1.0, 0.99 ** years, 1.0, 1.0])
+    total_gj = (
+        group.fixed_gj[a] * (1 + 0.004 * years)
+        + group.gj_per_t[a] * production_t[a] * (1 - group.energy_saving[a]) ** years
+    )
+    trend = np.array([1.0, 1.02**years, 0.96**years, 1.0, 1.0, 0.99**years, 1.0, 1.0])
     gj = total_gj[:, None] * group.energy_share[a] * trend[None, :] * energy_noise[a]
     quantity = gj / group.energy_gj_per_unit[a]
     unit = group.energy_unit[a]
     decimals = np.array([DECIMALS["energy"][u] for u in unit.ravel().tolist()], dtype=int)
-    out["energy"] = _lines(np.repeat(pid, 8), period, group.energy_mid[a].ravel(), quantity.ravel(),
-                           decimals, unit.ravel())
+    out["energy"] = _lines(
+        np.repeat(pid, 8), period, group.energy_mid[a].ravel(), quantity.ravel(), decimals, unit.ravel()
+    )
 
     # waste: generation per t falls slowly; the recycled lines grow, the others shrink
     waste_t = group.waste_rate[a] * production_t[a] * (1 - group.waste_reduction[a]) ** years
@@ -395,9 +453,14 @@ def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, li
     unit = group.waste_unit[a]
     to_t = np.where(unit == "kg", 0.001, 1.0)
     decimals = np.where(unit == "kg", DECIMALS["waste"]["kg"], DECIMALS["waste"]["t"])
-    out["waste"] = _lines(np.repeat(pid, WASTE_PER_PLANT), period, group.waste_mid[a].ravel(),
-                          (amount_t / to_t[:, None]).ravel(), np.repeat(decimals, WASTE_PER_PLANT),
-                          np.repeat(unit, WASTE_PER_PLANT))
+    out["waste"] = _lines(
+        np.repeat(pid, WASTE_PER_PLANT),
+        period,
+        group.waste_mid[a].ravel(),
+        (amount_t / to_t[:, None]).ravel(),
+        np.repeat(decimals, WASTE_PER_PLANT),
+        np.repeat(unit, WASTE_PER_PLANT),
+    )
 
     # chemicals: VOC substitution makes the releases per t fall
     chem_kg = group.chem_kg_per_t[a] * production_t[a] * (1 - group.chem_reduction[a]) ** years
@@ -405,9 +468,14 @@ def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, li
     unit = group.chem_unit[a]
     to_kg = np.array([TO_KG[u] for u in unit.tolist()])
     decimals = np.array([DECIMALS["chemicals"][u] for u in unit.tolist()], dtype=int)
-    out["chemicals"] = _lines(np.repeat(pid, CHEMICALS_PER_PLANT), period, group.chem_mid[a].ravel(),
-                              (amount_kg / to_kg[:, None]).ravel(), np.repeat(decimals, CHEMICALS_PER_PLANT),
-                              np.repeat(unit, CHEMICALS_PER_PLANT))
+    out["chemicals"] = _lines(
+        np.repeat(pid, CHEMICALS_PER_PLANT),
+        period,
+        group.chem_mid[a].ravel(),
+        (amount_kg / to_kg[:, None]).ravel(),
+        np.repeat(decimals, CHEMICALS_PER_PLANT),
+        np.repeat(unit, CHEMICALS_PER_PLANT),
+    )
     # contract v2, from a stream of its own (the v1 kinds' values stay those of generator 1):
     # water withdrawn by source, and sales and purchases split by their mark
     rng2 = np.random.default_rng([SEED, 2, month_index])
@@ -417,18 +485,31 @@ def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, li
     eco_share, green_share = min(0.12 + 0.006 * years, 0.5), min(0.70 + 0.01 * years, 0.95)
     two = np.repeat(pid, 2)
     for kind, total, shares, mids, decimals, unit in (
-            ("water", water_m3, (0.4, 0.6), ("municipal,", "groundwater,"), 1, "m3"),
-            ("sales", revenue, (eco_share, 1 - eco_share), ("main line,yes,", "main line,no,"), 0, "JPY"),
-            ("purchases", spend, (green_share, 1 - green_share), ("office supplies,yes,", "office supplies,no,"),
-             0, "JPY")):
+        ("water", water_m3, (0.4, 0.6), ("municipal,", "groundwater,"), 1, "m3"),
+        ("sales", revenue, (eco_share, 1 - eco_share), ("main line,yes,", "main line,no,"), 0, "JPY"),
+        ("purchases", spend, (green_share, 1 - green_share), ("office supplies,yes,", "office supplies,no,"), 0, "JPY"),
+    ):
         quantity = (total[a][:, None] * np.array(shares)[None, :]).ravel()
-        out[kind] = _lines(two, period, np.tile(np.array(mids, dtype=object), len(a)), quantity,
-                           np.full(len(quantity), decimals), np.full(len(quantity), unit, dtype=object))
+        out[kind] = _lines(
+            two,
+            period,
+            np.tile(np.array(mids, dtype=object), len(a)),
+            quantity,
+            np.full(len(quantity), decimals),
+            np.full(len(quantity), unit, dtype=object),
+        )
     return active, out
 
 
-LINES_PER_PLANT = {"energy": 8, "production": 1, "waste": WASTE_PER_PLANT, "chemicals": CHEMICALS_PER_PLANT,
-                   "water": 2, "sales": 2, "purchases": 2}
+LINES_PER_PLANT = {
+    "energy": 8,
+    "production": 1,
+    "waste": WASTE_PER_PLANT,
+    "chemicals": CHEMICALS_PER_PLANT,
+    "water": 2,
+    "sales": 2,
+    "purchases": 2,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,8 +575,7 @@ def _write_reference(counter: _Counter, root: Path, group: Group) -> None:
     counter.write(root / folder / "targets.csv", targets_csv(group), folder)
 
 
-def _finish(root: Path, counter: _Counter, group: Group, layout: str, months: tuple[int, int],
-            started: float) -> dict:
+def _finish(root: Path, counter: _Counter, group: Group, layout: str, months: tuple[int, int], started: float) -> dict:
     manifest = counter.manifest(group, layout, months, time.perf_counter() - started)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         stamp = _timestamp(folder.name)
@@ -504,8 +584,9 @@ def _finish(root: Path, counter: _Counter, group: Group, layout: str, months: tu
     return manifest
 
 
-def write_group(plants: int, years: int, files_dir: Path | None = None, consolidated_dir: Path | None = None,
-                first_fy: int = 2005) -> dict[str, dict]:
+def write_group(
+    plants: int, years: int, files_dir: Path | None = None, consolidated_dir: Path | None = None, first_fy: int = 2005
+) -> dict[str, dict]:
     """Write the group's history in one pass into one or both layouts; return their manifests."""
     started = time.perf_counter()
     group = build_group(plants, years, first_fy)
@@ -547,8 +628,10 @@ def write_group(plants: int, years: int, files_dir: Path | None = None, consolid
             os.utime(path, (stamp, stamp))
             counter.files += 1
             counter.bytes += path.stat().st_size
-    return {layout: _finish(root, counter, group, layout, (0, group.months - 1), started)
-            for layout, (root, counter) in counters.items()}
+    return {
+        layout: _finish(root, counter, group, layout, (0, group.months - 1), started)
+        for layout, (root, counter) in counters.items()
+    }
 
 
 def write_extra_month(plants: int, years: int, out: Path, first_fy: int = 2005) -> dict:
@@ -576,16 +659,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the landing folder to write (created)")
     parser.add_argument("--layout", choices=("files", "consolidated"), default="files")
     parser.add_argument("--first-fy", type=int, default=2005)
-    parser.add_argument("--extra-month", action="store_true",
-                        help="write only the month after the last (files layout): the nightly increment")
+    parser.add_argument(
+        "--extra-month",
+        action="store_true",
+        help="write only the month after the last (files layout): the nightly increment",
+    )
     args = parser.parse_args(argv)
     if args.extra_month:
         manifest = write_extra_month(args.plants, args.years, args.out, args.first_fy)
     else:
         target = {"files_dir" if args.layout == "files" else "consolidated_dir": args.out}
         manifest = write_group(args.plants, args.years, first_fy=args.first_fy, **target)[args.layout]
-    print(f"wrote {manifest['files']:,} files, {manifest['monthly_rows']:,} monthly rows "
-          f"({manifest['bytes'] / 1e6:,.1f} MB) to {args.out} in {manifest['seconds']} s")
+    print(
+        f"wrote {manifest['files']:,} files, {manifest['monthly_rows']:,} monthly rows "
+        f"({manifest['bytes'] / 1e6:,.1f} MB) to {args.out} in {manifest['seconds']} s"
+    )
     return 0
 
 

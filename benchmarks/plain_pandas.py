@@ -38,8 +38,9 @@ def with_fiscal_year(frame: pd.DataFrame) -> pd.DataFrame:
 def in_boundary(frame: pd.DataFrame, plants: pd.DataFrame) -> pd.DataFrame:
     """Rows for plant-months inside the plant's boundary (YYYY-MM compares as text)."""
     frame = frame.merge(plants[["plant_id", "in_scope_from", "in_scope_to"]], on="plant_id")
-    keep = ((frame["in_scope_from"].isna() | (frame["period"] >= frame["in_scope_from"]))
-            & (frame["in_scope_to"].isna() | (frame["period"] <= frame["in_scope_to"])))
+    keep = (frame["in_scope_from"].isna() | (frame["period"] >= frame["in_scope_from"])) & (
+        frame["in_scope_to"].isna() | (frame["period"] <= frame["in_scope_to"])
+    )
     return frame[keep]
 
 
@@ -53,32 +54,56 @@ def yearly_measures(landing: Path, reference: Path) -> pd.DataFrame:
     parts = []
 
     energy = in_boundary(with_fiscal_year(read_kind(landing, "energy")), plants)
-    energy = energy.merge(factors[["energy_type", "unit", "measure", "per_unit", "valid_from_fy", "valid_to_fy"]],
-                          on=["energy_type", "unit"])
-    energy = energy[(energy["fiscal_year"] >= energy["valid_from_fy"]) & (energy["fiscal_year"] <= energy["valid_to_fy"])]
+    energy = energy.merge(
+        factors[["energy_type", "unit", "measure", "per_unit", "valid_from_fy", "valid_to_fy"]],
+        on=["energy_type", "unit"],
+    )
+    energy = energy[
+        (energy["fiscal_year"] >= energy["valid_from_fy"]) & (energy["fiscal_year"] <= energy["valid_to_fy"])
+    ]
     energy["amount"] = energy["quantity"] * energy["per_unit"]
     parts.append(energy.groupby(["fiscal_year", "measure"])["amount"].sum())
     del energy
 
     production = in_boundary(with_fiscal_year(read_kind(landing, "production")), plants)
     production["amount"] = production["quantity"] * production["unit"].map(TO_T)
-    parts.append(production.groupby("fiscal_year")["amount"].sum().to_frame().assign(measure="production")
-                 .set_index("measure", append=True)["amount"])
+    parts.append(
+        production.groupby("fiscal_year")["amount"]
+        .sum()
+        .to_frame()
+        .assign(measure="production")
+        .set_index("measure", append=True)["amount"]
+    )
     del production
 
     waste = in_boundary(with_fiscal_year(read_kind(landing, "waste")), plants)
     waste["amount"] = waste["quantity"] * waste["unit"].map(TO_T)
-    parts.append(waste.groupby("fiscal_year")["amount"].sum().to_frame().assign(measure="waste")
-                 .set_index("measure", append=True)["amount"])
+    parts.append(
+        waste.groupby("fiscal_year")["amount"]
+        .sum()
+        .to_frame()
+        .assign(measure="waste")
+        .set_index("measure", append=True)["amount"]
+    )
     recycled = waste[waste["treatment"].isin(["recycled", "valuable"])]
-    parts.append(recycled.groupby("fiscal_year")["amount"].sum().to_frame().assign(measure="recycled")
-                 .set_index("measure", append=True)["amount"])
+    parts.append(
+        recycled.groupby("fiscal_year")["amount"]
+        .sum()
+        .to_frame()
+        .assign(measure="recycled")
+        .set_index("measure", append=True)["amount"]
+    )
     del waste, recycled
 
     chemicals = in_boundary(with_fiscal_year(read_kind(landing, "chemicals")), plants)
     chemicals["amount"] = chemicals["quantity"] * chemicals["unit"].map(TO_KG)
-    parts.append(chemicals.groupby("fiscal_year")["amount"].sum().to_frame().assign(measure="chemicals")
-                 .set_index("measure", append=True)["amount"])
+    parts.append(
+        chemicals.groupby("fiscal_year")["amount"]
+        .sum()
+        .to_frame()
+        .assign(measure="chemicals")
+        .set_index("measure", append=True)["amount"]
+    )
     del chemicals
 
     return pd.concat(parts).rename("amount").reset_index()
@@ -98,9 +123,16 @@ def group_kpis(landing: Path, reference: Path = DEFAULT_REFERENCE) -> list[dict]
         base = value.get(int(kpi.base_fiscal_year)) if pd.notna(kpi.base_fiscal_year) else None
         for fiscal_year in measures.index:
             change = None if base is None or pd.isna(base) else (1 - value[fiscal_year] / base) * 100
-            rows.append({"kpi": kpi.kpi, "fiscal_year": int(fiscal_year), "numerator": float(numerator[fiscal_year]),
-                         "denominator": float(denominator[fiscal_year]), "value": float(value[fiscal_year]),
-                         "change_vs_base_pct": change})
+            rows.append(
+                {
+                    "kpi": kpi.kpi,
+                    "fiscal_year": int(fiscal_year),
+                    "numerator": float(numerator[fiscal_year]),
+                    "denominator": float(denominator[fiscal_year]),
+                    "value": float(value[fiscal_year]),
+                    "change_vs_base_pct": change,
+                }
+            )
     return sorted(rows, key=lambda r: (r["kpi"], r["fiscal_year"]))
 
 
@@ -111,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the result rows and the time here")
     args = parser.parse_args(argv)
     return time_and_report(lambda: group_kpis(args.landing, args.reference), args.json)
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

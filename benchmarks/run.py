@@ -63,7 +63,9 @@ RELATIVE_TOLERANCE = 1e-9
 # The sizes of issue 19: a small group, where the fixed costs are the whole run; the large group
 # over 3 years, whose increment the 15-year one is held to; the large group over 15 years.
 DEFAULT_SIZES = "20x15,2000x3,2000x15"
-HELPER_THREAD = " (helper thread)"  # as envkpi.runtime.timing.HELPER_THREAD (not imported: the harness stays free of envkpi)
+HELPER_THREAD = (
+    " (helper thread)"  # as envkpi.runtime.timing.HELPER_THREAD (not imported: the harness stays free of envkpi)
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,24 +114,63 @@ class Goal:
 # full run got faster.)
 GOALS = (
     Goal("20x15", "full pipeline CPU / plain pandas CPU", "full", "cpu", 3.0, peer="pandas"),
-    Goal("20x15", "nightly increment CPU / bare DuckDB CPU over the whole history", "increment", "cpu", 2.0,
-         peer="bare"),
-    Goal("20x15", "quiet night (nothing new) CPU / bare DuckDB CPU over the whole history", "quiet", "cpu", 1.0,
-         peer="bare"),
+    Goal(
+        "20x15", "nightly increment CPU / bare DuckDB CPU over the whole history", "increment", "cpu", 2.0, peer="bare"
+    ),
+    Goal(
+        "20x15",
+        "quiet night (nothing new) CPU / bare DuckDB CPU over the whole history",
+        "quiet",
+        "cpu",
+        1.0,
+        peer="bare",
+    ),
     Goal("2000x15", "full pipeline CPU / bare DuckDB CPU", "full", "cpu", 2.0, peer="bare"),
     Goal("2000x15", "full pipeline CPU / plain pandas CPU", "full", "cpu", 0.6, peer="pandas"),
-    Goal("2000x15", "consolidated layout: full pipeline CPU / bare DuckDB CPU", "full_consolidated", "cpu", 4.0,
-         peer="bare_consolidated"),
-    Goal("2000x15", "the increment does not grow with history: 15-year increment CPU / 3-year increment CPU",
-         "increment", "cpu", 1.2, peer="increment", peer_size="2000x3"),
-    Goal("2000x15", "nightly increment wall / bare DuckDB wall over the same history", "increment", "wall", 0.25,
-         peer="bare"),
-    Goal("2000x15", "peak memory of every pipeline step (the largest)",
-         ("full", "increment", "quiet", "full_consolidated"), "peak_rss_mb", 2048.0, below=True),
+    Goal(
+        "2000x15",
+        "consolidated layout: full pipeline CPU / bare DuckDB CPU",
+        "full_consolidated",
+        "cpu",
+        4.0,
+        peer="bare_consolidated",
+    ),
+    Goal(
+        "2000x15",
+        "the increment does not grow with history: 15-year increment CPU / 3-year increment CPU",
+        "increment",
+        "cpu",
+        1.2,
+        peer="increment",
+        peer_size="2000x3",
+    ),
+    Goal(
+        "2000x15",
+        "nightly increment wall / bare DuckDB wall over the same history",
+        "increment",
+        "wall",
+        0.25,
+        peer="bare",
+    ),
+    Goal(
+        "2000x15",
+        "peak memory of every pipeline step (the largest)",
+        ("full", "increment", "quiet", "full_consolidated"),
+        "peak_rss_mb",
+        2048.0,
+        below=True,
+    ),
     # "Wall time no worse than today's on an idle machine": today's is the reading of 2026-12-01
     # 17:40 (commit adac57a, load 1.4 to 2.0) in docs/benchmarks.md.
-    Goal("2000x15", "full pipeline wall no worse than 45.2 s (the reading of 2026-12-01, commit adac57a), "
-         "judged on an idle machine only", "full", "wall", 45.2, idle_only=True),
+    Goal(
+        "2000x15",
+        "full pipeline wall no worse than 45.2 s (the reading of 2026-12-01, commit adac57a), "
+        "judged on an idle machine only",
+        "full",
+        "wall",
+        45.2,
+        idle_only=True,
+    ),
 )
 
 
@@ -179,8 +220,10 @@ def evaluate(goal: Goal, steps: dict[str, dict[str, Step]], cores: int | None = 
         peer_value = getattr(peer, goal.metric)
         if not peer_value:
             return GoalReading(goal, None, detail, f"not measured ({peer.label} measured 0)")
-        detail += f" / {peer.label}{'' if goal.peer_size is None else f' at {labels[goal.peer_size]}'}: " \
-                  f"{peer_value:{spec}}{unit}"
+        detail += (
+            f" / {peer.label}{'' if goal.peer_size is None else f' at {labels[goal.peer_size]}'}: "
+            f"{peer_value:{spec}}{unit}"
+        )
         value = value / peer_value
     if goal.idle_only and cores and step.load is not None and step.load > cores:
         return GoalReading(goal, value, detail, f"not judged (load {step.load:.2f} on {cores} cores)")
@@ -204,14 +247,36 @@ def _goal_figure(goal: Goal, value: float) -> str:
 # temporaries, the result object).
 PHASE_GROUPS = {
     "ingest + validation": (
-        "load reference", "rebuild conversion", "discover files", "ingest bookkeeping (known files, order, waiting for reads)",
-        "hash files", "read files", "assemble kind frame", "reference for checks", "GX setup",
-        "validation: GX suites", "validation: waiting for the check ahead", "validation: typed columns", "validation: duplicate keys",
-        "validation: numbers the warehouse can store", "validation: plausibility", "Data Docs", "kind bookkeeping (accepted rows, slice keys)", "delivery rows", "rejection rows", "load raw rows + slices",
-        "transaction: connect, commit, checkpoint"),
+        "load reference",
+        "rebuild conversion",
+        "discover files",
+        "ingest bookkeeping (known files, order, waiting for reads)",
+        "hash files",
+        "read files",
+        "assemble kind frame",
+        "reference for checks",
+        "GX setup",
+        "validation: GX suites",
+        "validation: waiting for the check ahead",
+        "validation: typed columns",
+        "validation: duplicate keys",
+        "validation: numbers the warehouse can store",
+        "validation: plausibility",
+        "Data Docs",
+        "kind bookkeeping (accepted rows, slice keys)",
+        "delivery rows",
+        "rejection rows",
+        "load raw rows + slices",
+        "transaction: connect, commit, checkpoint",
+    ),
     "KPI rebuild": ("KPI rebuild (normalised + kpi_results)",),
-    "reports + charts": ("report step: connect", "reports (CSV, JSON)", "kpi_results to pandas", "report basis (delivery times, plant names)",
-                         "charts + report pack"),
+    "reports + charts": (
+        "report step: connect",
+        "reports (CSV, JSON)",
+        "kpi_results to pandas",
+        "report basis (delivery times, plant names)",
+        "charts + report pack",
+    ),
     "publish": ("publish snapshot",),
 }
 OTHER_PHASES = "other timed phases"
@@ -237,8 +302,9 @@ def _group_rows_of_warehouse(warehouse: Path) -> list[dict]:
     return [dict(zip(("kpi", "fiscal_year", *COMPARED), row)) for row in rows]
 
 
-def pipeline_step(landing: Path, work: Path, result_path: Path, profile_path: Path | None = None,
-                  annual_report: bool = True) -> int:
+def pipeline_step(
+    landing: Path, work: Path, result_path: Path, profile_path: Path | None = None, annual_report: bool = True
+) -> int:
     """One pipeline run in this process (the harness starts it as a subprocess)."""
     started_process = time.perf_counter()
     from envkpi.runtime import timing
@@ -248,8 +314,9 @@ def pipeline_step(landing: Path, work: Path, result_path: Path, profile_path: Pa
     from envkpi.pipeline import run
     from envkpi.settings import Settings
 
-    settings = Settings().with_overrides(landing=landing, warehouse=work / "warehouse.duckdb",
-                                         reports=work / "reports", published=work / "published")
+    settings = Settings().with_overrides(
+        landing=landing, warehouse=work / "warehouse.duckdb", reports=work / "reports", published=work / "published"
+    )
     outcome: dict = {"phases": {}, "peak_rss_before_run_mb": _peak_rss_kb() / 1024}
     profiler = cProfile.Profile() if profile_path else None
     started = time.perf_counter()
@@ -259,9 +326,13 @@ def pipeline_step(landing: Path, work: Path, result_path: Path, profile_path: Pa
         result = run(settings, publish_snapshot=True, annual_report=annual_report)
         if profiler:
             profiler.disable()
-        outcome.update(loaded=len(result.ingest.loaded), rejected=len(result.ingest.rejected),
-                       unchanged=len(result.ingest.unchanged), ignored=len(result.ingest.ignored),
-                       problems=[f"{f}: {p.reason}" for f, p in result.ingest.problems[:5]])
+        outcome.update(
+            loaded=len(result.ingest.loaded),
+            rejected=len(result.ingest.rejected),
+            unchanged=len(result.ingest.unchanged),
+            ignored=len(result.ingest.ignored),
+            problems=[f"{f}: {p.reason}" for f, p in result.ingest.problems[:5]],
+        )
     except BaseException as error:  # recorded in the report: a failing step is a result too
         if profiler:
             profiler.disable()
@@ -274,8 +345,11 @@ def pipeline_step(landing: Path, work: Path, result_path: Path, profile_path: Pa
     if profiler:
         profiler.dump_stats(str(profile_path))
     for name, total in timing.totals().items():
-        outcome["phases"][name] = {"seconds": total.seconds, "calls": total.calls,
-                                   "peak_growth_mb": total.peak_growth_mb}
+        outcome["phases"][name] = {
+            "seconds": total.seconds,
+            "calls": total.calls,
+            "peak_growth_mb": total.peak_growth_mb,
+        }
     outcome["peak_rss_after_run_mb"] = _peak_rss_kb() / 1024
     warehouse = settings.warehouse
     outcome["warehouse_bytes"] = warehouse.stat().st_size if warehouse.exists() else 0
@@ -330,8 +404,13 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
-def measure(step: Step, log_path: Path, timeout: float | None = None, rss_limit_mb: float | None = None,
-            library: Path | None = None) -> Step:
+def measure(
+    step: Step,
+    log_path: Path,
+    timeout: float | None = None,
+    rss_limit_mb: float | None = None,
+    library: Path | None = None,
+) -> Step:
     """Run ``step.argv`` as a child process; record wall time, CPU time and peak RSS of that child.
 
     The machine is shared: a step whose resident memory passes ``rss_limit_mb`` is killed (and
@@ -373,8 +452,11 @@ def measure(step: Step, log_path: Path, timeout: float | None = None, rss_limit_
     if step.exit_code != 0 and step.error is None:
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or [""]
         step.error = f"exit code {step.exit_code}: {tail[0][:300]}"
-    print(f"[bench] {step.key}: {step.wall:.1f} s wall, {step.cpu:.1f} s CPU, {step.peak_rss_mb:,.0f} MB peak"
-          + (f"  FAILED {step.error}" if step.error else ""), flush=True)
+    print(
+        f"[bench] {step.key}: {step.wall:.1f} s wall, {step.cpu:.1f} s CPU, {step.peak_rss_mb:,.0f} MB peak"
+        + (f"  FAILED {step.error}" if step.error else ""),
+        flush=True,
+    )
     return step
 
 
@@ -411,15 +493,19 @@ def ensure_data(cache: Path, plants: int, years: int, first_fy: int, consolidate
             shutil.rmtree(folders[name], ignore_errors=True)
         print(f"[bench] generating {', '.join(missing)} in {root} ...", flush=True)
         written = generate.write_group(
-            plants, years, first_fy=first_fy,
+            plants,
+            years,
+            first_fy=first_fy,
             files_dir=folders["files"] if "files" in missing else None,
-            consolidated_dir=folders["consolidated"] if "consolidated" in missing else None)
+            consolidated_dir=folders["consolidated"] if "consolidated" in missing else None,
+        )
         for name, manifest in written.items():
             manifests[name] = manifest | {"generated_now": True}
     if manifests["extra"] is None:
         shutil.rmtree(folders["extra"], ignore_errors=True)
         manifests["extra"] = generate.write_extra_month(plants, years, folders["extra"], first_fy) | {
-            "generated_now": True}
+            "generated_now": True
+        }
     for name, manifest in manifests.items():
         if manifest is not None:
             manifest["path"] = str(folders[name])
@@ -468,10 +554,16 @@ def snapshot_library(work: Path) -> tuple[Path, dict]:
         digest.update(path.relative_to(lib).as_posix().encode() + b"\0" + path.read_bytes())
     info = {"digest": digest.hexdigest()[:12], "commit": None, "modified": None}
     try:
-        info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
-                                        text=True, check=True).stdout.strip()
-        changes = subprocess.run(["git", "status", "--porcelain", "--", "envkpi", "data/reference", "expectations"],
-                                 cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout
+        info["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--", "envkpi", "data/reference", "expectations"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         info["modified"] = bool(changes.strip())
     except (OSError, subprocess.CalledProcessError):
         pass
@@ -501,8 +593,11 @@ def compared_kpis() -> set[str]:
     import csv
 
     with (PROJECT_DIR / "data" / "reference" / "kpis.csv").open(encoding="utf-8") as registry:
-        return {row["kpi"] for row in csv.DictReader(registry)
-                if row["numerator_measure"] in BASELINE_MEASURES and row["denominator_measure"] in BASELINE_MEASURES}
+        return {
+            row["kpi"]
+            for row in csv.DictReader(registry)
+            if row["numerator_measure"] in BASELINE_MEASURES and row["denominator_measure"] in BASELINE_MEASURES
+        }
 
 
 def compare(reference: list[dict], other: list[dict]) -> list[str]:
@@ -551,16 +646,23 @@ def _machine() -> dict:
             versions[name] = version(name)
         except Exception:  # noqa: BLE001
             versions[name] = "?"
-    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": memory_gb, "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}", "versions": versions}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "versions": versions,
+    }
 
 
 def _fmt(value: float | None, spec: str = ",.1f", missing: str = "–") -> str:
     return missing if value is None else format(value, spec)
 
 
-def _profile_tables(profile_path: Path, top: int = 15, library: Path | None = None
-                    ) -> tuple[list[tuple], list[tuple], float]:
+def _profile_tables(
+    profile_path: Path, top: int = 15, library: Path | None = None
+) -> tuple[list[tuple], list[tuple], float]:
     stats = pstats.Stats(str(profile_path))
     entries = []
     prefixes = [str(PROJECT_DIR) + "/", "site-packages/", f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/"]
@@ -621,44 +723,73 @@ def _phase_table(size: Size, phase_steps: list[Step]) -> list[str]:
     if ungrouped:
         groups[OTHER_PHASES] = ungrouped
     for group, members in groups.items():
-        lines.append(row(group, [sum(phase(s, m, "seconds") or 0.0 for m in members) for s in phase_steps],
-                         [sum(phase(s, m, "peak_growth_mb") or 0.0 for m in members) for s in phase_steps],
-                         bold=True))
+        lines.append(
+            row(
+                group,
+                [sum(phase(s, m, "seconds") or 0.0 for m in members) for s in phase_steps],
+                [sum(phase(s, m, "peak_growth_mb") or 0.0 for m in members) for s in phase_steps],
+                bold=True,
+            )
+        )
         for name in members:
             values = [phase(s, name, "seconds") for s in phase_steps]
             if any(v for v in values):
-                lines.append(row(f"&nbsp;&nbsp;{name}", values, [phase(s, name, "peak_growth_mb") for s in phase_steps]))
+                lines.append(
+                    row(f"&nbsp;&nbsp;{name}", values, [phase(s, name, "peak_growth_mb") for s in phase_steps])
+                )
     ordered = [name for members in groups.values() for name in members]
     helper = [name for name in ordered if name + HELPER_THREAD in timed]
     if helper:
-        lines.append(row("in helper threads, overlapping the rows above", [
-            sum(phase(s, n + HELPER_THREAD, "seconds") or 0.0 for n in helper) for s in phase_steps],
-            [None] * len(phase_steps), bold=True))
+        lines.append(
+            row(
+                "in helper threads, overlapping the rows above",
+                [sum(phase(s, n + HELPER_THREAD, "seconds") or 0.0 for n in helper) for s in phase_steps],
+                [None] * len(phase_steps),
+                bold=True,
+            )
+        )
         for name in helper:
-            lines.append(row(f"&nbsp;&nbsp;{name}", [phase(s, name + HELPER_THREAD, "seconds") for s in phase_steps],
-                             [phase(s, name + HELPER_THREAD, "peak_growth_mb") for s in phase_steps]))
+            lines.append(
+                row(
+                    f"&nbsp;&nbsp;{name}",
+                    [phase(s, name + HELPER_THREAD, "seconds") for s in phase_steps],
+                    [phase(s, name + HELPER_THREAD, "peak_growth_mb") for s in phase_steps],
+                )
+            )
     others, other_growth = [], []
     for s in phase_steps:
         others.append(s.result.get("seconds", 0.0) - sum(phase(s, n, "seconds") or 0.0 for n in main_names))
         before, after = s.result.get("peak_rss_before_run_mb"), s.result.get("peak_rss_after_run_mb")
-        other_growth.append(None if before is None or after is None else
-                            after - before - sum(phase(s, n, "peak_growth_mb") or 0.0 for n in main_names))
+        other_growth.append(
+            None
+            if before is None or after is None
+            else after - before - sum(phase(s, n, "peak_growth_mb") or 0.0 for n in main_names)
+        )
     lines.append(row("other (in run)", others, other_growth, bold=True))
-    lines.append(row("start-up (imports) + result", [s.wall - s.result.get("seconds", 0.0) for s in phase_steps],
-                     [s.result.get("peak_rss_before_run_mb") for s in phase_steps], bold=True))
+    lines.append(
+        row(
+            "start-up (imports) + result",
+            [s.wall - s.result.get("seconds", 0.0) for s in phase_steps],
+            [s.result.get("peak_rss_before_run_mb") for s in phase_steps],
+            bold=True,
+        )
+    )
     lines.append(row("wall", [s.wall for s in phase_steps], [s.peak_rss_mb for s in phase_steps], bold=True))
     lines.append("")
     full = next((s for s in phase_steps if s.key == "full"), None)
     calls = full.result["phases"] if full else {}
     if calls:
+
         def count(name: str) -> int:
             return sum(calls.get(name + suffix, {}).get("calls", 0) for suffix in ("", HELPER_THREAD))
 
-        lines.append(f"Calls in the full run: reading x{count('read files'):,}, "
-                     f"delivery rows x{count('delivery rows'):,}, "
-                     f"GX validations x{count('validation: GX suites')}, "
-                     f"raw loads x{count('load raw rows + slices')}. "
-                     f"Warehouse after the full run: {full.result.get('warehouse_bytes', 0) / 1e6:,.0f} MB.")
+        lines.append(
+            f"Calls in the full run: reading x{count('read files'):,}, "
+            f"delivery rows x{count('delivery rows'):,}, "
+            f"GX validations x{count('validation: GX suites')}, "
+            f"raw loads x{count('load raw rows + slices')}. "
+            f"Warehouse after the full run: {full.result.get('warehouse_bytes', 0) / 1e6:,.0f} MB."
+        )
         lines.append("")
     return lines
 
@@ -667,85 +798,119 @@ def goals_table(readings: list[GoalReading]) -> list[str]:
     lines = ["| size | goal | measured | from | target | |", "|---|---|---:|---|---:|---|"]
     for reading in readings:
         goal = reading.goal
-        target = ("< " if goal.below else "<= ") + (f"{goal.limit:g}x" if goal.peer is not None
-                                                    else _goal_figure(goal, goal.limit))
+        target = ("< " if goal.below else "<= ") + (
+            f"{goal.limit:g}x" if goal.peer is not None else _goal_figure(goal, goal.limit)
+        )
         measured = "–" if reading.measured is None else _goal_figure(goal, reading.measured)
-        lines.append(f"| {Size.parse(goal.size).label} | {goal.text} | {measured} | {reading.detail or '–'} | "
-                     f"{target} | {reading.verdict} |")
+        lines.append(
+            f"| {Size.parse(goal.size).label} | {goal.text} | {measured} | {reading.detail or '–'} | "
+            f"{target} | {reading.verdict} |"
+        )
     return lines
 
 
-def render_report(sizes: list[Size], steps: dict[str, dict[str, Step]], manifests: dict[str, dict[str, dict]],
-                  machine: dict, agreement: list[str], profile: tuple | None, started: dt.datetime,
-                  command: str) -> str:
+def render_report(
+    sizes: list[Size],
+    steps: dict[str, dict[str, Step]],
+    manifests: dict[str, dict[str, dict]],
+    machine: dict,
+    agreement: list[str],
+    profile: tuple | None,
+    started: dt.datetime,
+    command: str,
+) -> str:
     lines = [BEGIN, ""]
-    lines.append(f"Measured {started:%Y-%m-%d %H:%M} by `{command}` "
-                 f"(total {(dt.datetime.now() - started).total_seconds() / 60:.0f} min).")
+    lines.append(
+        f"Measured {started:%Y-%m-%d %H:%M} by `{command}` "
+        f"(total {(dt.datetime.now() - started).total_seconds() / 60:.0f} min)."
+    )
     lines.append("")
     lines.append("### Machine")
     lines.append("")
-    lines.append(f"- CPU: {machine['cpu']}, {machine['cores']} cores; RAM {machine['memory_gb']:.1f} GB; "
-                 f"{machine['system']}")
+    lines.append(
+        f"- CPU: {machine['cpu']}, {machine['cores']} cores; RAM {machine['memory_gb']:.1f} GB; {machine['system']}"
+    )
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
     lines.append(f"- Python {machine['python']}; {versions}")
     library = machine.get("library") or {}
     if library.get("live"):
         lines.append("- Library under test: the working tree as it was during the run (`--live-library`)")
     elif library:
-        state = "" if library.get("modified") is None else (
-            " with uncommitted changes" if library["modified"] else " (clean)")
-        lines.append(f"- Library under test: envkpi at commit {library.get('commit')}{state}, frozen for the whole "
-                     f"run (copy digest {library.get('digest')}; every step imported it from the copy)")
+        state = (
+            ""
+            if library.get("modified") is None
+            else (" with uncommitted changes" if library["modified"] else " (clean)")
+        )
+        lines.append(
+            f"- Library under test: envkpi at commit {library.get('commit')}{state}, frozen for the whole "
+            f"run (copy digest {library.get('digest')}; every step imported it from the copy)"
+        )
     loads = [s.load for by_key in steps.values() for s in by_key.values() if s.load is not None]
     if loads:
-        lines.append(f"- Load average (1 min) at the start of the steps: {min(loads):.2f} to {max(loads):.2f} "
-                     f"on {machine['cores']} cores (other processes, e.g. test suites, may have run at the same "
-                     "time; the column `load` gives each step's)")
-    lines.append("- Every step runs in a process of its own; peak RSS is that process's maximum resident set "
-                 "(`os.wait4`), wall time includes interpreter start and imports. Input files were read once "
-                 "before the first step of their size (warm page cache for all).")
+        lines.append(
+            f"- Load average (1 min) at the start of the steps: {min(loads):.2f} to {max(loads):.2f} "
+            f"on {machine['cores']} cores (other processes, e.g. test suites, may have run at the same "
+            "time; the column `load` gives each step's)"
+        )
+    lines.append(
+        "- Every step runs in a process of its own; peak RSS is that process's maximum resident set "
+        "(`os.wait4`), wall time includes interpreter start and imports. Input files were read once "
+        "before the first step of their size (warm page cache for all)."
+    )
     lines.append("")
     lines.append("### Data")
     lines.append("")
     first = next(iter(manifests.values()))["files"]
-    lines.append(f"Generated by `python -m benchmarks.generate` (seed {first['seed']}); 8 energy types, production, "
-                 "10 waste lines and 15 chemical lines per plant and month (34 rows), and the contract v2 kinds.")
+    lines.append(
+        f"Generated by `python -m benchmarks.generate` (seed {first['seed']}); 8 energy types, production, "
+        "10 waste lines and 15 chemical lines per plant and month (34 rows), and the contract v2 kinds."
+    )
     lines.append("")
     lines.append("| size | landing | months | monthly rows | energy | production | waste | chemicals | files | MB |")
     lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
-        for name, title in (("files", "files (one per kind, region of 50 plants, month)"),
-                            ("consolidated", "consolidated (one per kind and fiscal year)"),
-                            ("extra", "one new month (the nightly increment)")):
+        for name, title in (
+            ("files", "files (one per kind, region of 50 plants, month)"),
+            ("consolidated", "consolidated (one per kind and fiscal year)"),
+            ("extra", "one new month (the nightly increment)"),
+        ):
             m = manifests[size.key].get(name)
             if not m:
                 continue
             r = m["rows"]
-            lines.append(f"| {size.label} | {title} | {m['first_period']} .. {m['last_period']} | "
-                         f"{m['monthly_rows']:,} | {r['energy']:,} | {r['production']:,} | {r['waste']:,} | "
-                         f"{r['chemicals']:,} | {m['files']:,} | {m['bytes'] / 1e6:,.1f} |")
+            lines.append(
+                f"| {size.label} | {title} | {m['first_period']} .. {m['last_period']} | "
+                f"{m['monthly_rows']:,} | {r['energy']:,} | {r['production']:,} | {r['waste']:,} | "
+                f"{r['chemicals']:,} | {m['files']:,} | {m['bytes'] / 1e6:,.1f} |"
+            )
     lines.append("")
     lines.append("(files include plants.csv and targets.csv; rows are monthly data rows.)")
     lines.append("")
     lines.append("### Results")
     lines.append("")
-    lines.append("CPU ratios divide a step's CPU time by that of plain pandas and of bare DuckDB of the same size "
-                 "(on the consolidated layout, bare DuckDB on that layout).")
+    lines.append(
+        "CPU ratios divide a step's CPU time by that of plain pandas and of bare DuckDB of the same size "
+        "(on the consolidated layout, bare DuckDB on that layout)."
+    )
     lines.append("")
-    lines.append("| size | step | what | wall s | CPU s | CPU / pandas | CPU / bare DuckDB | rows | rows/s | "
-                 "peak RSS MB | load |")
+    lines.append(
+        "| size | step | what | wall s | CPU s | CPU / pandas | CPU / bare DuckDB | rows | rows/s | "
+        "peak RSS MB | load |"
+    )
     lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         size_steps = steps.get(size.key, {})
         for step in size_steps.values():
             status = "" if step.ok else f" **FAILED: {step.error}**"
             pandas, bare = _peers(step, size_steps)
-            lines.append(f"| {size.label} | {step.label}{' (extra)' if step.extra else ''} | {step.what}{status} | "
-                         f"{_fmt(step.wall)} | {_fmt(step.cpu)} | "
-                         f"{'–' if step is pandas else _cpu_ratio(step, pandas)} | "
-                         f"{'–' if step is bare else _cpu_ratio(step, bare)} | {step.rows:,} | "
-                         f"{_fmt(step.rows_per_second, ',.0f')} | {_fmt(step.peak_rss_mb, ',.0f')} | "
-                         f"{_fmt(step.load, '.2f')} |")
+            lines.append(
+                f"| {size.label} | {step.label}{' (extra)' if step.extra else ''} | {step.what}{status} | "
+                f"{_fmt(step.wall)} | {_fmt(step.cpu)} | "
+                f"{'–' if step is pandas else _cpu_ratio(step, pandas)} | "
+                f"{'–' if step is bare else _cpu_ratio(step, bare)} | {step.rows:,} | "
+                f"{_fmt(step.rows_per_second, ',.0f')} | {_fmt(step.peak_rss_mb, ',.0f')} | "
+                f"{_fmt(step.load, '.2f')} |"
+            )
     lines.append("")
     lines.append("### Goals")
     lines.append("")
@@ -764,29 +929,36 @@ def render_report(sizes: list[Size], steps: dict[str, dict[str, Step]], manifest
     lines.append("")
     tables = []
     for size in sizes:
-        phase_steps = [s for key in ("full", "increment", "quiet", "full_consolidated")
-                       if (s := steps.get(size.key, {}).get(key)) is not None and s.result.get("phases")]
+        phase_steps = [
+            s
+            for key in ("full", "increment", "quiet", "full_consolidated")
+            if (s := steps.get(size.key, {}).get(key)) is not None and s.result.get("phases")
+        ]
         if phase_steps:
             tables.extend(_phase_table(size, phase_steps))
     if tables:
         lines.append("### Phase breakdown")
         lines.append("")
-        lines.append("Exclusive timers around the pipeline's phases in the measured runs (`envkpi.runtime.timing`, no "
-                     "profiler): a phase's time excludes the timed phases it calls, so the rows add up to the wall "
-                     "time (the main thread's: the rows of helper threads overlap them, and the main thread's waits "
-                     "for a helper show in the phase that waits). "
-                     "`other` is the rest of `envkpi.pipeline.run` (lock, clean-up); `start-up` is interpreter "
-                     "start and imports. `+MB` is how much the process's peak resident memory rose during the "
-                     "phase: the phases that set the peak (not measured for the phases timed once per file).")
+        lines.append(
+            "Exclusive timers around the pipeline's phases in the measured runs (`envkpi.runtime.timing`, no "
+            "profiler): a phase's time excludes the timed phases it calls, so the rows add up to the wall "
+            "time (the main thread's: the rows of helper threads overlap them, and the main thread's waits "
+            "for a helper show in the phase that waits). "
+            "`other` is the rest of `envkpi.pipeline.run` (lock, clean-up); `start-up` is interpreter "
+            "start and imports. `+MB` is how much the process's peak resident memory rose during the "
+            "phase: the phases that set the peak (not measured for the phases timed once per file)."
+        )
         lines.append("")
         lines.extend(tables)
     if profile is not None:
         by_cumulative, by_own, total = profile
         lines.append(f"### Profile of the full run ({sizes[-1].label})")
         lines.append("")
-        lines.append(f"A separate run of the full pipeline under cProfile (profiled total {total:,.1f} s; "
-                     "the profiler slows Python-heavy code more than native code, so use the shares, not the "
-                     "seconds).")
+        lines.append(
+            f"A separate run of the full pipeline under cProfile (profiled total {total:,.1f} s; "
+            "the profiler slows Python-heavy code more than native code, so use the shares, not the "
+            "seconds)."
+        )
         lines.append("")
         for title, entries in (("Top 15 by cumulative time", by_cumulative), ("Top 15 by own time", by_own)):
             lines.append(f"{title}:")
@@ -843,8 +1015,11 @@ def run_benchmark(args) -> int:
     command = "python -m benchmarks.run " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python -m benchmarks.run"
     sizes: list[Size] = args.sizes
     largest = max(sizes, key=lambda s: (s.plants * s.years, s))
-    work = Path(tempfile.mkdtemp(prefix="run-", dir=args.work)) if args.work else Path(
-        tempfile.mkdtemp(prefix="envkpi-bench-run-"))
+    work = (
+        Path(tempfile.mkdtemp(prefix="run-", dir=args.work))
+        if args.work
+        else Path(tempfile.mkdtemp(prefix="envkpi-bench-run-"))
+    )
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     if args.live_library:
@@ -859,8 +1034,19 @@ def run_benchmark(args) -> int:
     steps: dict[str, dict[str, Step]] = {}
     manifests: dict[str, dict[str, dict]] = {}
 
-    def measured(size: Size, key: str, label: str, what: str, argv_of, n_rows: int, n_files: int, extra_row: bool,
-                 repeat: int, before=None, folder: Path | None = None) -> Step:
+    def measured(
+        size: Size,
+        key: str,
+        label: str,
+        what: str,
+        argv_of,
+        n_rows: int,
+        n_files: int,
+        extra_row: bool,
+        repeat: int,
+        before=None,
+        folder: Path | None = None,
+    ) -> Step:
         """``repeat`` runs of one step, each from the same start; the fastest successful one
         stands for it (this machine is a shared virtual one, and a busy moment slows a run by a
         quarter or more: measured 44 s and 61 s for the same full run); every step alike."""
@@ -888,17 +1074,49 @@ def run_benchmark(args) -> int:
         steps.setdefault(size.key, {})[key] = best
         return best
 
-    def pipeline(size: Size, key: str, label: str, what: str, landing: Path, n_rows: int, n_files: int,
-                 extra_row: bool = False, before=None, repeat: int = 1) -> Step:
+    def pipeline(
+        size: Size,
+        key: str,
+        label: str,
+        what: str,
+        landing: Path,
+        n_rows: int,
+        n_files: int,
+        extra_row: bool = False,
+        before=None,
+        repeat: int = 1,
+    ) -> Step:
         def argv(into: Path, result: Path) -> list[str]:
-            return [py, "-m", "benchmarks.run", "--step", "pipeline", "--landing", str(landing),
-                    "--work-dir", str(into), "--result", str(result), *no_report]
+            return [
+                py,
+                "-m",
+                "benchmarks.run",
+                "--step",
+                "pipeline",
+                "--landing",
+                str(landing),
+                "--work-dir",
+                str(into),
+                "--result",
+                str(result),
+                *no_report,
+            ]
 
-        return measured(size, key, label, what, argv, n_rows, n_files, extra_row, repeat, before,
-                        work / size.key / key)
+        return measured(size, key, label, what, argv, n_rows, n_files, extra_row, repeat, before, work / size.key / key)
 
-    def script(size: Size, key: str, label: str, what: str, module: str, landing: Path, n_rows: int, n_files: int,
-               options: tuple[str, ...] = (), extra_row: bool = False, repeat: int = 1) -> Step:
+    def script(
+        size: Size,
+        key: str,
+        label: str,
+        what: str,
+        module: str,
+        landing: Path,
+        n_rows: int,
+        n_files: int,
+        options: tuple[str, ...] = (),
+        extra_row: bool = False,
+        repeat: int = 1,
+    ) -> Step:
         def argv(_: None, result: Path) -> list[str]:
             return [py, "-m", module, str(landing), "--json", str(result), "--reference", str(reference), *options]
 
@@ -908,8 +1126,9 @@ def run_benchmark(args) -> int:
         with_consolidated = size == largest and not args.no_consolidated
         manifest = ensure_data(args.cache, size.plants, size.years, args.first_fy, with_consolidated)
         files, extra = Path(manifest["files"]["path"]), Path(manifest["extra"]["path"])
-        consolidated = Path(manifest["consolidated"]["path"]) if with_consolidated and manifest.get(
-            "consolidated") else None
+        consolidated = (
+            Path(manifest["consolidated"]["path"]) if with_consolidated and manifest.get("consolidated") else None
+        )
         if consolidated is None:
             manifest.pop("consolidated", None)
         manifests[size.key] = manifest
@@ -923,12 +1142,38 @@ def run_benchmark(args) -> int:
         rows, nfiles = manifest["files"]["monthly_rows"], manifest["files"]["files"]
         extra_rows, extra_files = manifest["extra"]["monthly_rows"], manifest["extra"]["files"]
 
-        full = pipeline(size, "full", "1. full pipeline", "envkpi run from an empty warehouse: ingest, validation, "
-                        "KPIs, reports, charts, publish" + charts, files, rows, nfiles, repeat=args.repeat)
-        script(size, "bare", "2. lower bound", "bare DuckDB: read_csv of every file, one SQL statement, no "
-               "validation, no lineage", "benchmarks.bare_duckdb", files, rows, nfiles, repeat=args.repeat)
-        script(size, "pandas", "3. plain pandas", "pd.read_csv per file, concat, group by", "benchmarks.plain_pandas",
-               files, rows, nfiles, repeat=args.repeat)
+        full = pipeline(
+            size,
+            "full",
+            "1. full pipeline",
+            "envkpi run from an empty warehouse: ingest, validation, KPIs, reports, charts, publish" + charts,
+            files,
+            rows,
+            nfiles,
+            repeat=args.repeat,
+        )
+        script(
+            size,
+            "bare",
+            "2. lower bound",
+            "bare DuckDB: read_csv of every file, one SQL statement, no validation, no lineage",
+            "benchmarks.bare_duckdb",
+            files,
+            rows,
+            nfiles,
+            repeat=args.repeat,
+        )
+        script(
+            size,
+            "pandas",
+            "3. plain pandas",
+            "pd.read_csv per file, concat, group by",
+            "benchmarks.plain_pandas",
+            files,
+            rows,
+            nfiles,
+            repeat=args.repeat,
+        )
 
         def last_night(folder: Path, full_folder: Path = work / size.key / "full") -> None:
             """The state a night starts from: step 1's warehouse, reports and published snapshot."""
@@ -940,28 +1185,84 @@ def run_benchmark(args) -> int:
                 if (full_folder / kept).exists():
                     shutil.copytree(full_folder / kept, folder / kept, dirs_exist_ok=True)
 
-        nights = (("increment", "4. nightly increment", "envkpi run on copies of step 1's warehouse, reports and "
-                   "snapshot: history unchanged + one new month", landing_next, extra_rows, extra_files),
-                  ("quiet", "5. quiet night", "envkpi run on copies of step 1's warehouse, reports and snapshot, "
-                   "the same landing: nothing new", files, 0, 0))
+        nights = (
+            (
+                "increment",
+                "4. nightly increment",
+                "envkpi run on copies of step 1's warehouse, reports and snapshot: history unchanged + one new month",
+                landing_next,
+                extra_rows,
+                extra_files,
+            ),
+            (
+                "quiet",
+                "5. quiet night",
+                "envkpi run on copies of step 1's warehouse, reports and snapshot, the same landing: nothing new",
+                files,
+                0,
+                0,
+            ),
+        )
         for key, label, what, landing, n_rows, n_files in nights:
             if full.result.get("warehouse_bytes"):
                 pipeline(size, key, label, what, landing, n_rows, n_files, before=last_night, repeat=args.repeat)
             else:
-                steps[size.key][key] = Step(key, label, "not run: step 1 left no warehouse", n_rows, n_files,
-                                            size=size.key, error="step 1 failed")
+                steps[size.key][key] = Step(
+                    key,
+                    label,
+                    "not run: step 1 left no warehouse",
+                    n_rows,
+                    n_files,
+                    size=size.key,
+                    error="step 1 failed",
+                )
         if size == largest and not args.no_extra:
-            script(size, "bare_union", "2b. lower bound, union_by_name", "as 2, read_csv(..., union_by_name = true)",
-                   "benchmarks.bare_duckdb", files, rows, nfiles, ("--union-by-name",), extra_row=True)
-            script(size, "bare_next", "4b. lower bound on history + new month", "as 2 on step 4's landing: a bare "
-                   "nightly run has no increment", "benchmarks.bare_duckdb", landing_next, rows + extra_rows,
-                   nfiles + extra_files, extra_row=True)
+            script(
+                size,
+                "bare_union",
+                "2b. lower bound, union_by_name",
+                "as 2, read_csv(..., union_by_name = true)",
+                "benchmarks.bare_duckdb",
+                files,
+                rows,
+                nfiles,
+                ("--union-by-name",),
+                extra_row=True,
+            )
+            script(
+                size,
+                "bare_next",
+                "4b. lower bound on history + new month",
+                "as 2 on step 4's landing: a bare nightly run has no increment",
+                "benchmarks.bare_duckdb",
+                landing_next,
+                rows + extra_rows,
+                nfiles + extra_files,
+                extra_row=True,
+            )
         if consolidated is not None:
             c_rows, c_files = manifest["consolidated"]["monthly_rows"], manifest["consolidated"]["files"]
-            pipeline(size, "full_consolidated", "1c. full pipeline, consolidated", "as 1 on the consolidated layout",
-                     consolidated, c_rows, c_files, extra_row=True)
-            script(size, "bare_consolidated", "2c. lower bound, consolidated", "as 2 on the consolidated layout",
-                   "benchmarks.bare_duckdb", consolidated, c_rows, c_files, extra_row=True)
+            pipeline(
+                size,
+                "full_consolidated",
+                "1c. full pipeline, consolidated",
+                "as 1 on the consolidated layout",
+                consolidated,
+                c_rows,
+                c_files,
+                extra_row=True,
+            )
+            script(
+                size,
+                "bare_consolidated",
+                "2c. lower bound, consolidated",
+                "as 2 on the consolidated layout",
+                "benchmarks.bare_duckdb",
+                consolidated,
+                c_rows,
+                c_files,
+                extra_row=True,
+            )
         # The history's folders are not needed by the next size: space only.
         for key in ("full", "increment", "quiet", "full_consolidated"):
             shutil.rmtree(work / size.key / key, ignore_errors=True)
@@ -972,10 +1273,30 @@ def run_benchmark(args) -> int:
         folder = work / "profile"
         folder.mkdir(parents=True, exist_ok=True)
         profile_path = folder / "full.prof"
-        step = Step("profile", "profile", "", manifest["files"]["monthly_rows"], manifest["files"]["files"], size=largest.key,
-                    argv=[py, "-m", "benchmarks.run", "--step", "pipeline", "--landing", manifest["files"]["path"],
-                          "--work-dir", str(folder), "--result", str(folder / "result.json"),
-                          "--profile", str(profile_path), *no_report])
+        step = Step(
+            "profile",
+            "profile",
+            "",
+            manifest["files"]["monthly_rows"],
+            manifest["files"]["files"],
+            size=largest.key,
+            argv=[
+                py,
+                "-m",
+                "benchmarks.run",
+                "--step",
+                "pipeline",
+                "--landing",
+                manifest["files"]["path"],
+                "--work-dir",
+                str(folder),
+                "--result",
+                str(folder / "result.json"),
+                "--profile",
+                str(profile_path),
+                *no_report,
+            ],
+        )
         measure(step, logs / "profile.log", args.step_timeout, args.rss_limit_mb, library)
         if profile_path.is_file():
             profile = _profile_tables(profile_path, library=library)
@@ -1005,27 +1326,48 @@ def run_benchmark(args) -> int:
             compared.append(name)
         required = ("full", "bare", "pandas")
         if not all(size_steps[k].ok for k in required):
-            problems.insert(0, f"{size.label}: steps 1 to 3 did not all complete: " + ", ".join(
-                f"{size_steps[k].label}: {size_steps[k].error}" for k in required if not size_steps[k].ok))
+            problems.insert(
+                0,
+                f"{size.label}: steps 1 to 3 did not all complete: "
+                + ", ".join(f"{size_steps[k].label}: {size_steps[k].error}" for k in required if not size_steps[k].ok),
+            )
     if problems:
         agreement = problems
     else:
         group_rows = {size.label: len(steps[size.key]["full"].result.get("group") or []) for size in sizes}
-        agreement = ["ok", "All methods agree on the group KPIs ("
-                     + ", ".join(f"{label}: {n} rows" for label, n in group_rows.items())
-                     + " of KPI x fiscal year) in numerator, denominator, value and change vs base year, "
-                     f"relative difference <= {RELATIVE_TOLERANCE:g}; compared {'; '.join(compared)}."
-                     + (f" Not compared (a step failed): {'; '.join(skipped)}." if skipped else "")]
+        agreement = [
+            "ok",
+            "All methods agree on the group KPIs ("
+            + ", ".join(f"{label}: {n} rows" for label, n in group_rows.items())
+            + " of KPI x fiscal year) in numerator, denominator, value and change vs base year, "
+            f"relative difference <= {RELATIVE_TOLERANCE:g}; compared {'; '.join(compared)}."
+            + (f" Not compared (a step failed): {'; '.join(skipped)}." if skipped else ""),
+        ]
     machine = _machine()
     machine["library"] = library_info
     machine["envkpi_file"] = steps[largest.key]["full"].result.get("envkpi_file")
     generated = render_report(sizes, steps, manifests, machine, agreement, profile, started, command)
     write_report(args.out, generated)
-    summary = {size_key: {key: {"wall": s.wall, "cpu": s.cpu, "peak_rss_mb": s.peak_rss_mb, "load": s.load,
-                                "rows": s.rows, "ok": s.ok, "error": s.error, "phases": s.result.get("phases")}
-                          for key, s in by_key.items()} for size_key, by_key in steps.items()}
-    readings = [{"size": r.goal.size, "goal": r.goal.text, "measured": r.measured, "verdict": r.verdict}
-                for r in (evaluate(goal, steps, machine.get("cores")) for goal in GOALS)]
+    summary = {
+        size_key: {
+            key: {
+                "wall": s.wall,
+                "cpu": s.cpu,
+                "peak_rss_mb": s.peak_rss_mb,
+                "load": s.load,
+                "rows": s.rows,
+                "ok": s.ok,
+                "error": s.error,
+                "phases": s.result.get("phases"),
+            }
+            for key, s in by_key.items()
+        }
+        for size_key, by_key in steps.items()
+    }
+    readings = [
+        {"size": r.goal.size, "goal": r.goal.text, "measured": r.measured, "verdict": r.verdict}
+        for r in (evaluate(goal, steps, machine.get("cores")) for goal in GOALS)
+    ]
     everything = {"sizes": summary, "goals": readings, "agreement": agreement}
     (work / "summary.json").write_text(json.dumps(everything, indent=1))
     if args.json:
@@ -1037,8 +1379,12 @@ def run_benchmark(args) -> int:
         shutil.rmtree(work, ignore_errors=True)
     else:
         print(f"[bench] kept {work}", flush=True)
-    required_ok = all(step.ok for by_key in steps.values() for key, step in by_key.items()
-                      if key in ("full", "bare", "pandas", "increment", "quiet"))
+    required_ok = all(
+        step.ok
+        for by_key in steps.values()
+        for key, step in by_key.items()
+        if key in ("full", "bare", "pandas", "increment", "quiet")
+    )
     return 0 if (required_ok and not problems) else 1
 
 
@@ -1051,32 +1397,54 @@ def _sizes(text: str) -> list[Size]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=_sizes, help="the sizes measured, PLANTSxYEARS separated by commas "
-                        f"(default {DEFAULT_SIZES}); the largest also gets the extra rows and the profile")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        help="the sizes measured, PLANTSxYEARS separated by commas "
+        f"(default {DEFAULT_SIZES}); the largest also gets the extra rows and the profile",
+    )
     parser.add_argument("--plants", type=int, help="one size only: this many plants (with --years)")
     parser.add_argument("--years", type=int, help="one size only: this many fiscal years (with --plants)")
     parser.add_argument("--first-fy", type=int, default=2005)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the report (default docs/benchmarks.md)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
-                        help="where generated landing folders are kept and reused (default /tmp/envkpi-bench)")
-    parser.add_argument("--work", type=Path, help="folder for the runs' warehouses and reports (default: a new "
-                        "temporary folder)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help="where generated landing folders are kept and reused (default /tmp/envkpi-bench)",
+    )
+    parser.add_argument(
+        "--work", type=Path, help="folder for the runs' warehouses and reports (default: a new temporary folder)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the runs' warehouses, reports and logs")
     parser.add_argument("--no-consolidated", action="store_true", help="skip the consolidated layout")
     parser.add_argument("--no-extra", action="store_true", help="skip the extra bare DuckDB rows")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled run")
     parser.add_argument("--profile-out", type=Path, help="keep the cProfile stats of the full run here")
-    parser.add_argument("--live-library", action="store_true",
-                        help="import envkpi from the working tree instead of a frozen copy made at the start")
-    parser.add_argument("--no-annual-report", action="store_true",
-                        help="pipeline runs without charts and report pack (quick checks of the harness only)")
+    parser.add_argument(
+        "--live-library",
+        action="store_true",
+        help="import envkpi from the working tree instead of a frozen copy made at the start",
+    )
+    parser.add_argument(
+        "--no-annual-report",
+        action="store_true",
+        help="pipeline runs without charts and report pack (quick checks of the harness only)",
+    )
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON here")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="runs of each of the five steps measured at every size; the fastest stands for the "
-                        "step (default 2)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="runs of each of the five steps measured at every size; the fastest stands for the step (default 2)",
+    )
     parser.add_argument("--step-timeout", type=float, help="kill a step after this many seconds")
-    parser.add_argument("--rss-limit-mb", type=float, default=_default_rss_limit(),
-                        help="kill a step whose resident memory passes this (default: 60%% of the RAM)")
+    parser.add_argument(
+        "--rss-limit-mb",
+        type=float,
+        default=_default_rss_limit(),
+        help="kill a step whose resident memory passes this (default: 60%% of the RAM)",
+    )
     # Internal: one measured step in its own process.
     parser.add_argument("--step", choices=("pipeline",), help=argparse.SUPPRESS)
     parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)

@@ -121,10 +121,28 @@ METERED = ("P01",)  # electricity on two meters, each with its supplier, from FY
 METER_SUPPLIERS = ("Chubu Electric Power", "Minamihara Solar PPA")
 # (energy_type, unit, t_co2_per_unit, basis, supplier, country, source, valid_from_fy, valid_to_fy)
 MARKET_FACTORS = (
-    ("electricity", "kWh", "0.000472", "market", "Chubu Electric Power", "JP",
-     "supplier's adjusted emission factor as published for the fiscal year (demo figure)", "2017", ""),
-    ("electricity", "kWh", "0", "market", "Minamihara Solar PPA", "JP",
-     "on-site solar power purchase agreement: zero-emission (demo figure)", "2017", ""),
+    (
+        "electricity",
+        "kWh",
+        "0.000472",
+        "market",
+        "Chubu Electric Power",
+        "JP",
+        "supplier's adjusted emission factor as published for the fiscal year (demo figure)",
+        "2017",
+        "",
+    ),
+    (
+        "electricity",
+        "kWh",
+        "0",
+        "market",
+        "Minamihara Solar PPA",
+        "JP",
+        "on-site solar power purchase agreement: zero-emission (demo figure)",
+        "2017",
+        "",
+    ),
 )
 _PRODUCT_LINES = ("specialty steel", "magnetic materials", "casting components")
 _PURCHASE_CATEGORIES = ("office supplies", "facility supplies")
@@ -212,155 +230,395 @@ class Plant:
 SM, FC, MP = "Specialty Materials", "Functional Components", "Magnetic Products"
 
 PLANTS: tuple[Plant, ...] = (
-    Plant("P01", "Minamihara Plant", SM, "JP", production_t=2400, growth=0.012,
-          fixed_gj=26000, gj_per_t=31.0, energy_saving=0.006,
-          energy_mix=(("electricity", "kWh", 0.52, 0.58), ("city_gas", "m3", 0.26, 0.36),
-                      ("heavy_oil_a", "L", 0.19, 0.03), ("lpg", "kg", 0.03, 0.03)),
-          waste_t_per_t=0.19, waste_reduction=0.010,
-          waste_types=((_SLUDGE, 0.34, ("recycled", "landfilled")), (_WASTE_ACID, 0.18, ("recycled", "other")),
-                       (_PLASTICS, 0.14, ("recycled", "incinerated")), (_METAL, 0.16, ("valuable",)),
-                       (_WASTE_OIL, 0.10, ("recycled", "incinerated")), (_PAPER, 0.08, ("recycled",))),
-          recycling=(0.50, 0.78),
-          chem_kg_per_t=0.95, chem_reduction=0.020,
-          substances=(("toluene", "air", 0.42), ("xylene", "air", 0.18), ("dichloromethane", "air", 0.22),
-                      ("hydrogen fluoride and its water-soluble salts", "air", 0.06),
-                      ("hydrogen fluoride and its water-soluble salts", "water", 0.12))),
-    Plant("P02", "Kitakawa Plant", SM, "JP", production_t=1700, growth=0.006,
-          fixed_gj=17000, gj_per_t=34.0, energy_saving=0.005,
-          energy_mix=(("electricity", "kWh", 0.58, 0.62), ("city_gas", "m3", 0.22, 0.32),
-                      ("heavy_oil_a", "kL", 0.20, 0.06)),
-          waste_t_per_t=0.21, waste_reduction=0.009,
-          waste_types=((_SLUDGE, 0.40, ("recycled", "landfilled")), (_WASTE_ALKALI, 0.15, ("recycled", "other")),
-                       (_PLASTICS, 0.12, ("recycled", "incinerated")), (_METAL, 0.20, ("valuable",)),
-                       (_WASTE_OIL, 0.07, ("recycled", "incinerated")), (_WOOD, 0.06, ("recycled",))),
-          recycling=(0.48, 0.77), quarterly_waste_oil=True,
-          chem_kg_per_t=1.10, chem_reduction=0.021,
-          substances=(("N,N-dimethylformamide", "air", 0.45), ("toluene", "air", 0.30),
-                      ("2-aminoethanol", "water", 0.10), ("boron compounds", "water", 0.15)),
-          comment_column=True),
-    Plant("P03", "Takasu Plant", SM, "JP", production_t=1150, growth=0.004,
-          fixed_gj=13000, gj_per_t=29.0, energy_saving=0.006,
-          energy_mix=(("electricity", "kWh", 0.50, 0.60), ("heavy_oil_a", "L", 0.36, 0.22),
-                      ("kerosene", "L", 0.06, 0.04), ("lpg", "t", 0.08, 0.14)),
-          waste_t_per_t=0.17, waste_reduction=0.012,
-          waste_types=((_SLUDGE, 0.30, ("recycled", "landfilled")), (_WASTE_ACID, 0.25, ("recycled", "other")),
-                       (_PLASTICS, 0.13, ("recycled", "incinerated")), (_METAL, 0.20, ("valuable",)),
-                       (_PAPER, 0.12, ("recycled", "incinerated"))),
-          recycling=(0.52, 0.80),
-          chem_kg_per_t=0.85, chem_reduction=0.019,
-          substances=(("dichloromethane", "air", 0.50), ("toluene", "air", 0.28), ("ethylbenzene", "air", 0.07),
-                      ("hydrogen fluoride and its water-soluble salts", "water", 0.15))),
-    Plant("P04", "Suzhou Plant", SM, "CN", production_t=650, growth=0.065,
-          fixed_gj=5200, gj_per_t=27.0, energy_saving=0.007,
-          energy_mix=(("electricity", "MWh", 0.74, 0.72), ("city_gas", "m3", 0.20, 0.24),
-                      ("lpg", "t", 0.06, 0.04)),
-          waste_t_per_t=0.16, waste_reduction=0.008, waste_unit="kg",
-          waste_types=((_SLUDGE, 0.38, ("recycled", "landfilled")), (_PLASTICS, 0.17, ("recycled", "incinerated")),
-                       (_METAL, 0.25, ("valuable",)), (_PAPER, 0.10, ("recycled",)),
-                       (_WASTE_OIL, 0.10, ("recycled", "incinerated"))),
-          recycling=(0.40, 0.74),
-          chem_kg_per_t=0.70, chem_reduction=0.015,
-          substances=(("toluene", "air", 0.55), ("xylene", "air", 0.30), ("ethylbenzene", "air", 0.15)),
-          header="upper"),
-    Plant("P05", "Higashiyama Plant", FC, "JP", production_t=1450, growth=0.010,
-          fixed_gj=11000, gj_per_t=19.0, energy_saving=0.006,
-          energy_mix=(("electricity", "kWh", 0.72, 0.76), ("city_gas", "m3", 0.23, 0.20), ("lpg", "kg", 0.05, 0.04)),
-          waste_t_per_t=0.10, waste_reduction=0.011,
-          waste_types=((_PLASTICS, 0.30, ("recycled", "incinerated")), (_METAL, 0.35, ("valuable",)),
-                       (_SLUDGE, 0.15, ("recycled", "landfilled")), (_PAPER, 0.12, ("recycled",)),
-                       (_WOOD, 0.08, ("recycled", "incinerated"))),
-          recycling=(0.55, 0.82),
-          chem_kg_per_t=0.40, chem_reduction=0.022,
-          substances=(("toluene", "air", 0.60), ("xylene", "air", 0.25), ("nickel compounds", "water", 0.15)),
-          xlsx_monthly=True),
-    Plant("P06", "Nishino Plant", FC, "JP", production_t=950, growth=0.008,
-          fixed_gj=8200, gj_per_t=21.0, energy_saving=0.005,
-          energy_mix=(("electricity", "kWh", 0.66, 0.72), ("heavy_oil_a", "L", 0.20, 0.14),
-                      ("kerosene", "L", 0.10, 0.10), ("diesel", "L", 0.04, 0.04)),
-          waste_t_per_t=0.11, waste_reduction=0.010,
-          waste_types=((_PLASTICS, 0.28, ("recycled", "incinerated")), (_METAL, 0.30, ("valuable",)),
-                       (_WASTE_OIL, 0.12, ("recycled", "incinerated")), (_SLUDGE, 0.18, ("recycled", "landfilled")),
-                       (_PAPER, 0.12, ("recycled",))),
-          recycling=(0.50, 0.80), quarterly_waste_oil=True,
-          chem_kg_per_t=0.45, chem_reduction=0.020,
-          substances=(("toluene", "air", 0.55), ("dichloromethane", "air", 0.35), ("nickel compounds", "water", 0.10)),
-          xlsx_history=True),
-    Plant("P07", "Riverside Plant", FC, "US", in_scope_to="2015-09", data_to="2015-09",
-          production_t=620, growth=-0.010,
-          fixed_gj=6000, gj_per_t=23.0, energy_saving=0.003,
-          energy_mix=(("electricity", "MWh", 0.68, 0.68), ("city_gas", "m3", 0.32, 0.32)),
-          waste_t_per_t=0.13, waste_reduction=0.004,
-          waste_types=((_PLASTICS, 0.30, ("recycled", "landfilled")), (_METAL, 0.30, ("valuable",)),
-                       (_PAPER, 0.20, ("recycled", "landfilled")), (_WOOD, 0.20, ("recycled", "landfilled"))),
-          recycling=(0.45, 0.60),
-          chem_kg_per_t=0.0, substances=(("xylene", "air", 1.0),)),
-    Plant("P08", "Rayong Plant", FC, "TH", production_t=380, growth=0.055, production_unit="kg",
-          fixed_gj=2600, gj_per_t=17.0, energy_saving=0.006,
-          energy_mix=(("electricity", "MWh", 0.82, 0.84), ("lpg", "kg", 0.13, 0.12), ("diesel", "L", 0.05, 0.04)),
-          waste_t_per_t=0.09, waste_reduction=0.008, waste_unit="kg",
-          waste_types=((_PLASTICS, 0.35, ("recycled", "incinerated")), (_METAL, 0.35, ("valuable",)),
-                       (_PAPER, 0.15, ("recycled",)), (_SLUDGE, 0.15, ("recycled", "landfilled"))),
-          recycling=(0.45, 0.78),
-          chem_kg_per_t=0.25, chem_reduction=0.015,
-          substances=(("toluene", "air", 0.70), ("xylene", "air", 0.30)),
-          header="spaced"),
-    Plant("P09", "Kamisato Plant", MP, "JP", production_t=1900, growth=0.009,
-          fixed_gj=19000, gj_per_t=27.0, energy_saving=0.006,
-          energy_mix=(("electricity", "kWh", 0.62, 0.66), ("city_gas", "m3", 0.28, 0.26), ("steam", "GJ", 0.10, 0.08)),
-          waste_t_per_t=0.15, waste_reduction=0.011,
-          waste_types=((_CERAMICS, 0.38, ("recycled", "landfilled")), (_SLUDGE, 0.25, ("recycled", "landfilled")),
-                       (_METAL, 0.17, ("valuable",)), (_PLASTICS, 0.10, ("recycled", "incinerated")),
-                       (_PAPER, 0.10, ("recycled",))),
-          recycling=(0.50, 0.80),
-          chem_kg_per_t=0.55, chem_reduction=0.020,
-          substances=(("manganese and its compounds", "water", 0.35), ("manganese and its compounds", "landfill", 0.25),
-                      ("toluene", "air", 0.25), ("boron compounds", "water", 0.15))),
-    Plant("P10", "Oyamada Plant", MP, "JP", production_t=1250, growth=0.006,
-          fixed_gj=12500, gj_per_t=28.0, energy_saving=0.005,
-          energy_mix=(("electricity", "kWh", 0.60, 0.68), ("heavy_oil_a", "kL", 0.28, 0.20), ("lpg", "t", 0.12, 0.12)),
-          waste_t_per_t=0.14, waste_reduction=0.010,
-          waste_types=((_CERAMICS, 0.40, ("recycled", "landfilled")), (_SLUDGE, 0.22, ("recycled", "landfilled")),
-                       (_METAL, 0.18, ("valuable",)), (_WASTE_OIL, 0.08, ("recycled", "incinerated")),
-                       (_PAPER, 0.12, ("recycled",))),
-          recycling=(0.48, 0.78),
-          chem_kg_per_t=0.60, chem_reduction=0.019,
-          substances=(("manganese and its compounds", "water", 0.40), ("nickel compounds", "water", 0.20),
-                      ("toluene", "air", 0.30), ("boron compounds", "soil", 0.10))),
-    Plant("P11", "Dongguan Plant", MP, "CN", production_t=560, growth=0.060, production_unit="kg",
-          fixed_gj=4200, gj_per_t=24.0, energy_saving=0.007,
-          energy_mix=(("electricity", "MWh", 0.86, 0.88), ("diesel", "L", 0.09, 0.07), ("lpg", "t", 0.05, 0.05)),
-          waste_t_per_t=0.13, waste_reduction=0.008, waste_unit="kg",
-          waste_types=((_CERAMICS, 0.40, ("recycled", "landfilled")), (_METAL, 0.25, ("valuable",)),
-                       (_SLUDGE, 0.20, ("recycled", "landfilled")), (_PLASTICS, 0.15, ("recycled", "incinerated"))),
-          recycling=(0.42, 0.76),
-          chem_kg_per_t=0.35, chem_reduction=0.014, chem_unit="g",
-          substances=(("manganese and its compounds", "water", 0.50), ("toluene", "air", 0.50)),
-          encoding="utf-8-sig"),
-    Plant("P12", "Lindenau Plant", MP, "DE", in_scope_from="2012-10", data_from="2010-04",
-          production_t=720, growth=0.015,
-          fixed_gj=6400, gj_per_t=24.0, energy_saving=0.008,
-          energy_mix=(("electricity", "MWh", 0.56, 0.58), ("city_gas", "m3", 0.44, 0.42)),
-          waste_t_per_t=0.12, waste_reduction=0.010,
-          waste_types=((_CERAMICS, 0.35, ("recycled", "landfilled")), (_METAL, 0.30, ("valuable",)),
-                       (_PAPER, 0.15, ("recycled",)), (_PLASTICS, 0.20, ("recycled", "incinerated"))),
-          recycling=(0.62, 0.85),
-          chem_kg_per_t=0.30, chem_reduction=0.015, chem_unit="t",
-          substances=(("toluene", "air", 0.60), ("nickel compounds", "water", 0.40)),
-          encoding="utf-8-sig"),
+    Plant(
+        "P01",
+        "Minamihara Plant",
+        SM,
+        "JP",
+        production_t=2400,
+        growth=0.012,
+        fixed_gj=26000,
+        gj_per_t=31.0,
+        energy_saving=0.006,
+        energy_mix=(
+            ("electricity", "kWh", 0.52, 0.58),
+            ("city_gas", "m3", 0.26, 0.36),
+            ("heavy_oil_a", "L", 0.19, 0.03),
+            ("lpg", "kg", 0.03, 0.03),
+        ),
+        waste_t_per_t=0.19,
+        waste_reduction=0.010,
+        waste_types=(
+            (_SLUDGE, 0.34, ("recycled", "landfilled")),
+            (_WASTE_ACID, 0.18, ("recycled", "other")),
+            (_PLASTICS, 0.14, ("recycled", "incinerated")),
+            (_METAL, 0.16, ("valuable",)),
+            (_WASTE_OIL, 0.10, ("recycled", "incinerated")),
+            (_PAPER, 0.08, ("recycled",)),
+        ),
+        recycling=(0.50, 0.78),
+        chem_kg_per_t=0.95,
+        chem_reduction=0.020,
+        substances=(
+            ("toluene", "air", 0.42),
+            ("xylene", "air", 0.18),
+            ("dichloromethane", "air", 0.22),
+            ("hydrogen fluoride and its water-soluble salts", "air", 0.06),
+            ("hydrogen fluoride and its water-soluble salts", "water", 0.12),
+        ),
+    ),
+    Plant(
+        "P02",
+        "Kitakawa Plant",
+        SM,
+        "JP",
+        production_t=1700,
+        growth=0.006,
+        fixed_gj=17000,
+        gj_per_t=34.0,
+        energy_saving=0.005,
+        energy_mix=(
+            ("electricity", "kWh", 0.58, 0.62),
+            ("city_gas", "m3", 0.22, 0.32),
+            ("heavy_oil_a", "kL", 0.20, 0.06),
+        ),
+        waste_t_per_t=0.21,
+        waste_reduction=0.009,
+        waste_types=(
+            (_SLUDGE, 0.40, ("recycled", "landfilled")),
+            (_WASTE_ALKALI, 0.15, ("recycled", "other")),
+            (_PLASTICS, 0.12, ("recycled", "incinerated")),
+            (_METAL, 0.20, ("valuable",)),
+            (_WASTE_OIL, 0.07, ("recycled", "incinerated")),
+            (_WOOD, 0.06, ("recycled",)),
+        ),
+        recycling=(0.48, 0.77),
+        quarterly_waste_oil=True,
+        chem_kg_per_t=1.10,
+        chem_reduction=0.021,
+        substances=(
+            ("N,N-dimethylformamide", "air", 0.45),
+            ("toluene", "air", 0.30),
+            ("2-aminoethanol", "water", 0.10),
+            ("boron compounds", "water", 0.15),
+        ),
+        comment_column=True,
+    ),
+    Plant(
+        "P03",
+        "Takasu Plant",
+        SM,
+        "JP",
+        production_t=1150,
+        growth=0.004,
+        fixed_gj=13000,
+        gj_per_t=29.0,
+        energy_saving=0.006,
+        energy_mix=(
+            ("electricity", "kWh", 0.50, 0.60),
+            ("heavy_oil_a", "L", 0.36, 0.22),
+            ("kerosene", "L", 0.06, 0.04),
+            ("lpg", "t", 0.08, 0.14),
+        ),
+        waste_t_per_t=0.17,
+        waste_reduction=0.012,
+        waste_types=(
+            (_SLUDGE, 0.30, ("recycled", "landfilled")),
+            (_WASTE_ACID, 0.25, ("recycled", "other")),
+            (_PLASTICS, 0.13, ("recycled", "incinerated")),
+            (_METAL, 0.20, ("valuable",)),
+            (_PAPER, 0.12, ("recycled", "incinerated")),
+        ),
+        recycling=(0.52, 0.80),
+        chem_kg_per_t=0.85,
+        chem_reduction=0.019,
+        substances=(
+            ("dichloromethane", "air", 0.50),
+            ("toluene", "air", 0.28),
+            ("ethylbenzene", "air", 0.07),
+            ("hydrogen fluoride and its water-soluble salts", "water", 0.15),
+        ),
+    ),
+    Plant(
+        "P04",
+        "Suzhou Plant",
+        SM,
+        "CN",
+        production_t=650,
+        growth=0.065,
+        fixed_gj=5200,
+        gj_per_t=27.0,
+        energy_saving=0.007,
+        energy_mix=(("electricity", "MWh", 0.74, 0.72), ("city_gas", "m3", 0.20, 0.24), ("lpg", "t", 0.06, 0.04)),
+        waste_t_per_t=0.16,
+        waste_reduction=0.008,
+        waste_unit="kg",
+        waste_types=(
+            (_SLUDGE, 0.38, ("recycled", "landfilled")),
+            (_PLASTICS, 0.17, ("recycled", "incinerated")),
+            (_METAL, 0.25, ("valuable",)),
+            (_PAPER, 0.10, ("recycled",)),
+            (_WASTE_OIL, 0.10, ("recycled", "incinerated")),
+        ),
+        recycling=(0.40, 0.74),
+        chem_kg_per_t=0.70,
+        chem_reduction=0.015,
+        substances=(("toluene", "air", 0.55), ("xylene", "air", 0.30), ("ethylbenzene", "air", 0.15)),
+        header="upper",
+    ),
+    Plant(
+        "P05",
+        "Higashiyama Plant",
+        FC,
+        "JP",
+        production_t=1450,
+        growth=0.010,
+        fixed_gj=11000,
+        gj_per_t=19.0,
+        energy_saving=0.006,
+        energy_mix=(("electricity", "kWh", 0.72, 0.76), ("city_gas", "m3", 0.23, 0.20), ("lpg", "kg", 0.05, 0.04)),
+        waste_t_per_t=0.10,
+        waste_reduction=0.011,
+        waste_types=(
+            (_PLASTICS, 0.30, ("recycled", "incinerated")),
+            (_METAL, 0.35, ("valuable",)),
+            (_SLUDGE, 0.15, ("recycled", "landfilled")),
+            (_PAPER, 0.12, ("recycled",)),
+            (_WOOD, 0.08, ("recycled", "incinerated")),
+        ),
+        recycling=(0.55, 0.82),
+        chem_kg_per_t=0.40,
+        chem_reduction=0.022,
+        substances=(("toluene", "air", 0.60), ("xylene", "air", 0.25), ("nickel compounds", "water", 0.15)),
+        xlsx_monthly=True,
+    ),
+    Plant(
+        "P06",
+        "Nishino Plant",
+        FC,
+        "JP",
+        production_t=950,
+        growth=0.008,
+        fixed_gj=8200,
+        gj_per_t=21.0,
+        energy_saving=0.005,
+        energy_mix=(
+            ("electricity", "kWh", 0.66, 0.72),
+            ("heavy_oil_a", "L", 0.20, 0.14),
+            ("kerosene", "L", 0.10, 0.10),
+            ("diesel", "L", 0.04, 0.04),
+        ),
+        waste_t_per_t=0.11,
+        waste_reduction=0.010,
+        waste_types=(
+            (_PLASTICS, 0.28, ("recycled", "incinerated")),
+            (_METAL, 0.30, ("valuable",)),
+            (_WASTE_OIL, 0.12, ("recycled", "incinerated")),
+            (_SLUDGE, 0.18, ("recycled", "landfilled")),
+            (_PAPER, 0.12, ("recycled",)),
+        ),
+        recycling=(0.50, 0.80),
+        quarterly_waste_oil=True,
+        chem_kg_per_t=0.45,
+        chem_reduction=0.020,
+        substances=(("toluene", "air", 0.55), ("dichloromethane", "air", 0.35), ("nickel compounds", "water", 0.10)),
+        xlsx_history=True,
+    ),
+    Plant(
+        "P07",
+        "Riverside Plant",
+        FC,
+        "US",
+        in_scope_to="2015-09",
+        data_to="2015-09",
+        production_t=620,
+        growth=-0.010,
+        fixed_gj=6000,
+        gj_per_t=23.0,
+        energy_saving=0.003,
+        energy_mix=(("electricity", "MWh", 0.68, 0.68), ("city_gas", "m3", 0.32, 0.32)),
+        waste_t_per_t=0.13,
+        waste_reduction=0.004,
+        waste_types=(
+            (_PLASTICS, 0.30, ("recycled", "landfilled")),
+            (_METAL, 0.30, ("valuable",)),
+            (_PAPER, 0.20, ("recycled", "landfilled")),
+            (_WOOD, 0.20, ("recycled", "landfilled")),
+        ),
+        recycling=(0.45, 0.60),
+        chem_kg_per_t=0.0,
+        substances=(("xylene", "air", 1.0),),
+    ),
+    Plant(
+        "P08",
+        "Rayong Plant",
+        FC,
+        "TH",
+        production_t=380,
+        growth=0.055,
+        production_unit="kg",
+        fixed_gj=2600,
+        gj_per_t=17.0,
+        energy_saving=0.006,
+        energy_mix=(("electricity", "MWh", 0.82, 0.84), ("lpg", "kg", 0.13, 0.12), ("diesel", "L", 0.05, 0.04)),
+        waste_t_per_t=0.09,
+        waste_reduction=0.008,
+        waste_unit="kg",
+        waste_types=(
+            (_PLASTICS, 0.35, ("recycled", "incinerated")),
+            (_METAL, 0.35, ("valuable",)),
+            (_PAPER, 0.15, ("recycled",)),
+            (_SLUDGE, 0.15, ("recycled", "landfilled")),
+        ),
+        recycling=(0.45, 0.78),
+        chem_kg_per_t=0.25,
+        chem_reduction=0.015,
+        substances=(("toluene", "air", 0.70), ("xylene", "air", 0.30)),
+        header="spaced",
+    ),
+    Plant(
+        "P09",
+        "Kamisato Plant",
+        MP,
+        "JP",
+        production_t=1900,
+        growth=0.009,
+        fixed_gj=19000,
+        gj_per_t=27.0,
+        energy_saving=0.006,
+        energy_mix=(("electricity", "kWh", 0.62, 0.66), ("city_gas", "m3", 0.28, 0.26), ("steam", "GJ", 0.10, 0.08)),
+        waste_t_per_t=0.15,
+        waste_reduction=0.011,
+        waste_types=(
+            (_CERAMICS, 0.38, ("recycled", "landfilled")),
+            (_SLUDGE, 0.25, ("recycled", "landfilled")),
+            (_METAL, 0.17, ("valuable",)),
+            (_PLASTICS, 0.10, ("recycled", "incinerated")),
+            (_PAPER, 0.10, ("recycled",)),
+        ),
+        recycling=(0.50, 0.80),
+        chem_kg_per_t=0.55,
+        chem_reduction=0.020,
+        substances=(
+            ("manganese and its compounds", "water", 0.35),
+            ("manganese and its compounds", "landfill", 0.25),
+            ("toluene", "air", 0.25),
+            ("boron compounds", "water", 0.15),
+        ),
+    ),
+    Plant(
+        "P10",
+        "Oyamada Plant",
+        MP,
+        "JP",
+        production_t=1250,
+        growth=0.006,
+        fixed_gj=12500,
+        gj_per_t=28.0,
+        energy_saving=0.005,
+        energy_mix=(("electricity", "kWh", 0.60, 0.68), ("heavy_oil_a", "kL", 0.28, 0.20), ("lpg", "t", 0.12, 0.12)),
+        waste_t_per_t=0.14,
+        waste_reduction=0.010,
+        waste_types=(
+            (_CERAMICS, 0.40, ("recycled", "landfilled")),
+            (_SLUDGE, 0.22, ("recycled", "landfilled")),
+            (_METAL, 0.18, ("valuable",)),
+            (_WASTE_OIL, 0.08, ("recycled", "incinerated")),
+            (_PAPER, 0.12, ("recycled",)),
+        ),
+        recycling=(0.48, 0.78),
+        chem_kg_per_t=0.60,
+        chem_reduction=0.019,
+        substances=(
+            ("manganese and its compounds", "water", 0.40),
+            ("nickel compounds", "water", 0.20),
+            ("toluene", "air", 0.30),
+            ("boron compounds", "soil", 0.10),
+        ),
+    ),
+    Plant(
+        "P11",
+        "Dongguan Plant",
+        MP,
+        "CN",
+        production_t=560,
+        growth=0.060,
+        production_unit="kg",
+        fixed_gj=4200,
+        gj_per_t=24.0,
+        energy_saving=0.007,
+        energy_mix=(("electricity", "MWh", 0.86, 0.88), ("diesel", "L", 0.09, 0.07), ("lpg", "t", 0.05, 0.05)),
+        waste_t_per_t=0.13,
+        waste_reduction=0.008,
+        waste_unit="kg",
+        waste_types=(
+            (_CERAMICS, 0.40, ("recycled", "landfilled")),
+            (_METAL, 0.25, ("valuable",)),
+            (_SLUDGE, 0.20, ("recycled", "landfilled")),
+            (_PLASTICS, 0.15, ("recycled", "incinerated")),
+        ),
+        recycling=(0.42, 0.76),
+        chem_kg_per_t=0.35,
+        chem_reduction=0.014,
+        chem_unit="g",
+        substances=(("manganese and its compounds", "water", 0.50), ("toluene", "air", 0.50)),
+        encoding="utf-8-sig",
+    ),
+    Plant(
+        "P12",
+        "Lindenau Plant",
+        MP,
+        "DE",
+        in_scope_from="2012-10",
+        data_from="2010-04",
+        production_t=720,
+        growth=0.015,
+        fixed_gj=6400,
+        gj_per_t=24.0,
+        energy_saving=0.008,
+        energy_mix=(("electricity", "MWh", 0.56, 0.58), ("city_gas", "m3", 0.44, 0.42)),
+        waste_t_per_t=0.12,
+        waste_reduction=0.010,
+        waste_types=(
+            (_CERAMICS, 0.35, ("recycled", "landfilled")),
+            (_METAL, 0.30, ("valuable",)),
+            (_PAPER, 0.15, ("recycled",)),
+            (_PLASTICS, 0.20, ("recycled", "incinerated")),
+        ),
+        recycling=(0.62, 0.85),
+        chem_kg_per_t=0.30,
+        chem_reduction=0.015,
+        chem_unit="t",
+        substances=(("toluene", "air", 0.60), ("nickel compounds", "water", 0.40)),
+        encoding="utf-8-sig",
+    ),
 )
 
 TARGETS: tuple[tuple[str, int, float], ...] = (
-    ("energy_intensity", 2014, 10.0), ("waste_intensity", 2014, 6.0),
-    ("recycling_rate", 2014, 68.0), ("chemical_intensity", 2014, 28.0),
-    ("energy_intensity", 2015, 10.5), ("waste_intensity", 2015, 6.5),
-    ("recycling_rate", 2015, 70.0), ("chemical_intensity", 2015, 30.0),
-    ("energy_intensity", 2016, 11.0), ("waste_intensity", 2016, 7.0),
-    ("recycling_rate", 2016, 71.0), ("chemical_intensity", 2016, 31.0),
-    ("energy_intensity", 2017, 11.5), ("waste_intensity", 2017, 7.5),
-    ("recycling_rate", 2017, 72.0), ("chemical_intensity", 2017, 32.0), ("co2_intensity", 2017, 10.0),
-    ("eco_product_sales_ratio", 2017, 19.0), ("eco_product_sales_ratio", 2018, 21.0),
-    ("energy_intensity", 2018, 13.0), ("waste_intensity", 2018, 8.0),
-    ("recycling_rate", 2018, 74.0), ("chemical_intensity", 2018, 34.0), ("co2_intensity", 2018, 12.0),
+    ("energy_intensity", 2014, 10.0),
+    ("waste_intensity", 2014, 6.0),
+    ("recycling_rate", 2014, 68.0),
+    ("chemical_intensity", 2014, 28.0),
+    ("energy_intensity", 2015, 10.5),
+    ("waste_intensity", 2015, 6.5),
+    ("recycling_rate", 2015, 70.0),
+    ("chemical_intensity", 2015, 30.0),
+    ("energy_intensity", 2016, 11.0),
+    ("waste_intensity", 2016, 7.0),
+    ("recycling_rate", 2016, 71.0),
+    ("chemical_intensity", 2016, 31.0),
+    ("energy_intensity", 2017, 11.5),
+    ("waste_intensity", 2017, 7.5),
+    ("recycling_rate", 2017, 72.0),
+    ("chemical_intensity", 2017, 32.0),
+    ("co2_intensity", 2017, 10.0),
+    ("eco_product_sales_ratio", 2017, 19.0),
+    ("eco_product_sales_ratio", 2018, 21.0),
+    ("energy_intensity", 2018, 13.0),
+    ("waste_intensity", 2018, 8.0),
+    ("recycling_rate", 2018, 74.0),
+    ("chemical_intensity", 2018, 34.0),
+    ("co2_intensity", 2018, 12.0),
 )
 
 
@@ -369,8 +627,11 @@ TARGETS: tuple[tuple[str, int, float], ...] = (
 
 
 def _months() -> list[str]:
-    return [f"{(fy if m >= 4 else fy + 1):04d}-{m:02d}" for fy in range(FIRST_FY, LAST_FY + 1)
-            for m in (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
+    return [
+        f"{(fy if m >= 4 else fy + 1):04d}-{m:02d}"
+        for fy in range(FIRST_FY, LAST_FY + 1)
+        for m in (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
+    ]
 
 
 def fiscal_year(period: str) -> int:
@@ -395,17 +656,47 @@ def delivery_folder(period: str) -> str:
 
 
 # Seasonal shape of output: Golden Week, Obon, year end and New Year are quieter.
-_SEASON = {4: 1.00, 5: 0.95, 6: 1.03, 7: 1.03, 8: 0.89, 9: 1.02, 10: 1.04, 11: 1.04,
-           12: 0.98, 1: 0.91, 2: 0.99, 3: 1.07}
+_SEASON = {
+    4: 1.00,
+    5: 0.95,
+    6: 1.03,
+    7: 1.03,
+    8: 0.89,
+    9: 1.02,
+    10: 1.04,
+    11: 1.04,
+    12: 0.98,
+    1: 0.91,
+    2: 0.99,
+    3: 1.07,
+}
 
 
 def _economy(period: str) -> float:
     """Group-wide demand: the 2008 crisis, the slow recovery, the 2011 earthquake, FY2019 slowdown."""
-    index = {"2008-10": 0.93, "2008-11": 0.86, "2008-12": 0.78, "2009-01": 0.70, "2009-02": 0.70,
-             "2009-03": 0.72, "2009-04": 0.76, "2009-05": 0.79, "2009-06": 0.82, "2009-07": 0.85,
-             "2009-08": 0.87, "2009-09": 0.89, "2009-10": 0.91, "2009-11": 0.93, "2009-12": 0.94,
-             "2010-01": 0.95, "2010-02": 0.96, "2010-03": 0.97, "2011-03": 0.90, "2011-04": 0.86,
-             "2011-05": 0.92}
+    index = {
+        "2008-10": 0.93,
+        "2008-11": 0.86,
+        "2008-12": 0.78,
+        "2009-01": 0.70,
+        "2009-02": 0.70,
+        "2009-03": 0.72,
+        "2009-04": 0.76,
+        "2009-05": 0.79,
+        "2009-06": 0.82,
+        "2009-07": 0.85,
+        "2009-08": 0.87,
+        "2009-09": 0.89,
+        "2009-10": 0.91,
+        "2009-11": 0.93,
+        "2009-12": 0.94,
+        "2010-01": 0.95,
+        "2010-02": 0.96,
+        "2010-03": 0.97,
+        "2011-03": 0.90,
+        "2011-04": 0.86,
+        "2011-05": 0.92,
+    }
     if period in index:
         return index[period]
     if "2019-10" <= period <= "2020-03":
@@ -427,8 +718,9 @@ def _raw_frames() -> dict[str, pd.DataFrame]:
     for index, plant in enumerate(PLANTS):
         periods = [p for p in months if plant.data_from <= p <= plant.data_to]
         n = len(periods)
-        noise_p, noise_e, noise_w, noise_c = (_rng(index, s).lognormal(0.0, sigma, size=n)
-                                              for s, sigma in ((1, 0.025), (2, 0.018), (3, 0.06), (4, 0.08)))
+        noise_p, noise_e, noise_w, noise_c = (
+            _rng(index, s).lognormal(0.0, sigma, size=n) for s, sigma in ((1, 0.025), (2, 0.018), (3, 0.06), (4, 0.08))
+        )
         share_noise = _rng(index, 5).normal(0.0, 0.03, size=(n, 16))
         oil_buffer = 0.0
         for i, period in enumerate(periods):
@@ -436,17 +728,21 @@ def _raw_frames() -> dict[str, pd.DataFrame]:
             month = int(period[5:7])
             years = (fy - FIRST_FY) + (month - 4) % 12 / 12.0
             progress = min(max(years / (LAST_FY - FIRST_FY + 1), 0.0), 1.0)
-            production_t = (plant.production_t * (1 + plant.growth) ** years * _SEASON[month]
-                            * _economy(period) * noise_p[i])
+            production_t = (
+                plant.production_t * (1 + plant.growth) ** years * _SEASON[month] * _economy(period) * noise_p[i]
+            )
             if plant.japanese and period in ("2011-03", "2011-04"):
                 production_t *= 0.9
             base = {"plant_id": plant.plant_id, "period": period, "fy": fy}
-            rows["production"].append(base | {"unit": plant.production_unit,
-                                              "q": production_t / _MASS_TO_T[plant.production_unit]})
+            rows["production"].append(
+                base | {"unit": plant.production_unit, "q": production_t / _MASS_TO_T[plant.production_unit]}
+            )
 
             # Energy: a fixed load plus a part proportional to output that improves every year.
-            total_gj = (plant.fixed_gj * (1 + 0.004 * years)
-                        + plant.gj_per_t * production_t * (1 - plant.energy_saving) ** years) * noise_e[i]
+            total_gj = (
+                plant.fixed_gj * (1 + 0.004 * years)
+                + plant.gj_per_t * production_t * (1 - plant.energy_saving) ** years
+            ) * noise_e[i]
             for j, (etype, unit, s0, s1) in enumerate(plant.energy_mix):
                 share = (s0 + (s1 - s0) * progress) * (1 + share_noise[i, j])
                 if etype == "electricity" and month in (7, 8, 9):
@@ -459,7 +755,7 @@ def _raw_frames() -> dict[str, pd.DataFrame]:
             # Waste: generation per t falls slowly; the recycled share rises.
             waste_t = plant.waste_t_per_t * production_t * (1 - plant.waste_reduction) ** years * noise_w[i]
             r0, r1 = plant.recycling
-            recycled_share = r0 + (r1 - r0) * progress ** 0.8
+            recycled_share = r0 + (r1 - r0) * progress**0.8
             for j, (names, share, treatments) in enumerate(plant.waste_types):
                 waste_type = names[0] if plant.japanese else names[1]
                 amount = waste_t * share * (1 + share_noise[i, 8 + j])
@@ -471,24 +767,44 @@ def _raw_frames() -> dict[str, pd.DataFrame]:
                     r = min(recycled_share * (1.0 + 0.05 * ((j % 3) - 1)), 0.98)
                     split = [(treatments[0], amount * r), (treatments[1], amount * (1 - r))]
                 for treatment, t in split:
-                    rows["waste"].append(base | {"waste_type": waste_type, "treatment": treatment,
-                                                 "unit": plant.waste_unit, "q": t / _MASS_TO_T[plant.waste_unit]})
+                    rows["waste"].append(
+                        base
+                        | {
+                            "waste_type": waste_type,
+                            "treatment": treatment,
+                            "unit": plant.waste_unit,
+                            "q": t / _MASS_TO_T[plant.waste_unit],
+                        }
+                    )
 
             # Chemicals: VOC substitution makes the releases per t fall, with a step in FY2008.
-            chem_kg = (plant.chem_kg_per_t * production_t * (1 - plant.chem_reduction) ** years
-                       * (0.95 if fy >= 2008 else 1.0) * noise_c[i])
+            chem_kg = (
+                plant.chem_kg_per_t
+                * production_t
+                * (1 - plant.chem_reduction) ** years
+                * (0.95 if fy >= 2008 else 1.0)
+                * noise_c[i]
+            )
             for j, (substance, medium, share) in enumerate(plant.substances):
                 kg = chem_kg * share * (1 + 2 * share_noise[i, 5 + j % 3])
-                rows["chemicals"].append(base | {"substance": substance, "cas_number": _SUBSTANCES[substance],
-                                                 "medium": medium, "unit": plant.chem_unit,
-                                                 "q": max(kg, 0.0) / _MASS_TO_KG[plant.chem_unit]})
+                rows["chemicals"].append(
+                    base
+                    | {
+                        "substance": substance,
+                        "cas_number": _SUBSTANCES[substance],
+                        "medium": medium,
+                        "unit": plant.chem_unit,
+                        "q": max(kg, 0.0) / _MASS_TO_KG[plant.chem_unit],
+                    }
+                )
     frames = {kind: pd.DataFrame(records) for kind, records in rows.items()}
     boundary = {p.plant_id: p for p in PLANTS}
     for frame in frames.values():
         frame["in_boundary"] = [in_boundary(boundary[pid], per) for pid, per in zip(frame["plant_id"], frame["period"])]
-    frames["energy"]["to_canonical"] = [gj_per_unit(e, u, fy) for e, u, fy in
-                                        zip(frames["energy"]["energy_type"], frames["energy"]["unit"],
-                                            frames["energy"]["fy"])]
+    frames["energy"]["to_canonical"] = [
+        gj_per_unit(e, u, fy)
+        for e, u, fy in zip(frames["energy"]["energy_type"], frames["energy"]["unit"], frames["energy"]["fy"])
+    ]
     for kind in ("production", "waste"):
         frames[kind]["to_canonical"] = frames[kind]["unit"].map(_MASS_TO_T)
     frames["chemicals"]["to_canonical"] = frames["chemicals"]["unit"].map(_MASS_TO_KG)
@@ -516,7 +832,7 @@ def _yearly(frame: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
 def _drift(frame: pd.DataFrame, base_fy: int, factor: float, mask: pd.Series | None = None) -> None:
     """Multiply quantities by factor ** t, t rising linearly from 0 in the base year to 1 in FY2017."""
     exponent = ((frame["fy"] - base_fy) / (CALIBRATION_FY - base_fy)).clip(lower=0.0)
-    scale = factor ** exponent
+    scale = factor**exponent
     if mask is not None:
         scale = scale.where(mask, 1.0)
     frame["q"] = frame["q"] * scale
@@ -573,13 +889,15 @@ def _calibrate(frames: dict[str, pd.DataFrame]) -> None:
 
 def group_figures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Yearly group numerators, denominators and KPI values of the generated deliveries."""
-    table = pd.DataFrame({
-        "energy_gj": _yearly(frames["energy"]),
-        "production_t": _yearly(frames["production"]),
-        "waste_t": _yearly(frames["waste"]),
-        "recycled_t": _yearly(frames["waste"], frames["waste"]["treatment"].isin(RECYCLED_TREATMENTS)),
-        "chemicals_kg": _yearly(frames["chemicals"]),
-    })
+    table = pd.DataFrame(
+        {
+            "energy_gj": _yearly(frames["energy"]),
+            "production_t": _yearly(frames["production"]),
+            "waste_t": _yearly(frames["waste"]),
+            "recycled_t": _yearly(frames["waste"], frames["waste"]["treatment"].isin(RECYCLED_TREATMENTS)),
+            "chemicals_kg": _yearly(frames["chemicals"]),
+        }
+    )
     table["energy_intensity"] = table["energy_gj"] / table["production_t"]
     table["waste_intensity"] = table["waste_t"] / table["production_t"]
     table["recycling_rate"] = table["recycled_t"] / table["waste_t"] * 100
@@ -648,8 +966,10 @@ def _xlsx_bytes(header: list[str], records: list[list[object]], folder: str) -> 
     workbook.save(raw)
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(raw.getvalue())) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             data = source.read(info.filename)
             if info.filename == "docProps/core.xml":
@@ -675,12 +995,21 @@ class _Writer:
         self.written.append(path)
         return path
 
-    def table(self, folder: str, stem: str, plant: Plant | None, kind: str, header: list[str],
-              records: list[list[str]], xlsx: bool = False) -> Path:
+    def table(
+        self,
+        folder: str,
+        stem: str,
+        plant: Plant | None,
+        kind: str,
+        header: list[str],
+        records: list[list[str]],
+        xlsx: bool = False,
+    ) -> Path:
         if xlsx:
             numeric = header.index("quantity") if "quantity" in header else -1
-            cells = [[(float(v) if "." in v else int(v)) if c == numeric else v for c, v in enumerate(r)]
-                     for r in records]
+            cells = [
+                [(float(v) if "." in v else int(v)) if c == numeric else v for c, v in enumerate(r)] for r in records
+            ]
             return self.write(folder, f"{stem}.xlsx", _xlsx_bytes(header, cells, folder))
         encoding = "utf-8" if plant is None else plant.encoding
         if plant is not None and kind == "waste" and plant.japanese:
@@ -701,8 +1030,17 @@ def _reference_files(writer: _Writer) -> None:
     targets = [[kpi, str(fy), f"{pct:g}", ""] for kpi, fy, pct in TARGETS]
     writer.table(folder, "targets", None, "targets", ["kpi", "fiscal_year", "target_pct", "scope_id"], targets)
     # Head office's market-based factors for the suppliers the plants name (contract 7).
-    header = ["energy_type", "unit", "t_co2_per_unit", "basis", "supplier", "country", "source",
-              "valid_from_fy", "valid_to_fy"]
+    header = [
+        "energy_type",
+        "unit",
+        "t_co2_per_unit",
+        "basis",
+        "supplier",
+        "country",
+        "source",
+        "valid_from_fy",
+        "valid_to_fy",
+    ]
     writer.table(folder, "co2factors", None, "co2factors", header, [list(row) for row in MARKET_FACTORS])
 
 
@@ -799,8 +1137,9 @@ def v2_records(frames: dict[str, pd.DataFrame]) -> dict[str, list[list[str]]]:
     sales: dict[tuple, int] = {}
     purchases: dict[tuple, int] = {}
     plants = {p.plant_id: p for p in PLANTS}
-    for plant_id, period, fy, tonnes in zip(production["plant_id"], production["period"], production["fy"],
-                                            production["value"] * production["to_canonical"]):
+    for plant_id, period, fy, tonnes in zip(
+        production["plant_id"], production["period"], production["fy"], production["value"] * production["to_canonical"]
+    ):
         plant = plants[plant_id]
         m3 = tonnes * 6.5 * (1 - 0.012) ** (fy - FIRST_FY) * rng.lognormal(0.0, 0.03)
         sources = (("municipal", 0.35), ("groundwater", 0.65)) if plant.japanese else (("municipal", 1.0),)
@@ -850,7 +1189,9 @@ def _v2_files(writer: _Writer, frames: dict[str, pd.DataFrame]) -> None:
             by_file.setdefault((folder, plant_id), []).append(record)
         for (folder, plant_id), rows in sorted(by_file.items()):
             first, last = fiscal_year(rows[0][1]), fiscal_year(rows[-1][1])
-            stem = f"{kind}_{plant_id}_FY{first}-FY{last}" if folder == history_folder else f"{kind}_{plant_id}_FY{first}"
+            stem = (
+                f"{kind}_{plant_id}_FY{first}-FY{last}" if folder == history_folder else f"{kind}_{plant_id}_FY{first}"
+            )
             writer.table(folder, stem, None, kind, _V2_HEADERS[kind], rows)
 
 

@@ -25,25 +25,50 @@ def _shown_default(path: Path) -> str:
         return str(path)
 
 
-LandingOption = typer.Option(None, "--landing", help="Landing folder with the delivered files (ENVKPI_LANDING).",
-                             show_default=_shown_default(_DEFAULTS.landing))
-WarehouseOption = typer.Option(None, "--warehouse", help="DuckDB warehouse file (ENVKPI_WAREHOUSE).",
-                               show_default=_shown_default(_DEFAULTS.warehouse))
-ReportsOption = typer.Option(None, "--reports", help="Folder for kpi_results.csv, rejections, charts (ENVKPI_REPORTS).",
-                             show_default=_shown_default(_DEFAULTS.reports))
-SnapshotOption = typer.Option(None, "--snapshot",
-                              help="Folder of the read-only warehouse snapshot for notebooks (ENVKPI_SNAPSHOT).",
-                              show_default=_shown_default(_DEFAULTS.snapshot))
-PublishedOption = typer.Option(None, "--published", hidden=True,
-                               help="Deprecated name of --snapshot (a publication is now a year's: envkpi publish).")
+LandingOption = typer.Option(
+    None,
+    "--landing",
+    help="Landing folder with the delivered files (ENVKPI_LANDING).",
+    show_default=_shown_default(_DEFAULTS.landing),
+)
+WarehouseOption = typer.Option(
+    None,
+    "--warehouse",
+    help="DuckDB warehouse file (ENVKPI_WAREHOUSE).",
+    show_default=_shown_default(_DEFAULTS.warehouse),
+)
+ReportsOption = typer.Option(
+    None,
+    "--reports",
+    help="Folder for kpi_results.csv, rejections, charts (ENVKPI_REPORTS).",
+    show_default=_shown_default(_DEFAULTS.reports),
+)
+SnapshotOption = typer.Option(
+    None,
+    "--snapshot",
+    help="Folder of the read-only warehouse snapshot for notebooks (ENVKPI_SNAPSHOT).",
+    show_default=_shown_default(_DEFAULTS.snapshot),
+)
+PublishedOption = typer.Option(
+    None,
+    "--published",
+    hidden=True,
+    help="Deprecated name of --snapshot (a publication is now a year's: envkpi publish).",
+)
 
 
-def _settings(landing: Path | None, warehouse: Path | None, reports: Path | None,
-              snapshot: Path | None = None, published: Path | None = None) -> Settings:
+def _settings(
+    landing: Path | None,
+    warehouse: Path | None,
+    reports: Path | None,
+    snapshot: Path | None = None,
+    published: Path | None = None,
+) -> Settings:
     if published is not None:
         typer.echo("--published is deprecated: use --snapshot (the notebooks' copy of the warehouse)", err=True)
-    return Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports,
-                                     snapshot=snapshot if snapshot is not None else published)
+    return Settings().with_overrides(
+        landing=landing, warehouse=warehouse, reports=reports, snapshot=snapshot if snapshot is not None else published
+    )
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -111,27 +136,36 @@ def summary_lines(result) -> list[str]:
     for file in summary.ignored:
         lines.append(f"  left alone (not a contract file): {file}")
     if summary.problems:
-        lines.append(f"  {plural(len(summary.problems), 'problem')}: send each plant its part of "
-                     f"{_relative(result.reports['rejection_report:html'])} (or .xlsx)"
-                     if "rejection_report:html" in result.reports else
-                     f"  {plural(len(summary.problems), 'problem')}: see {_relative(result.reports['rejections'])}")
+        lines.append(
+            f"  {plural(len(summary.problems), 'problem')}: send each plant its part of "
+            f"{_relative(result.reports['rejection_report:html'])} (or .xlsx)"
+            if "rejection_report:html" in result.reports
+            else f"  {plural(len(summary.problems), 'problem')}: see {_relative(result.reports['rejections'])}"
+        )
     reports = result.reports
     lines.append("written:")
-    for key, label in (("kpi_results", "KPI results"), ("rejections", "rejections (CSV)"),
-                       ("rejection_report:html", "rejection report per plant and file"),
-                       ("rejection_report:xlsx", "rejection report (XLSX)"),
-                       ("boundary_warnings", "boundary warnings"), ("run_summary", "run summary")):
+    for key, label in (
+        ("kpi_results", "KPI results"),
+        ("rejections", "rejections (CSV)"),
+        ("rejection_report:html", "rejection report per plant and file"),
+        ("rejection_report:xlsx", "rejection report (XLSX)"),
+        ("boundary_warnings", "boundary warnings"),
+        ("run_summary", "run summary"),
+    ):
         if key in reports:
             lines.append(f"  {label + ':':38} {_relative(reports[key])}")
     charts = sorted(path for key, path in reports.items() if key.startswith("chart:"))
     if result.report_year is not None:
         if charts:
             folders = sorted({_relative(Path(path).parent) for path in charts})
-            lines.append(f"  {f'charts of FY{result.report_year}:':38} {plural(len(charts), 'file')} in "
-                         f"{', '.join(folders)}")
+            lines.append(
+                f"  {f'charts of FY{result.report_year}:':38} {plural(len(charts), 'file')} in {', '.join(folders)}"
+            )
         if "pack:pdf" in reports:
-            lines.append(f"  {f'report pack of FY{result.report_year}:':38} {_relative(reports['pack:pdf'])} "
-                         f"(and .md, .html, .xlsx, .csv)")
+            lines.append(
+                f"  {f'report pack of FY{result.report_year}:':38} {_relative(reports['pack:pdf'])} "
+                f"(and .md, .html, .xlsx, .csv)"
+            )
     data_docs = reports.get("data_docs")
     if data_docs is not None and Path(data_docs).exists():
         lines.append(f"  {'Data Docs:':38} {_relative(data_docs)}")
@@ -141,9 +175,13 @@ def summary_lines(result) -> list[str]:
 
 
 @app.command()
-def run(landing: Path | None = LandingOption, warehouse: Path | None = WarehouseOption,
-        reports: Path | None = ReportsOption, snapshot: Path | None = SnapshotOption,
-        published: Path | None = PublishedOption) -> None:
+def run(
+    landing: Path | None = LandingOption,
+    warehouse: Path | None = WarehouseOption,
+    reports: Path | None = ReportsOption,
+    snapshot: Path | None = SnapshotOption,
+    published: Path | None = PublishedOption,
+) -> None:
     """Ingest the landing folder, compute the KPIs and write the reports, in one command.
 
     Exit status 0 when the run completed, even with rejected files; non-zero only when the
@@ -158,9 +196,12 @@ def run(landing: Path | None = LandingOption, warehouse: Path | None = Warehouse
         check_paths(settings)
     except PathProblem as problem:
         if landing is None and not settings.landing.exists():
-            _fail("run", f"no landing folder: the default {_relative(settings.landing)} does not exist; give "
-                         f"the folder of delivered files with --landing DIR or ENVKPI_LANDING (the demo group: "
-                         f"envkpi run --landing data/demo/landing, or make run)")
+            _fail(
+                "run",
+                f"no landing folder: the default {_relative(settings.landing)} does not exist; give "
+                f"the folder of delivered files with --landing DIR or ENVKPI_LANDING (the demo group: "
+                f"envkpi run --landing data/demo/landing, or make run)",
+            )
         _fail("run", str(problem))
     try:
         with progress_display() as progress:
@@ -180,20 +221,30 @@ def run(landing: Path | None = LandingOption, warehouse: Path | None = Warehouse
 
 
 @app.command()
-def ingest(landing: Path | None = LandingOption, warehouse: Path | None = WarehouseOption,
-           reports: Path | None = ReportsOption, snapshot: Path | None = SnapshotOption,
-           published: Path | None = PublishedOption) -> None:
+def ingest(
+    landing: Path | None = LandingOption,
+    warehouse: Path | None = WarehouseOption,
+    reports: Path | None = ReportsOption,
+    snapshot: Path | None = SnapshotOption,
+    published: Path | None = PublishedOption,
+) -> None:
     """Ingest and validate the landing folder (the KPI tables are rebuilt as part of it)."""
     run(landing, warehouse, reports, snapshot, published)
 
 
 @app.command()
-def check(files: list[Path] = typer.Argument(..., help="Files or folders to check, as they would be delivered "
-                                                       "(every file under a folder)."),
-          report: Path | None = typer.Option(
-              None, "--report", help="Also write the rejection report here: FILE.html, FILE.xlsx, or both for "
-                                     "another name.", show_default="none"),
-          warehouse: Path | None = WarehouseOption) -> None:
+def check(
+    files: list[Path] = typer.Argument(
+        ..., help="Files or folders to check, as they would be delivered (every file under a folder)."
+    ),
+    report: Path | None = typer.Option(
+        None,
+        "--report",
+        help="Also write the rejection report here: FILE.html, FILE.xlsx, or both for another name.",
+        show_default="none",
+    ),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
     """Check files against the contract without loading them; exit 1 when any would be rejected.
 
     Plant ids, factors and targets are checked against the published snapshot (or the warehouse).
@@ -215,9 +266,13 @@ def check(files: list[Path] = typer.Argument(..., help="Files or folders to chec
 
 
 @app.command()
-def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, e.g. 2017."),
-           warehouse: Path | None = WarehouseOption, reports: Path | None = ReportsOption,
-           snapshot: Path | None = SnapshotOption, published: Path | None = PublishedOption) -> None:
+def report(
+    fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, e.g. 2017."),
+    warehouse: Path | None = WarehouseOption,
+    reports: Path | None = ReportsOption,
+    snapshot: Path | None = SnapshotOption,
+    published: Path | None = PublishedOption,
+) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
     from envkpi.pipeline import SNAPSHOT_NAME, report_basis, write_annual_report
     from envkpi.warehouse.database import connect, kpi_results_frame
@@ -246,16 +301,21 @@ def report(fy: int = typer.Option(..., "--fy", help="Fiscal year of the report, 
         raise typer.Exit(2)
     written = write_annual_report(kpi_results, settings, fy, basis, publications)
     written.update(write_human_tables(filings, settings.reports / "pack", fy))
-    typer.echo(f"FY{fy} report pack: {written['pack:pdf']} (and .md, .html, .xlsx, .csv); filings for people: "
-               f"{written['filings:html']} (and .md, .xlsx); "
-               f"{sum(k.startswith('chart:') for k in written)} chart files under {settings.reports / 'charts'}")
+    typer.echo(
+        f"FY{fy} report pack: {written['pack:pdf']} (and .md, .html, .xlsx, .csv); filings for people: "
+        f"{written['filings:html']} (and .md, .xlsx); "
+        f"{sum(k.startswith('chart:') for k in written)} chart files under {settings.reports / 'charts'}"
+    )
 
 
 @app.command()
-def publish(fy: int = typer.Option(..., "--fy", help="Fiscal year to publish, e.g. 2017."),
-            note: str | None = typer.Option(None, "--note", help="Why, or for which report (kept with it)."),
-            warehouse: Path | None = WarehouseOption, reports: Path | None = ReportsOption,
-            snapshot: Path | None = SnapshotOption) -> None:
+def publish(
+    fy: int = typer.Option(..., "--fy", help="Fiscal year to publish, e.g. 2017."),
+    note: str | None = typer.Option(None, "--note", help="Why, or for which report (kept with it)."),
+    warehouse: Path | None = WarehouseOption,
+    reports: Path | None = ReportsOption,
+    snapshot: Path | None = SnapshotOption,
+) -> None:
     """Publish a fiscal year: record v1, v2, ... of its figures and write published/FY<fy>/v<n>/.
 
     Publish after the run whose figures the report prints; later runs list every figure that
@@ -278,17 +338,25 @@ def publish(fy: int = typer.Option(..., "--fy", help="Fiscal year to publish, e.
         raise typer.Exit(1) from None
     typer.echo(f"FY{fy} published as {publication.name}: {publication.folder}")
     if not publication.complete:
-        typer.echo(f"  note: FY{fy} has incomplete data (completeness below 100 % for a group figure); "
-                   "the publication records the figures as they are", err=True)
+        typer.echo(
+            f"  note: FY{fy} has incomplete data (completeness below 100 % for a group figure); "
+            "the publication records the figures as they are",
+            err=True,
+        )
 
 
 @app.command()
-def trace(kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity."),
-          fy: int = typer.Option(..., "--fy", help="Fiscal year of the figure."),
-          scope: str = typer.Option("group", "--scope", help="group, a business unit or a plant_id."),
-          out: Path | None = typer.Option(None, "--out", help="CSV or XLSX file (by suffix); default reports/trace_<kpi>_FY<fy>_<scope>.csv"),
-          warehouse: Path | None = WarehouseOption, reports: Path | None = ReportsOption,
-          snapshot: Path | None = SnapshotOption) -> None:
+def trace(
+    kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity."),
+    fy: int = typer.Option(..., "--fy", help="Fiscal year of the figure."),
+    scope: str = typer.Option("group", "--scope", help="group, a business unit or a plant_id."),
+    out: Path | None = typer.Option(
+        None, "--out", help="CSV or XLSX file (by suffix); default reports/trace_<kpi>_FY<fy>_<scope>.csv"
+    ),
+    warehouse: Path | None = WarehouseOption,
+    reports: Path | None = ReportsOption,
+    snapshot: Path | None = SnapshotOption,
+) -> None:
     """Every plant-month, measure, delivered row and file behind one figure, with the sums that
     reconcile to its numerator and denominator."""
     from envkpi.warehouse import tracing
@@ -307,14 +375,19 @@ def trace(kpi: str = typer.Option(..., "--kpi", help="KPI, e.g. energy_intensity
 
 
 @app.command()
-def template(kind: str = typer.Argument(..., help="Kind of file: plants, factors, targets, energy, production, "
-                                                  "waste or chemicals."),
-             plant: str | None = typer.Option(None, "--plant", help="Plant id (monthly kinds).", show_default="none"),
-             fy: int | None = typer.Option(None, "--fy", help="Fiscal year whose months are filled in (monthly kinds).",
-                                              show_default="none"),
-             out: Path | None = typer.Option(None, "--out", help="Where to write the XLSX.",
-                                                show_default="<kind>_<plant>_FY<fy>.xlsx in this folder"),
-             warehouse: Path | None = WarehouseOption) -> None:
+def template(
+    kind: str = typer.Argument(
+        ..., help="Kind of file: plants, factors, targets, energy, production, waste or chemicals."
+    ),
+    plant: str | None = typer.Option(None, "--plant", help="Plant id (monthly kinds).", show_default="none"),
+    fy: int | None = typer.Option(
+        None, "--fy", help="Fiscal year whose months are filled in (monthly kinds).", show_default="none"
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write the XLSX.", show_default="<kind>_<plant>_FY<fy>.xlsx in this folder"
+    ),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
     """Write an XLSX delivery template for a plant: the contract's columns, the months, drop-down lists."""
     from envkpi.contract import KINDS, monthly_kinds
     from envkpi.ingest.template import default_name, write_template
@@ -323,8 +396,11 @@ def template(kind: str = typer.Argument(..., help="Kind of file: plants, factors
     if kind not in KINDS:
         _fail("template", f"unknown kind {kind!r}: give one of {', '.join(KINDS)}")
     if kind in monthly_kinds() and (not plant or fy is None):
-        _fail("template", f"the {kind} template is for one plant and fiscal year: give --plant ID and --fy YEAR, "
-                          f"e.g. envkpi template {kind} --plant P01 --fy 2018")
+        _fail(
+            "template",
+            f"the {kind} template is for one plant and fiscal year: give --plant ID and --fy YEAR, "
+            f"e.g. envkpi template {kind} --plant P01 --fy 2018",
+        )
     path = out or Path(default_name(kind, plant, fy))
     if path.is_dir():
         path = path / default_name(kind, plant, fy)

@@ -164,17 +164,22 @@ class Kind:
 # The columns every monthly kind shares.
 
 PLANT_ID = Column(
-    "plant_id", in_reference="known_plants",
+    "plant_id",
+    in_reference="known_plants",
     reason="unknown plant: plant_id is not in the plants reference (deliver a plants file that lists it first)",
     description="a plant of the plants reference",
 )
 PERIOD = Column(
-    "period", MONTH, accepted_as="period_month",
+    "period",
+    MONTH,
+    accepted_as="period_month",
     reason="bad period: write the calendar month as YYYY-MM, e.g. 2017-04",
     description="the calendar month, YYYY-MM",
 )
 AMOUNT = Column(
-    "quantity", QUANTITY, maximum=1e15,
+    "quantity",
+    QUANTITY,
+    maximum=1e15,
     maximum_reason="quantity is implausibly large (over 1e15): check the unit and the decimal point",
     description="a number >= 0; a month with nothing to report is a row with 0",
 )
@@ -190,7 +195,8 @@ TRANSFER_MEDIA = ("sewer", "offsite")
 
 # Contract 7: sales and purchases are in the reporting currency (a setting), checked against it.
 CURRENCY = Column(
-    "unit", in_reference="reporting_currency",
+    "unit",
+    in_reference="reporting_currency",
     reason="unit is not the reporting currency: convert to {reporting_currency} at the group's rate",
     description="the reporting currency (setting `reporting_currency`, default JPY)",
 )
@@ -202,12 +208,20 @@ def _unit(*values: str) -> Column:
 
 def _validity() -> tuple[Column, Column]:
     return (
-        Column("valid_from_fy", FISCAL_YEAR, required=False,
-               reason="valid_from_fy is a fiscal year such as 2023, or empty",
-               description="first fiscal year the row applies to; empty = open"),
-        Column("valid_to_fy", FISCAL_YEAR, required=False,
-               reason="valid_to_fy is a fiscal year such as 2023, or empty",
-               description="last fiscal year the row applies to (included); empty = open"),
+        Column(
+            "valid_from_fy",
+            FISCAL_YEAR,
+            required=False,
+            reason="valid_from_fy is a fiscal year such as 2023, or empty",
+            description="first fiscal year the row applies to; empty = open",
+        ),
+        Column(
+            "valid_to_fy",
+            FISCAL_YEAR,
+            required=False,
+            reason="valid_to_fy is a fiscal year such as 2023, or empty",
+            description="last fiscal year the row applies to (included); empty = open",
+        ),
     )
 
 
@@ -217,27 +231,45 @@ def _validity() -> tuple[Column, Column]:
 
 _KIND_LIST: tuple[Kind, ...] = (
     Kind(
-        "plants", "the reference list of plants (the reporting boundary)",
+        "plants",
+        "the reference list of plants (the reporting boundary)",
         (
             Column("plant_id", description="the plant's id, as every monthly file names it"),
             Column("name"),
             Column("business_unit"),
             Column("country", description="ISO country code; JP plants file the Energy Conservation Act report"),
-            Column("in_scope_from", MONTH, required=False, reason="bad month: in_scope_from is YYYY-MM or empty",
-                   description="first month in the boundary; empty = always"),
-            Column("in_scope_to", MONTH, required=False, reason="bad month: in_scope_to is YYYY-MM or empty",
-                   description="last month in the boundary (included); empty = still in scope"),
+            Column(
+                "in_scope_from",
+                MONTH,
+                required=False,
+                reason="bad month: in_scope_from is YYYY-MM or empty",
+                description="first month in the boundary; empty = always",
+            ),
+            Column(
+                "in_scope_to",
+                MONTH,
+                required=False,
+                reason="bad month: in_scope_to is YYYY-MM or empty",
+                description="last month in the boundary (included); empty = still in scope",
+            ),
         ),
-        slice_columns=("plant_id",), row_key=("plant_id",),
+        slice_columns=("plant_id",),
+        row_key=("plant_id",),
     ),
     Kind(
-        "factors", "energy conversion factors (to GJ) that override or extend the shipped defaults",
+        "factors",
+        "energy conversion factors (to GJ) that override or extend the shipped defaults",
         (
             Column("energy_type"),
             Column("unit"),
-            Column("gj_per_unit", FACTOR, reason="gj_per_unit is not a number", maximum=10_000,
-                   maximum_reason="gj_per_unit is implausibly large (over 10,000 GJ per unit): check the unit",
-                   description="GJ per delivered unit, > 0"),
+            Column(
+                "gj_per_unit",
+                FACTOR,
+                reason="gj_per_unit is not a number",
+                maximum=10_000,
+                maximum_reason="gj_per_unit is implausibly large (over 10,000 GJ per unit): check the unit",
+                description="GJ per delivered unit, > 0",
+            ),
             Column("source", required=False),
             *_validity(),
         ),
@@ -245,152 +277,255 @@ _KIND_LIST: tuple[Kind, ...] = (
         row_key=("energy_type", "unit", "valid_from_fy"),
     ),
     Kind(
-        "targets", "the yearly targets per KPI",
+        "targets",
+        "the yearly targets per KPI",
         (
-            Column("kpi", in_reference="known_kpis", reason="unknown KPI: see data/reference/kpis.csv for the KPI names"),
+            Column(
+                "kpi", in_reference="known_kpis", reason="unknown KPI: see data/reference/kpis.csv for the KPI names"
+            ),
             Column("fiscal_year", FISCAL_YEAR, reason="fiscal_year is a year such as 2017"),
-            Column("target_pct", PERCENT, reason="target_pct is not a number",
-                   description="a reduction versus the base year in percent, or a rate in percent"),
-            Column("scope_id", required=False, in_reference="known_scopes", empty_means="group",
-                   reason="unknown scope: scope_id is empty (the group), a business unit's name or a plant_id",
-                   description="empty = the group; otherwise a business unit's name or a plant_id"),
+            Column(
+                "target_pct",
+                PERCENT,
+                reason="target_pct is not a number",
+                description="a reduction versus the base year in percent, or a rate in percent",
+            ),
+            Column(
+                "scope_id",
+                required=False,
+                in_reference="known_scopes",
+                empty_means="group",
+                reason="unknown scope: scope_id is empty (the group), a business unit's name or a plant_id",
+                description="empty = the group; otherwise a business unit's name or a plant_id",
+            ),
         ),
-        slice_columns=("kpi", "fiscal_year", "scope_id"), row_key=("kpi", "fiscal_year", "scope_id"),
+        slice_columns=("kpi", "fiscal_year", "scope_id"),
+        row_key=("kpi", "fiscal_year", "scope_id"),
     ),
     Kind(
-        "co2factors", "CO2 emission factors, location-based (overriding the shipped defaults) or "
-                      "market-based (per supplier), delivered by head office",
+        "co2factors",
+        "CO2 emission factors, location-based (overriding the shipped defaults) or "
+        "market-based (per supplier), delivered by head office",
         (
             Column("energy_type"),
             Column("unit"),
-            Column("t_co2_per_unit", FACTOR, reason="t_co2_per_unit is not a number", maximum=1_000, zero_allowed=True,
-                   maximum_reason="t_co2_per_unit is implausibly large (over 1,000 t-CO2 per unit): check the unit",
-                   description="t-CO2 per delivered unit, >= 0 (0 for a zero-emission supplier)"),
-            Column("basis", CHOICE, values=(
-                ("location", "replaces the shipped default for the energy type, unit and years"),
-                ("market", "applies only to energy rows of its supplier"),
-            )),
+            Column(
+                "t_co2_per_unit",
+                FACTOR,
+                reason="t_co2_per_unit is not a number",
+                maximum=1_000,
+                zero_allowed=True,
+                maximum_reason="t_co2_per_unit is implausibly large (over 1,000 t-CO2 per unit): check the unit",
+                description="t-CO2 per delivered unit, >= 0 (0 for a zero-emission supplier)",
+            ),
+            Column(
+                "basis",
+                CHOICE,
+                values=(
+                    ("location", "replaces the shipped default for the energy type, unit and years"),
+                    ("market", "applies only to energy rows of its supplier"),
+                ),
+            ),
             Column("supplier", required=False, description="required for a market row"),
-            Column("country", required=False,
-                   description="a location row with a country applies only to plants of that country"),
+            Column(
+                "country",
+                required=False,
+                description="a location row with a country applies only to plants of that country",
+            ),
             Column("source", required=False),
             *_validity(),
         ),
         slice_columns=("energy_type", "unit", "basis", "supplier", "country", "valid_from_fy"),
         row_key=("energy_type", "unit", "basis", "supplier", "country", "valid_from_fy"),
-        section="7", version=2,
+        section="7",
+        version=2,
     ),
     Kind(
-        "energy", "monthly energy consumption",
+        "energy",
+        "monthly energy consumption",
         (
-            PLANT_ID, PERIOD,
+            PLANT_ID,
+            PERIOD,
             Column("energy_type", description="must have a factor for its unit in the month's fiscal year"),
             AMOUNT,
             Column("unit", description="the unit the quantity is delivered in"),
             # Contract 6: several rows of one energy type in a month, one per meter or supply
             # contract; the plant-month's energy is the sum of its rows.
-            Column("meter_id", required=False,
-                   description="the meter or supply contract; empty is a value of its own (v2)"),
-            Column("supplier", required=False,
-                   description="who supplied electricity or heat, matched case-insensitively against "
-                               "co2factors.supplier for market-based Scope 2 (v2)"),
+            Column(
+                "meter_id", required=False, description="the meter or supply contract; empty is a value of its own (v2)"
+            ),
+            Column(
+                "supplier",
+                required=False,
+                description="who supplied electricity or heat, matched case-insensitively against "
+                "co2factors.supplier for market-based Scope 2 (v2)",
+            ),
         ),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "energy_type", "meter_id"),
+        slice_columns=("plant_id", "period"),
+        row_key=("plant_id", "period", "energy_type", "meter_id"),
         monthly=True,
         # Energy's measures come from the conversion factors: sql/normalised/normalised_measure.sql.
         factor_measures=("energy", "co2", "scope1_co2", "scope2_location_co2", "scope2_market_co2"),
     ),
     Kind(
-        "production", "monthly production amount (the \"per production unit\" denominator)",
+        "production",
+        'monthly production amount (the "per production unit" denominator)',
         (PLANT_ID, PERIOD, AMOUNT, _unit("t", "kg")),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period"),
+        slice_columns=("plant_id", "period"),
+        row_key=("plant_id", "period"),
         monthly=True,
         measures=(Measure("production", "t", _MASSES_TO_T),),
     ),
     Kind(
-        "waste", "monthly waste and valuables generated, by treatment",
+        "waste",
+        "monthly waste and valuables generated, by treatment",
         (
-            PLANT_ID, PERIOD,
+            PLANT_ID,
+            PERIOD,
             Column("waste_type", description="free text"),
-            Column("treatment", CHOICE, values=(
-                ("recycled", ""), ("valuable", "sold as a by-product"), ("incinerated", ""),
-                ("landfilled", ""), ("other", ""),
-                ("energy_recovery", "incinerated with energy recovery"),
-            )),
-            AMOUNT, _unit("t", "kg"),
+            Column(
+                "treatment",
+                CHOICE,
+                values=(
+                    ("recycled", ""),
+                    ("valuable", "sold as a by-product"),
+                    ("incinerated", ""),
+                    ("landfilled", ""),
+                    ("other", ""),
+                    ("energy_recovery", "incinerated with energy recovery"),
+                ),
+            ),
+            AMOUNT,
+            _unit("t", "kg"),
         ),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "waste_type", "treatment"),
+        slice_columns=("plant_id", "period"),
+        row_key=("plant_id", "period", "waste_type", "treatment"),
         monthly=True,
         measures=(
             Measure("waste", "t", _MASSES_TO_T, why="every treatment counts toward waste generated"),
-            Measure("recycled", "t", _MASSES_TO_T, where=("treatment", RECYCLED_TREATMENTS),
-                    why="valuables sold as by-products count as recycled: the CSR table reports "
-                        "\"waste and valuables\"; energy recovery does not (GRI 306 counts it as directed "
-                        "to disposal)"),
+            Measure(
+                "recycled",
+                "t",
+                _MASSES_TO_T,
+                where=("treatment", RECYCLED_TREATMENTS),
+                why="valuables sold as by-products count as recycled: the CSR table reports "
+                '"waste and valuables"; energy recovery does not (GRI 306 counts it as directed '
+                "to disposal)",
+            ),
         ),
     ),
     Kind(
-        "chemicals", "monthly chemical substance emissions (PRTR substances, VOC)",
+        "chemicals",
+        "monthly chemical substance emissions (PRTR substances, VOC)",
         (
-            PLANT_ID, PERIOD,
+            PLANT_ID,
+            PERIOD,
             Column("substance"),
             Column("cas_number", required=False),
-            Column("medium", CHOICE, values=(
-                ("air", ""), ("water", ""), ("soil", ""), ("landfill", "on-site landfill"),
-                ("sewer", "transferred to public sewerage"), ("offsite", "transferred off site as waste"),
-            )),
-            AMOUNT, _unit("kg", "g", "t"),
+            Column(
+                "medium",
+                CHOICE,
+                values=(
+                    ("air", ""),
+                    ("water", ""),
+                    ("soil", ""),
+                    ("landfill", "on-site landfill"),
+                    ("sewer", "transferred to public sewerage"),
+                    ("offsite", "transferred off site as waste"),
+                ),
+            ),
+            AMOUNT,
+            _unit("kg", "g", "t"),
         ),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "substance", "medium"),
+        slice_columns=("plant_id", "period"),
+        row_key=("plant_id", "period", "substance", "medium"),
         monthly=True,
-        measures=(Measure("chemicals", "kg", _MASSES_TO_KG, where=("medium", RELEASE_MEDIA),
-                          why="releases only: the PRTR transfers (sewer, offsite) are not emissions"),),
+        measures=(
+            Measure(
+                "chemicals",
+                "kg",
+                _MASSES_TO_KG,
+                where=("medium", RELEASE_MEDIA),
+                why="releases only: the PRTR transfers (sewer, offsite) are not emissions",
+            ),
+        ),
     ),
     # ---- v2 (contract 7): water, sales, purchases and the emission factors.
     Kind(
-        "water", "monthly water withdrawn, by source",
+        "water",
+        "monthly water withdrawn, by source",
         (
-            PLANT_ID, PERIOD,
-            Column("source", CHOICE, values=tuple((v, "") for v in (
-                "municipal", "groundwater", "surface", "seawater", "rainwater", "other"))),
+            PLANT_ID,
+            PERIOD,
+            Column(
+                "source",
+                CHOICE,
+                values=tuple(
+                    (v, "") for v in ("municipal", "groundwater", "surface", "seawater", "rainwater", "other")
+                ),
+            ),
             AMOUNT,
             Column("unit", CHOICE, values=(("m3", ""), ("kL", ""), ("t", ""))),
         ),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "source"),
-        monthly=True, section="7", version=2,
-        measures=(Measure("water", "m3", (("m3", "1"), ("kL", "1"), ("t", "1")),
-                          why="1 t = 1 kL = 1 m3"),),
+        slice_columns=("plant_id", "period"),
+        row_key=("plant_id", "period", "source"),
+        monthly=True,
+        section="7",
+        version=2,
+        measures=(Measure("water", "m3", (("m3", "1"), ("kL", "1"), ("t", "1")), why="1 t = 1 kL = 1 m3"),),
     ),
     Kind(
-        "sales", "monthly sales by product line, marked for key environmentally conscious products",
+        "sales",
+        "monthly sales by product line, marked for key environmentally conscious products",
         (
-            PLANT_ID, PERIOD,
+            PLANT_ID,
+            PERIOD,
             Column("product_line", description="free text"),
             Column("eco_product", YES_NO, description="a key environmentally conscious product"),
-            AMOUNT, CURRENCY,
+            AMOUNT,
+            CURRENCY,
         ),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "product_line", "eco_product"),
-        monthly=True, section="7", version=2,
+        slice_columns=("plant_id", "period"),
+        row_key=("plant_id", "period", "product_line", "eco_product"),
+        monthly=True,
+        section="7",
+        version=2,
         measures=(
             Measure("sales", "currency", None, why="every row is an amount: all sales"),
-            Measure("eco_sales", "currency", None, where=("eco_product", ("yes",)),
-                    why="the key environmentally conscious products"),
+            Measure(
+                "eco_sales",
+                "currency",
+                None,
+                where=("eco_product", ("yes",)),
+                why="the key environmentally conscious products",
+            ),
         ),
     ),
     Kind(
-        "purchases", "monthly purchases by category, marked for Eco Mark (green procurement)",
+        "purchases",
+        "monthly purchases by category, marked for Eco Mark (green procurement)",
         (
-            PLANT_ID, PERIOD,
+            PLANT_ID,
+            PERIOD,
             Column("category", description="free text"),
             Column("eco_mark", YES_NO, description="an Eco Mark (green-procurement) purchase"),
-            AMOUNT, CURRENCY,
+            AMOUNT,
+            CURRENCY,
         ),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "category", "eco_mark"),
-        monthly=True, section="7", version=2,
+        slice_columns=("plant_id", "period"),
+        row_key=("plant_id", "period", "category", "eco_mark"),
+        monthly=True,
+        section="7",
+        version=2,
         measures=(
             Measure("purchases", "currency", None, why="every row is an amount: all purchases"),
-            Measure("eco_purchases", "currency", None, where=("eco_mark", ("yes",)),
-                    why="Eco Mark (green-procurement) purchases"),
+            Measure(
+                "eco_purchases",
+                "currency",
+                None,
+                where=("eco_mark", ("yes",)),
+                why="Eco Mark (green-procurement) purchases",
+            ),
         ),
     ),
 )
@@ -439,8 +574,11 @@ def _expectation(kind: Kind, type_: str, checked: str, column: Column, rule: str
     return {
         "type": f"expect_column_values_to_{type_}",
         "kwargs": {"column": checked, **kwargs},
-        "meta": {"contract": f"{kind.section}: {kind.name} {column.name}: {rule}", "column": column.name,
-                 "reason": reason},
+        "meta": {
+            "contract": f"{kind.section}: {kind.name} {column.name}: {rule}",
+            "column": column.name,
+            "reason": reason,
+        },
     }
 
 
@@ -448,48 +586,142 @@ def column_expectations(kind: Kind, column: Column) -> list[dict]:
     """The single-column rules of one column, in the order a plant should fix them."""
     found: list[dict] = []
     if column.required:
-        found.append(_expectation(kind, "not_be_null", column.name, column, "required value",
-                                  f"{column.name} is empty: a value is required"))
+        found.append(
+            _expectation(
+                kind,
+                "not_be_null",
+                column.name,
+                column,
+                "required value",
+                f"{column.name} is empty: a value is required",
+            )
+        )
     if column.in_reference:
-        found.append(_expectation(kind, "be_in_set", column.name, column, f"in {column.in_reference}",
-                                  column.reason or f"unknown {column.name}",
-                                  value_set={"$PARAMETER": column.in_reference}))
+        found.append(
+            _expectation(
+                kind,
+                "be_in_set",
+                column.name,
+                column,
+                f"in {column.in_reference}",
+                column.reason or f"unknown {column.name}",
+                value_set={"$PARAMETER": column.in_reference},
+            )
+        )
     if column.type in (CHOICE, YES_NO):
         allowed = ", ".join(f"{v} ({meaning})" if meaning else v for v, meaning in column.values)
-        found.append(_expectation(kind, "be_in_set", column.name, column, "allowed values",
-                                  column.reason or f"unknown {column.name}: allowed are {allowed}",
-                                  value_set=list(column.allowed)))
+        found.append(
+            _expectation(
+                kind,
+                "be_in_set",
+                column.name,
+                column,
+                "allowed values",
+                column.reason or f"unknown {column.name}: allowed are {allowed}",
+                value_set=list(column.allowed),
+            )
+        )
     if column.type == MONTH:
-        found.append(_expectation(kind, "match_regex", column.name, column, "YYYY-MM",
-                                  column.reason or f"bad month: {column.name} is YYYY-MM", regex=MONTH_PATTERN))
+        found.append(
+            _expectation(
+                kind,
+                "match_regex",
+                column.name,
+                column,
+                "YYYY-MM",
+                column.reason or f"bad month: {column.name} is YYYY-MM",
+                regex=MONTH_PATTERN,
+            )
+        )
     if column.type == FISCAL_YEAR:
-        found.append(_expectation(kind, "match_regex", column.name, column, "a fiscal year",
-                                  column.reason or f"{column.name} is a fiscal year such as 2017",
-                                  regex=FISCAL_YEAR_PATTERN))
+        found.append(
+            _expectation(
+                kind,
+                "match_regex",
+                column.name,
+                column,
+                "a fiscal year",
+                column.reason or f"{column.name} is a fiscal year such as 2017",
+                regex=FISCAL_YEAR_PATTERN,
+            )
+        )
     if column.type in NUMBER_TYPES:
         number = f"{column.name}_number"
-        found.append(_expectation(
-            kind, "match_regex", column.name, column, "a number",
-            column.reason or f"{column.name} is not a number (digits with an optional decimal point; "
-                             "no thousands separators, no text)", regex=NUMBER_PATTERN))
+        found.append(
+            _expectation(
+                kind,
+                "match_regex",
+                column.name,
+                column,
+                "a number",
+                column.reason
+                or f"{column.name} is not a number (digits with an optional decimal point; "
+                "no thousands separators, no text)",
+                regex=NUMBER_PATTERN,
+            )
+        )
         if column.type == QUANTITY:
-            found.append(_expectation(kind, "be_between", number, column, ">= 0",
-                                      f"{column.name} is negative: quantities are >= 0 (deliver 0 for nothing "
-                                      "to report)", min_value=0))
+            found.append(
+                _expectation(
+                    kind,
+                    "be_between",
+                    number,
+                    column,
+                    ">= 0",
+                    f"{column.name} is negative: quantities are >= 0 (deliver 0 for nothing to report)",
+                    min_value=0,
+                )
+            )
         elif column.type == PERCENT:
-            found.append(_expectation(kind, "be_between", number, column, "> 0",
-                                      f"{column.name} must be greater than 0 (a reduction or a rate in percent)",
-                                      min_value=0, strict_min=True))
+            found.append(
+                _expectation(
+                    kind,
+                    "be_between",
+                    number,
+                    column,
+                    "> 0",
+                    f"{column.name} must be greater than 0 (a reduction or a rate in percent)",
+                    min_value=0,
+                    strict_min=True,
+                )
+            )
         elif column.zero_allowed:
-            found.append(_expectation(kind, "be_between", number, column, ">= 0",
-                                      f"{column.name} is negative: a factor is 0 or more", min_value=0))
+            found.append(
+                _expectation(
+                    kind,
+                    "be_between",
+                    number,
+                    column,
+                    ">= 0",
+                    f"{column.name} is negative: a factor is 0 or more",
+                    min_value=0,
+                )
+            )
         else:
-            found.append(_expectation(kind, "be_between", number, column, "> 0",
-                                      f"{column.name} must be greater than 0", min_value=0, strict_min=True))
+            found.append(
+                _expectation(
+                    kind,
+                    "be_between",
+                    number,
+                    column,
+                    "> 0",
+                    f"{column.name} must be greater than 0",
+                    min_value=0,
+                    strict_min=True,
+                )
+            )
         if column.maximum is not None:
-            found.append(_expectation(kind, "be_between", number, column, "plausible",
-                                      column.maximum_reason or f"{column.name} is implausibly large",
-                                      max_value=float(column.maximum)))
+            found.append(
+                _expectation(
+                    kind,
+                    "be_between",
+                    number,
+                    column,
+                    "plausible",
+                    column.maximum_reason or f"{column.name} is implausibly large",
+                    max_value=float(column.maximum),
+                )
+            )
     return found
 
 
@@ -503,10 +735,12 @@ def suite(kind_name: str) -> dict:
     return {
         "name": kind.name,
         "expectations": expectations + rule_expectations(kind.name),
-        "meta": {"description": f"Data contract rules for `{kind.name}` deliveries, generated from "
-                                "envkpi/contract.py and envkpi/validation/rules.py (python -m envkpi.contract). Each "
-                                "expectation's meta names the contract rule, the column reported to the plant "
-                                "and the reason it reads."},
+        "meta": {
+            "description": f"Data contract rules for `{kind.name}` deliveries, generated from "
+            "envkpi/contract.py and envkpi/validation/rules.py (python -m envkpi.contract). Each "
+            "expectation's meta names the contract rule, the column reported to the plant "
+            "and the reason it reads."
+        },
     }
 
 
@@ -533,21 +767,33 @@ def reference_page() -> str:
         "|---|---|---|---|---|",
     ]
     for kind in KINDS.values():
-        lines.append(f"| `{kind.name}` | {'yes' if kind.monthly else 'reference'} | {kind.holds} | "
-                     f"{', '.join(kind.row_key)} | its ({', '.join(kind.slice_columns)}) slices |")
+        lines.append(
+            f"| `{kind.name}` | {'yes' if kind.monthly else 'reference'} | {kind.holds} | "
+            f"{', '.join(kind.row_key)} | its ({', '.join(kind.slice_columns)}) slices |"
+        )
     for kind in KINDS.values():
-        lines += ["", f"## `{kind.name}`", "", "| column | type | required | allowed values | meaning |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## `{kind.name}`",
+            "",
+            "| column | type | required | allowed values | meaning |",
+            "|---|---|---|---|---|",
+        ]
         for column in kind.columns_:
             allowed = ", ".join(f"`{v}`" for v in column.allowed) or (
-                f"in {column.in_reference}" if column.in_reference else "")
-            lines.append(f"| `{column.name}` | {column.type} | {'yes' if column.required else 'no'} | {allowed} | "
-                         f"{column.description} |")
+                f"in {column.in_reference}" if column.in_reference else ""
+            )
+            lines.append(
+                f"| `{column.name}` | {column.type} | {'yes' if column.required else 'no'} | {allowed} | "
+                f"{column.description} |"
+            )
         for measure in kind.measures:
             where = f", rows with {measure.where[0]} in {', '.join(measure.where[1])}" if measure.where else ""
             lines.append("")
-            lines.append(f"- measure `{measure.name}` ({measure.unit}): the sum of quantity{where}"
-                         + (f" ({measure.why})" if measure.why else ""))
+            lines.append(
+                f"- measure `{measure.name}` ({measure.unit}): the sum of quantity{where}"
+                + (f" ({measure.why})" if measure.why else "")
+            )
         lines += ["", "Rejection reasons:", ""]
         for expectation in suite(kind.name)["expectations"]:
             lines.append(f"- `{expectation['meta']['column']}`: {expectation['meta']['reason']}")

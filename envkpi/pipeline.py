@@ -49,8 +49,10 @@ from envkpi.warehouse.publication import Publication, publish_year, published_fi
 
 SNAPSHOT_NAME = "warehouse.duckdb"
 PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.warehouse.publication)
-REPEATED_ROW_WARNING = ("repeats an earlier row of the file exactly: counted once; if these were two real "
-                        "quantities, deliver them summed in one row")
+REPEATED_ROW_WARNING = (
+    "repeats an earlier row of the file exactly: counted once; if these were two real "
+    "quantities, deliver them summed in one row"
+)
 
 
 class StorageError(RuntimeError):
@@ -67,10 +69,15 @@ _NOT_WRITABLE_WORDS = ("read-only file system", "permission denied", "cannot ope
 
 
 def storage_problem(error: BaseException) -> str | None:
-    """"disk full" or "not writable" when ``error`` is the file system refusing a write, else None."""
+    """ "disk full" or "not writable" when ``error`` is the file system refusing a write, else None."""
     if isinstance(error, OSError) and error.errno is not None:
-        return ("disk full" if error.errno in _DISK_FULL_ERRNOS
-                else "not writable" if error.errno in _NOT_WRITABLE_ERRNOS else None)
+        return (
+            "disk full"
+            if error.errno in _DISK_FULL_ERRNOS
+            else "not writable"
+            if error.errno in _NOT_WRITABLE_ERRNOS
+            else None
+        )
     if isinstance(error, duckdb.Error):  # DuckDB reports the OS error in its message only
         text = str(error).lower()
         if any(word in text for word in _DISK_FULL_WORDS):
@@ -78,7 +85,8 @@ def storage_problem(error: BaseException) -> str | None:
         if "conflicting lock" in text:
             return None  # another process has the warehouse open: not a storage problem
         if isinstance(error, (duckdb.IOException, duckdb.PermissionException)) or any(
-                word in text for word in _NOT_WRITABLE_WORDS):
+            word in text for word in _NOT_WRITABLE_WORDS
+        ):
             return "not writable"
     return None
 
@@ -92,8 +100,10 @@ def explain_storage_errors(settings: Settings) -> Iterator[None]:
         problem = storage_problem(error)
         if problem is None:
             raise
-        folders = (f"the warehouse folder {settings.warehouse.parent}, the reports folder {settings.reports} and the "
-                   f"snapshot folder {settings.snapshot}")
+        folders = (
+            f"the warehouse folder {settings.warehouse.parent}, the reports folder {settings.reports} and the "
+            f"snapshot folder {settings.snapshot}"
+        )
         if problem == "disk full":
             headline, action = "the disk is full", f"free disk space for {folders}"
         else:
@@ -115,14 +125,20 @@ def check_paths(settings: Settings, landing_flag: str = "--landing") -> None:
     """Refuse a run whose folders cannot be right, before it creates a warehouse or a report."""
     landing = settings.landing
     if not landing.exists():
-        raise PathProblem(f"the landing folder {landing} does not exist: give the folder that holds the delivered "
-                          f"files with {landing_flag} DIR (the demo group: {landing_flag} data/demo/landing)")
+        raise PathProblem(
+            f"the landing folder {landing} does not exist: give the folder that holds the delivered "
+            f"files with {landing_flag} DIR (the demo group: {landing_flag} data/demo/landing)"
+        )
     if not landing.is_dir():
-        raise PathProblem(f"the landing folder {landing} is a file, not a folder: give the folder that holds it "
-                          f"with {landing_flag} {landing.parent}")
+        raise PathProblem(
+            f"the landing folder {landing} is a file, not a folder: give the folder that holds it "
+            f"with {landing_flag} {landing.parent}"
+        )
     for name, path in (("warehouse", settings.warehouse),):
         if path.is_dir():
-            raise PathProblem(f"the {name} {path} is a folder: give a file name, e.g. --{name} {path / 'warehouse.duckdb'}")
+            raise PathProblem(
+                f"the {name} {path} is a folder: give a file name, e.g. --{name} {path / 'warehouse.duckdb'}"
+            )
     for name, path in (("reports", settings.reports), ("snapshot", settings.snapshot)):
         if path.exists() and not path.is_dir():
             raise PathProblem(f"the {name} folder {path} is a file: give a folder with --{name} DIR")
@@ -178,21 +194,31 @@ def make_validator(settings: Settings, data_docs: bool | None = None):
         # Absolute: Great Expectations refuses a relative Data Docs folder (`envkpi run --reports r`).
         wanted = settings.data_docs if data_docs is None else data_docs
         limit = settings.validation_process_mb
-        return Validator(settings.expectations, (settings.reports / "data_docs").resolve() if wanted else None,
-                         in_worker_process=limit >= 0 and new_bytes > limit * 2**20)
+        return Validator(
+            settings.expectations,
+            (settings.reports / "data_docs").resolve() if wanted else None,
+            in_worker_process=limit >= 0 and new_bytes > limit * 2**20,
+        )
 
     return build
 
 
-def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings, run_id: str,
-                       now: pd.Timestamp, validator_factory=None) -> IngestSummary:
+def ingest_and_compute(
+    connection: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, now: pd.Timestamp, validator_factory=None
+) -> IngestSummary:
     """Ingest the landing folder and rebuild every derived table, in the caller's transaction."""
     load_reference(connection, settings)
     rebuild_conversion(connection)
     files, ignored = discover(settings.landing, time.time_ns(), settings.settle_seconds)
     fault_point("ingest:discovered")
-    ingest = Ingest(connection, run_id, now, settings.fiscal_year_start_month,
-                    validator_factory or make_validator(settings), settings=settings)
+    ingest = Ingest(
+        connection,
+        run_id,
+        now,
+        settings.fiscal_year_start_month,
+        validator_factory or make_validator(settings),
+        settings=settings,
+    )
     summary = ingest.run(files, ignored)
     fault_point("ingest:done")
     # Data Docs are rendered (Python) while DuckDB rebuilds the derived tables (its own threads).
@@ -202,16 +228,25 @@ def ingest_and_compute(connection: duckdb.DuckDBPyConnection, settings: Settings
         data_docs.result()
     connection.execute(
         "insert into ingest_run values (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?)",
-        [run_id, now.to_pydatetime(), pd.Timestamp.now().to_pydatetime(), str(settings.landing),
-         summary.files_seen, len(summary.loaded), len(summary.rejected), len(summary.unchanged),
-         len(summary.ignored)],
+        [
+            run_id,
+            now.to_pydatetime(),
+            pd.Timestamp.now().to_pydatetime(),
+            str(settings.landing),
+            summary.files_seen,
+            len(summary.loaded),
+            len(summary.rejected),
+            len(summary.unchanged),
+            len(summary.ignored),
+        ],
     )
     return summary
 
 
 @timing.phase("reports (CSV, JSON)")
-def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary,
-                  report_year: int | None = None) -> dict[str, Path]:
+def write_reports(
+    connection: duckdb.DuckDBPyConnection, settings: Settings, summary: IngestSummary, report_year: int | None = None
+) -> dict[str, Path]:
     """The contract's outputs (kpi_results.csv, rejections.csv, the filings) and the run's own
     reports; the filings of ``report_year`` also as tables for people."""
     reports = settings.reports
@@ -219,7 +254,7 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
         "kpi_results": write_kpi_results_csv(connection, reports / "kpi_results.csv"),
         "rejections": write_csv(summary.rejections(), reports / "rejections.csv"),
         "boundary_warnings": write_csv(
-            connection.execute("select * from boundary_excluded_rows order by file, \"row\"").df(),
+            connection.execute('select * from boundary_excluded_rows order by file, "row"').df(),
             reports / "boundary_warnings.csv",
         ),
     }
@@ -240,12 +275,14 @@ def write_reports(connection: duckdb.DuckDBPyConnection, settings: Settings, sum
         # contract 10: figures of published years that differ from their latest publication
         "published_figures_changed": len(restated),
         "published_figures_changed_by_year": {
-            f"FY{year}": int(count) for year, count in restated.groupby("fiscal_year").size().items()},
+            f"FY{year}": int(count) for year, count in restated.groupby("fiscal_year").size().items()
+        },
         # Rows of loaded files that repeat an earlier row of the same file exactly (same key and
         # values): kept in the raw layer, counted once. Listed because two real loads of the
         # same size look exactly like this.
-        "repeated_rows": [{"file": file, "row": row, "warning": REPEATED_ROW_WARNING}
-                          for file, row in summary.repeated_rows],
+        "repeated_rows": [
+            {"file": file, "row": row, "warning": REPEATED_ROW_WARNING} for file, row in summary.repeated_rows
+        ],
     }
     path = reports / "run_summary.json"
     replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(run_summary, indent=2, ensure_ascii=False)))
@@ -285,7 +322,9 @@ def report_basis(connection: duckdb.DuckDBPyConnection) -> ReportBasis:
                   max(delivery.ingested_at) as delivered_at
            from current_slice as slice
            join delivery using (delivery_id)
-           group by all""", {"monthly_kinds": list(monthly_kinds())}).df()
+           group by all""",
+        {"monthly_kinds": list(monthly_kinds())},
+    ).df()
     names = connection.execute("select plant_id, name from accepted_plants where name is not null").fetchall()
     return ReportBasis(delivered_at, {str(plant): str(name) for plant, name in names})
 
@@ -307,8 +346,13 @@ def figures_as_of(basis: ReportBasis, fiscal_year: int, fiscal_year_start_month:
 
 
 @timing.phase("charts + report pack")
-def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int,
-                        basis: ReportBasis, published: pd.DataFrame | None = None) -> dict[str, Path]:
+def write_annual_report(
+    kpi_results: pd.DataFrame,
+    settings: Settings,
+    fiscal_year: int,
+    basis: ReportBasis,
+    published: pd.DataFrame | None = None,
+) -> dict[str, Path]:
     """Charts (PNG, SVG, PDF) and the report pack (PDF, Markdown, HTML, XLSX, CSV) for one fiscal year.
 
     ``published``: the latest publication's rows of published years (``publication.published_figures``);
@@ -321,10 +365,17 @@ def write_annual_report(kpi_results: pd.DataFrame, settings: Settings, fiscal_ye
 
     start_month = settings.fiscal_year_start_month
     dates = charts.ReportDates.for_year(fiscal_year, start_month, figures_as_of(basis, fiscal_year, start_month))
-    return annual_report.write_annual_report(kpi_results, settings.reports, fiscal_year, dates,
-                                             settings.reference / "kpis.csv", settings.drawing_workers,
-                                             plant_names=basis.plant_names, published=_of_year(published, fiscal_year),
-                                             recalculation_threshold_pct=settings.recalculation_threshold_pct)
+    return annual_report.write_annual_report(
+        kpi_results,
+        settings.reports,
+        fiscal_year,
+        dates,
+        settings.reference / "kpis.csv",
+        settings.drawing_workers,
+        plant_names=basis.plant_names,
+        published=_of_year(published, fiscal_year),
+        recalculation_threshold_pct=settings.recalculation_threshold_pct,
+    )
 
 
 def _of_year(published: pd.DataFrame | None, fiscal_year: int) -> pd.DataFrame | None:
@@ -389,8 +440,9 @@ def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSum
 
 
 @timing.phase("report step: connect")
-def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, ReportBasis,
-                                                                    pd.DataFrame]:
+def report_step(
+    settings: Settings, summary: IngestSummary
+) -> tuple[dict[str, Path], pd.DataFrame, ReportBasis, pd.DataFrame]:
     """The contract's CSVs and the run's reports; returns them, the KPI table, what the charts
     show beside it (delivery times, plant names) and the latest publication of each published
     year (``publication.published_figures``)."""
@@ -404,8 +456,13 @@ def report_step(settings: Settings, summary: IngestSummary) -> tuple[dict[str, P
         connection.close()
 
 
-def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_year: int,
-                          basis: ReportBasis, published: pd.DataFrame | None = None) -> str:
+def _annual_report_inputs(
+    kpi_results: pd.DataFrame,
+    settings: Settings,
+    fiscal_year: int,
+    basis: ReportBasis,
+    published: pd.DataFrame | None = None,
+) -> str:
     """A digest of everything the charts and pack of ``fiscal_year`` are drawn from, code included."""
     from envkpi.settings import PACKAGE_DIR
 
@@ -426,14 +483,21 @@ def _annual_report_inputs(kpi_results: pd.DataFrame, settings: Settings, fiscal_
     digest.update(f"{fiscal_year}|{settings.fiscal_year_start_month}|{as_of}".encode())
     digest.update(json.dumps(sorted(basis.plant_names.items())).encode("utf-8"))
     drawing = PACKAGE_DIR / "reporting"
-    for path in (settings.reference / "kpis.csv", drawing / "charts.py", drawing / "report_pack.py",
-                 drawing / "annual_report.py", drawing / "pdf_fonts.py", *sorted((drawing / "styles").glob("*.mplstyle"))):
+    for path in (
+        settings.reference / "kpis.csv",
+        drawing / "charts.py",
+        drawing / "report_pack.py",
+        drawing / "annual_report.py",
+        drawing / "pdf_fonts.py",
+        *sorted((drawing / "styles").glob("*.mplstyle")),
+    ):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, basis: ReportBasis,
-                       published: pd.DataFrame | None = None) -> dict[str, Path]:
+def annual_report_step(
+    kpi_results: pd.DataFrame, settings: Settings, basis: ReportBasis, published: pd.DataFrame | None = None
+) -> dict[str, Path]:
     """Charts and report pack of the latest complete fiscal year (nothing before any data).
 
     Drawing them costs seconds, so a night whose figures for that year did not change (a new
@@ -454,8 +518,12 @@ def annual_report_step(kpi_results: pd.DataFrame, settings: Settings, basis: Rep
     return written
 
 
-def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool = True,
-        progress: Callable[[str], None] | None = None) -> RunResult:
+def run(
+    settings: Settings,
+    publish_snapshot: bool = True,
+    annual_report: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
     """Ingest, compute, report and publish, as one serialised, all-or-nothing run.
 
     The steps, in order: ingest (one transaction), reports, the published snapshot, then the
@@ -486,8 +554,9 @@ def run(settings: Settings, publish_snapshot: bool = True, annual_report: bool =
     return RunResult(run_id, summary, kpi_results, reports, published, report_year)
 
 
-def publish_year_step(settings: Settings, fiscal_year: int, note: str | None = None, pack: bool = True,
-                      snapshot: bool = True) -> Publication:
+def publish_year_step(
+    settings: Settings, fiscal_year: int, note: str | None = None, pack: bool = True, snapshot: bool = True
+) -> Publication:
     """``envkpi publish``: the next publication of a fiscal year, under the run lock.
 
     Then the restatement report (empty for the year just published) and the snapshot, so that

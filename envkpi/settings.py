@@ -30,10 +30,16 @@ def _snapshot_default() -> Path:
     if _ENV_PREFIX + "SNAPSHOT" in os.environ:
         return Path(os.environ[_ENV_PREFIX + "SNAPSHOT"])
     if _ENV_PREFIX + "PUBLISHED" in os.environ:
-        warnings.warn("ENVKPI_PUBLISHED is deprecated: set ENVKPI_SNAPSHOT (the notebooks' read-only copy of the "
-                      "warehouse; a year's publication is `envkpi publish`)", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "ENVKPI_PUBLISHED is deprecated: set ENVKPI_SNAPSHOT (the notebooks' read-only copy of the "
+            "warehouse; a year's publication is `envkpi publish`)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return Path(os.environ[_ENV_PREFIX + "PUBLISHED"])
     return PROJECT_DIR / "data" / "snapshot"
+
+
 # Defaults of the hard limits on a delivered file (see Settings and Limits).
 MAX_LINE_CHARS = 100_000
 MAX_FIELD_CHARS = 10_000
@@ -66,15 +72,13 @@ class Settings:
     # Where the publications of fiscal years live (`envkpi publish`, contract 10); empty: the
     # folder `published` in the reports folder, as the contract names it.
     publications: Path | None = field(
-        default_factory=lambda: Path(_env("PUBLICATIONS", "")) if _env("PUBLICATIONS", "") else None)
+        default_factory=lambda: Path(_env("PUBLICATIONS", "")) if _env("PUBLICATIONS", "") else None
+    )
     # Structural change (contract 10, like-for-like) in percent from which the report pack says
     # that a base-year recalculation is due under the group's policy (GHG Protocol: significance).
-    recalculation_threshold_pct: float = field(
-        default_factory=lambda: float(_env("RECALCULATION_THRESHOLD_PCT", "5")))
+    recalculation_threshold_pct: float = field(default_factory=lambda: float(_env("RECALCULATION_THRESHOLD_PCT", "5")))
     reference: Path = field(default_factory=lambda: Path(_env("REFERENCE", str(PROJECT_DIR / "data" / "reference"))))
-    expectations: Path = field(
-        default_factory=lambda: Path(_env("EXPECTATIONS", str(PROJECT_DIR / "expectations")))
-    )
+    expectations: Path = field(default_factory=lambda: Path(_env("EXPECTATIONS", str(PROJECT_DIR / "expectations"))))
     # April start: FY2017 = 2017-04 .. 2018-03, as Japanese fiscal years run.
     fiscal_year_start_month: int = field(default_factory=lambda: int(_env("FISCAL_YEAR_START_MONTH", "4")))
     # Sales and purchases are delivered in this currency; a file in another is rejected (contract 7).
@@ -103,7 +107,9 @@ class Settings:
     max_field_chars: int = field(default_factory=lambda: int(_env("MAX_FIELD_CHARS", str(MAX_FIELD_CHARS))))
     max_columns: int = field(default_factory=lambda: int(_env("MAX_COLUMNS", str(MAX_COLUMNS))))
     # Problems listed per rejected file; one more row counts the rest.
-    max_problems_per_file: int = field(default_factory=lambda: int(_env("MAX_PROBLEMS_PER_FILE", str(MAX_PROBLEMS_PER_FILE))))
+    max_problems_per_file: int = field(
+        default_factory=lambda: int(_env("MAX_PROBLEMS_PER_FILE", str(MAX_PROBLEMS_PER_FILE)))
+    )
     # Plausible months of the monthly kinds: from this one to December of the current year plus
     # max_period_years_ahead (a month in 0000 or 9999 is a typing error, not data).
     min_period: str = field(default_factory=lambda: _env("MIN_PERIOD", "1990-01"))
@@ -111,9 +117,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not 1 <= self.fiscal_year_start_month <= 12:
-            raise ValueError(
-                f"fiscal_year_start_month must be 1..12, got {self.fiscal_year_start_month}"
-            )
+            raise ValueError(f"fiscal_year_start_month must be 1..12, got {self.fiscal_year_start_month}")
         if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", self.min_period):
             raise ValueError(f"min_period must be YYYY-MM, got {self.min_period!r}")
 

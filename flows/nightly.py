@@ -59,6 +59,7 @@ LINK_KEYS = {
 MAX_REJECTION_ROWS = 200
 PATH_SETTINGS = ("landing", "warehouse", "reports", "snapshot", "reference", "expectations")
 
+
 # Retries where a retry can help: writing files (a full disk freed, a share back, a snapshot
 # briefly held open on a filesystem that locks open files). Ingest and validation get none: a
 # rejected file is data, not a fault, and the same files give the same result on a second try.
@@ -78,15 +79,21 @@ IO_RETRIES: _Retries = {"retries": 3, "retry_delay_seconds": [2, 10, 30]}
 TASK_OPTIONS: _Caching = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
-def nightly_settings(landing: str | None = None, warehouse: str | None = None, reports: str | None = None,
-                     published: str | None = None, snapshot: str | None = None) -> Settings:
+def nightly_settings(
+    landing: str | None = None,
+    warehouse: str | None = None,
+    reports: str | None = None,
+    published: str | None = None,
+    snapshot: str | None = None,
+) -> Settings:
     """Settings (defaults and ``ENVKPI_*``) with the flow's parameters on top, paths made absolute.
 
     Absolute because a served run's working directory is the runner's, and Great Expectations'
     data docs site needs an absolute folder. ``published`` is the deprecated name of ``snapshot``.
     """
-    settings = Settings().with_overrides(landing=landing, warehouse=warehouse, reports=reports,
-                                         snapshot=snapshot if snapshot is not None else published)
+    settings = Settings().with_overrides(
+        landing=landing, warehouse=warehouse, reports=reports, snapshot=snapshot if snapshot is not None else published
+    )
     absolute = {name: getattr(settings, name).resolve() for name in PATH_SETTINGS}
     if settings.publications is not None:
         absolute["publications"] = settings.publications.resolve()
@@ -108,8 +115,9 @@ def ingest_and_compute_task(settings: Settings, run_id: str, now: pd.Timestamp) 
 
 
 @task(name="write-reports", **TASK_OPTIONS, **IO_RETRIES)
-def write_reports_task(settings: Settings, summary: IngestSummary) -> tuple[dict[str, Path], pd.DataFrame, ReportBasis,
-                                                                           pd.DataFrame]:
+def write_reports_task(
+    settings: Settings, summary: IngestSummary
+) -> tuple[dict[str, Path], pd.DataFrame, ReportBasis, pd.DataFrame]:
     """kpi_results.csv, rejections.csv, restatements_since_publication.csv and the run's other
     reports; returns them, the KPI table, what the charts show beside it (delivery times for
     "figures as of", plant names) and the latest publication of each published year."""
@@ -124,8 +132,9 @@ def publish_task(settings: Settings) -> Path:
 
 # Rendering is deterministic: a second try helps only when the disk was the problem.
 @task(name="write-annual-report", **TASK_OPTIONS, retries=1, retry_delay_seconds=10)
-def write_annual_report_task(kpi_results: pd.DataFrame, settings: Settings, basis: ReportBasis,
-                             publications: pd.DataFrame | None = None) -> dict[str, Path]:
+def write_annual_report_task(
+    kpi_results: pd.DataFrame, settings: Settings, basis: ReportBasis, publications: pd.DataFrame | None = None
+) -> dict[str, Path]:
     """The charts (reports/charts) and the report pack (reports/pack) of the latest complete year."""
     return annual_report_step(kpi_results, settings, basis, publications)
 
@@ -142,9 +151,14 @@ def notification_block(settings: Settings):
     """The webhook block that carries the notification: JSON ``{"subject": ..., "text": ...}``."""
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
-    return CustomWebhookNotificationBlock(name=NOTIFICATION_BLOCK, url=settings.notify_url, method="POST",
-                                          json_data={"subject": "{{subject}}", "text": "{{body}}"},
-                                          headers=None, cookies=None)  # the block's defaults, said
+    return CustomWebhookNotificationBlock(
+        name=NOTIFICATION_BLOCK,
+        url=settings.notify_url,
+        method="POST",
+        json_data={"subject": "{{subject}}", "text": "{{body}}"},
+        headers=None,
+        cookies=None,
+    )  # the block's defaults, said
 
 
 def _notify(flow_run, message: tuple[str, str] | None, settings: Settings) -> None:
@@ -154,8 +168,9 @@ def _notify(flow_run, message: tuple[str, str] | None, settings: Settings) -> No
     try:
         notification_block(settings).notify(body, subject)
     except Exception as error:  # a notification that cannot go out must not change the night's state
-        logging.getLogger(__name__).warning("notification of run %s to %s failed: %s", flow_run.name,
-                                            settings.notify_url, error)
+        logging.getLogger(__name__).warning(
+            "notification of run %s to %s failed: %s", flow_run.name, settings.notify_url, error
+        )
 
 
 def _hook_settings(flow_run) -> Settings:
@@ -172,22 +187,43 @@ def notify_when_flagged(flow, flow_run, state) -> None:
     outcome = state.result(raise_on_failure=False)
     if not isinstance(outcome, dict):
         return
-    _notify(flow_run, bad_night_message(flow_run.name, list(outcome.get("rejected") or []),
-                                        list(outcome.get("ignored") or []), str(settings.reports),
-                                        restated=int(outcome.get("published_figures_changed") or 0)), settings)
+    _notify(
+        flow_run,
+        bad_night_message(
+            flow_run.name,
+            list(outcome.get("rejected") or []),
+            list(outcome.get("ignored") or []),
+            str(settings.reports),
+            restated=int(outcome.get("published_figures_changed") or 0),
+        ),
+        settings,
+    )
 
 
 def notify_failure(flow, flow_run, state) -> None:
     """On failure (or a crash): tell ``Settings.notify_url`` that the night failed, and why."""
     settings = _hook_settings(flow_run)
-    _notify(flow_run, bad_night_message(flow_run.name, [], [], str(settings.reports),
-                                        failure=state.message or state.name), settings)
+    _notify(
+        flow_run,
+        bad_night_message(flow_run.name, [], [], str(settings.reports), failure=state.message or state.name),
+        settings,
+    )
 
 
-@flow(name=FLOW_NAME, log_prints=False, on_completion=[notify_when_flagged], on_failure=[notify_failure],
-      on_crashed=[notify_failure])
-def nightly(landing: str | None = None, warehouse: str | None = None, reports: str | None = None,
-            published: str | None = None, snapshot: str | None = None) -> State:
+@flow(
+    name=FLOW_NAME,
+    log_prints=False,
+    on_completion=[notify_when_flagged],
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
+def nightly(
+    landing: str | None = None,
+    warehouse: str | None = None,
+    reports: str | None = None,
+    published: str | None = None,
+    snapshot: str | None = None,
+) -> State:
     """Ingest the landing folder, rebuild the KPIs, write the reports and charts, publish a snapshot.
 
     Parameters left empty take the Settings defaults (and ``ENVKPI_*``); ``published`` is the
@@ -212,36 +248,51 @@ def nightly(landing: str | None = None, warehouse: str | None = None, reports: s
     create_table_artifact(
         table=kpi_table(kpi_results, fiscal_year),
         key=KPI_RESULTS_KEY,
-        description=(f"KPI results FY{fiscal_year}, group and business units (run {run_id}); ratings "
-                     f"*** achieved, ** 90% achieved, * not achieved; completeness below 100 means "
-                     f"plant-months are missing" if fiscal_year is not None
-                     else f"No KPI results yet (run {run_id}): nothing was loaded"),
+        description=(
+            f"KPI results FY{fiscal_year}, group and business units (run {run_id}); ratings "
+            f"*** achieved, ** 90% achieved, * not achieved; completeness below 100 means "
+            f"plant-months are missing"
+            if fiscal_year is not None
+            else f"No KPI results yet (run {run_id}): nothing was loaded"
+        ),
     )
     restated = read_restatements(written["restatements_since_publication"])
-    create_markdown_artifact(markdown=run_summary_markdown(summary, settings, restated), key=RUN_SUMMARY_KEY,
-                             description=f"Files loaded, unchanged, rejected and ignored (run {run_id})")
-    create_markdown_artifact(markdown=restatements_markdown(restated, settings), key=RESTATEMENTS_KEY,
-                             description=(f"{len(restated)} published figures changed since their publication "
-                                          f"(run {run_id})"))
+    create_markdown_artifact(
+        markdown=run_summary_markdown(summary, settings, restated),
+        key=RUN_SUMMARY_KEY,
+        description=f"Files loaded, unchanged, rejected and ignored (run {run_id})",
+    )
+    create_markdown_artifact(
+        markdown=restatements_markdown(restated, settings),
+        key=RESTATEMENTS_KEY,
+        description=(f"{len(restated)} published figures changed since their publication (run {run_id})"),
+    )
     for name, path in link_targets(settings, written).items():
-        create_link_artifact(link=path.as_uri(), link_text=str(path), key=LINK_KEYS[name],
-                             description=f"{name.replace('_', ' ')} of run {run_id}")
+        create_link_artifact(
+            link=path.as_uri(),
+            link_text=str(path),
+            key=LINK_KEYS[name],
+            description=f"{name.replace('_', ' ')} of run {run_id}",
+        )
 
     message = run_message(summary)
     (logger.warning if summary.rejected or summary.ignored else logger.info)(
-        "run %s %s; %d published figures changed since publication; snapshot %s", run_id, message, len(restated),
-        copied)
-    return Completed(message=message, data={
-        "run_id": run_id,
-        "files_seen": summary.files_seen,
-        "loaded": len(summary.loaded),
-        "unchanged": len(summary.unchanged),
-        "rejected": list(summary.rejected),
-        "ignored": list(summary.ignored),
-        "fiscal_year": fiscal_year,
-        "published_figures_changed": len(restated),
-        "snapshot": str(copied),
-    })
+        "run %s %s; %d published figures changed since publication; snapshot %s", run_id, message, len(restated), copied
+    )
+    return Completed(
+        message=message,
+        data={
+            "run_id": run_id,
+            "files_seen": summary.files_seen,
+            "loaded": len(summary.loaded),
+            "unchanged": len(summary.unchanged),
+            "rejected": list(summary.rejected),
+            "ignored": list(summary.ignored),
+            "fiscal_year": fiscal_year,
+            "published_figures_changed": len(restated),
+            "snapshot": str(copied),
+        },
+    )
 
 
 # --- what the artifacts say ----------------------------------------------------------------
@@ -261,8 +312,9 @@ def kpi_table(kpi_results: pd.DataFrame, fiscal_year: int | None) -> list[dict[s
     """The group's and business units' KPIs of one year, rounded for reading (the CSV is not)."""
     if fiscal_year is None:
         return []
-    rows = kpi_results[(kpi_results["fiscal_year"] == fiscal_year)
-                       & kpi_results["scope_level"].isin(["group", "business_unit"])]
+    rows = kpi_results[
+        (kpi_results["fiscal_year"] == fiscal_year) & kpi_results["scope_level"].isin(["group", "business_unit"])
+    ]
     return [
         {
             "scope": row.scope_id,
@@ -289,16 +341,30 @@ def restatements_markdown(restated: pd.DataFrame, settings: Settings) -> str:
     """Contract 10: each published figure that differs from its latest publication, with the files."""
     path = settings.reports / "restatements_since_publication.csv"
     if restated.empty:
-        return ("# Restatements since publication\n\nNo published figure has changed since its publication "
-                f"(`envkpi publish`). Report: `{path}`.\n")
-    lines = [f"# Restatements since publication: {len(restated)} published figures changed", "",
-             f"All of them: `{path}`.", "",
-             "| FY | scope | KPI | version | published | current | difference | rating then / now | files |",
-             "|---:|---|---|---|---:|---:|---:|---|---|"]
+        return (
+            "# Restatements since publication\n\nNo published figure has changed since its publication "
+            f"(`envkpi publish`). Report: `{path}`.\n"
+        )
+    lines = [
+        f"# Restatements since publication: {len(restated)} published figures changed",
+        "",
+        f"All of them: `{path}`.",
+        "",
+        "| FY | scope | KPI | version | published | current | difference | rating then / now | files |",
+        "|---:|---|---|---|---:|---:|---:|---|---|",
+    ]
     for row in restated.head(MAX_REJECTION_ROWS).itertuples(index=False):
-        cells = (row.fiscal_year, row.scope_id, row.kpi, row.published_version, _significant(row.published_value, 6),
-                 _significant(row.current_value, 6), _significant(row.difference, 6),
-                 f"{_cell(row.published_rating)} / {_cell(row.current_rating)}", row.files)
+        cells = (
+            row.fiscal_year,
+            row.scope_id,
+            row.kpi,
+            row.published_version,
+            _significant(row.published_value, 6),
+            _significant(row.current_value, 6),
+            _significant(row.difference, 6),
+            f"{_cell(row.published_rating)} / {_cell(row.current_rating)}",
+            row.files,
+        )
         lines.append("| " + " | ".join(_cell(v) for v in cells) + " |")
     if len(restated) > MAX_REJECTION_ROWS:
         lines += ["", f"_The first {MAX_REJECTION_ROWS} of {len(restated)}; the rest are in the CSV._"]
@@ -323,8 +389,11 @@ def run_summary_markdown(summary: IngestSummary, settings: Settings, restated: p
         "",
     ]
     if restated is not None:
-        lines += [f"Published figures changed since their publication: {len(restated)} "
-                  "(see the envkpi-restatements-since-publication artifact).", ""]
+        lines += [
+            f"Published figures changed since their publication: {len(restated)} "
+            "(see the envkpi-restatements-since-publication artifact).",
+            "",
+        ]
     if rejections.empty:
         lines.append("No file was rejected.")
         return "\n".join(lines) + "\n"
@@ -341,8 +410,10 @@ def run_summary_markdown(summary: IngestSummary, settings: Settings, restated: p
     for row in rejections.head(MAX_REJECTION_ROWS).itertuples(index=False):
         lines.append("| " + " | ".join(_cell(v) for v in (row.file, row.row, row.column, row.value, row.reason)) + " |")
     if len(rejections) > MAX_REJECTION_ROWS:
-        lines += ["", f"_The first {MAX_REJECTION_ROWS} of {len(rejections)} problems; "
-                      f"the rest are in rejections.csv._"]
+        lines += [
+            "",
+            f"_The first {MAX_REJECTION_ROWS} of {len(rejections)} problems; the rest are in rejections.csv._",
+        ]
     return "\n".join(lines) + "\n"
 
 

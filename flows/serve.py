@@ -42,8 +42,10 @@ def main() -> None:
     nightly.serve(
         name=DEPLOYMENT_NAME,
         schedule=nightly_schedule(settings),
-        description=(f"Nightly envkpi run at '{settings.schedule_cron}' ({settings.schedule_timezone}): "
-                     "ingest the landing folder, rebuild the KPIs, write the reports, publish the snapshot."),
+        description=(
+            f"Nightly envkpi run at '{settings.schedule_cron}' ({settings.schedule_timezone}): "
+            "ingest the landing folder, rebuild the KPIs, write the reports, publish the snapshot."
+        ),
         tags=["envkpi"],
         # Runs must not overlap: a second one would only wait for the writer lock.
         limit=1,

@@ -45,12 +45,25 @@ from envkpi.reporting.notebook_display import (
 runs = published.runs()
 last_run = runs.iloc[-1]
 print(f"Snapshot: {published.snapshot_path()}")
-print(f"Last run: {last_run['run_id']}, finished {last_run['finished_at']:%Y-%m-%d %H:%M}: "
-      f"{last_run['files_seen']} files seen, {last_run['files_loaded']} loaded, "
-      f"{last_run['files_rejected']} rejected, {last_run['files_ignored']} not contract files")
-display(people_table(runs, {"run_id": "Run", "finished_at": "Finished", "files_seen": "Files seen",
-                            "files_loaded": "Loaded", "files_rejected": "Rejected", "files_unchanged": "Unchanged",
-                            "files_ignored": "Not contract files"}))
+print(
+    f"Last run: {last_run['run_id']}, finished {last_run['finished_at']:%Y-%m-%d %H:%M}: "
+    f"{last_run['files_seen']} files seen, {last_run['files_loaded']} loaded, "
+    f"{last_run['files_rejected']} rejected, {last_run['files_ignored']} not contract files"
+)
+display(
+    people_table(
+        runs,
+        {
+            "run_id": "Run",
+            "finished_at": "Finished",
+            "files_seen": "Files seen",
+            "files_loaded": "Loaded",
+            "files_rejected": "Rejected",
+            "files_unchanged": "Unchanged",
+            "files_ignored": "Not contract files",
+        },
+    )
+)
 
 # %% [markdown]
 # ## Rejected files
@@ -64,8 +77,12 @@ if rejections.empty:
     print("No delivered file is rejected.")
 else:
     print(f"{rejections['file'].nunique()} file(s) rejected, {len(rejections)} problem(s):")
-    display(people_table(rejections, {"file": "File", "row": "Spreadsheet row", "column": "Column",
-                                      "value": "Value found", "reason": "Reason"}))
+    display(
+        people_table(
+            rejections,
+            {"file": "File", "row": "Spreadsheet row", "column": "Column", "value": "Value found", "reason": "Reason"},
+        )
+    )
 
 # %% [markdown]
 # ## Completeness by plant and fiscal year
@@ -87,8 +104,9 @@ else:
 
 # %%
 lowest = completeness.groupby(["scope_id", "fiscal_year"])["completeness_pct"].min().unstack("fiscal_year")
-figure, axis = plt.subplots(figsize=(max(4, 0.6 * lowest.shape[1] + 2), max(2, 0.4 * lowest.shape[0] + 1)),
-                            constrained_layout=True)
+figure, axis = plt.subplots(
+    figsize=(max(4, 0.6 * lowest.shape[1] + 2), max(2, 0.4 * lowest.shape[0] + 1)), constrained_layout=True
+)
 # Classes, not a gradient: 100 % alone is green, so a 92 % plant-year stands out.
 colours, norm = completeness_colours()
 image = axis.imshow(np.ma.masked_invalid(lowest.to_numpy(dtype=float)), cmap=colours, norm=norm, aspect="auto")
@@ -98,8 +116,9 @@ for (row, column), value in np.ndenumerate(lowest.to_numpy(dtype=float)):
     if value < 100:  # label only what needs a look (an empty cell: the plant was out of scope)
         axis.text(column, row, f"{value:.0f}", ha="center", va="center", fontsize=8, fontweight="bold")
 bar = figure.colorbar(image, ax=axis, label="lowest completeness over the KPIs (%)")
-bar.set_ticks([(low + high) / 2 for low, high in zip(COMPLETENESS_BOUNDS, COMPLETENESS_BOUNDS[1:])],
-              labels=COMPLETENESS_LABELS)
+bar.set_ticks(
+    [(low + high) / 2 for low, high in zip(COMPLETENESS_BOUNDS, COMPLETENESS_BOUNDS[1:])], labels=COMPLETENESS_LABELS
+)
 axis.set_title("Completeness by plant and fiscal year", fontsize=11)
 plt.show()
 
@@ -114,10 +133,20 @@ missing = published.missing_months(fiscal_year=fiscal_year)
 if missing.empty:
     print("Every in-boundary plant-month has a record of every kind.")
 else:
-    display(people_table(missing.groupby(["plant_id", "fiscal_year", "kind"])
-                         .agg(months=("period", "count"), periods=("period", ", ".join)).reset_index(),
-                         {"plant_id": "Plant", "fiscal_year": "Fiscal year", "kind": "Kind",
-                          "months": "Months missing", "periods": "Which"}))
+    display(
+        people_table(
+            missing.groupby(["plant_id", "fiscal_year", "kind"])
+            .agg(months=("period", "count"), periods=("period", ", ".join))
+            .reset_index(),
+            {
+                "plant_id": "Plant",
+                "fiscal_year": "Fiscal year",
+                "kind": "Kind",
+                "months": "Months missing",
+                "periods": "Which",
+            },
+        )
+    )
 
 # %% [markdown]
 # ## Restatements
@@ -130,9 +159,20 @@ restatements = published.restatements()
 if restatements.empty:
     print("Nothing has been restated.")
 else:
-    display(people_table(restatements, {"kind": "Kind", "file": "File", "replaced_by": "Replaced by",
-                                        "replaced_at": "Replaced at", "slices": "Plant-months", "rows": "Rows",
-                                        "detail": "Which"}))
+    display(
+        people_table(
+            restatements,
+            {
+                "kind": "Kind",
+                "file": "File",
+                "replaced_by": "Replaced by",
+                "replaced_at": "Replaced at",
+                "slices": "Plant-months",
+                "rows": "Rows",
+                "detail": "Which",
+            },
+        )
+    )
 
 # %% [markdown]
 # ## Changed since publication
@@ -154,8 +194,22 @@ else:
         print("No published figure has changed since its publication.")
     else:
         print(f"{len(changed)} published figure(s) changed since their publication:")
-        display(changed[["fiscal_year", "scope_id", "kpi", "published_version", "published_value", "current_value",
-                         "difference", "published_rating", "current_rating", "files"]])
+        display(
+            changed[
+                [
+                    "fiscal_year",
+                    "scope_id",
+                    "kpi",
+                    "published_version",
+                    "published_value",
+                    "current_value",
+                    "difference",
+                    "published_rating",
+                    "current_rating",
+                    "files",
+                ]
+            ]
+        )
 
 # %% [markdown]
 # ## Boundary warnings
@@ -168,8 +222,18 @@ warnings = published.boundary_warnings()
 if warnings.empty:
     print("No delivered row lies outside its plant's boundary.")
 else:
-    display(people_table(warnings.groupby(["file", "plant_id", "kind"])
-                         .agg(rows=("row", "count"), first_period=("period", "min"), last_period=("period", "max"))
-                         .reset_index(),
-                         {"file": "File", "plant_id": "Plant", "kind": "Kind", "rows": "Rows",
-                          "first_period": "First month", "last_period": "Last month"}))
+    display(
+        people_table(
+            warnings.groupby(["file", "plant_id", "kind"])
+            .agg(rows=("row", "count"), first_period=("period", "min"), last_period=("period", "max"))
+            .reset_index(),
+            {
+                "file": "File",
+                "plant_id": "Plant",
+                "kind": "Kind",
+                "rows": "Rows",
+                "first_period": "First month",
+                "last_period": "Last month",
+            },
+        )
+    )

@@ -49,8 +49,13 @@ print(f"Fiscal year: FY{fiscal_year}")
 # ## The group, year by year (t-CO2)
 
 # %%
-trend = results.pivot_table(index="fiscal_year", columns="kpi", values="value").rename(columns={
-    "scope1_co2": "Scope 1", "scope2_location_co2": "Scope 2 (location)", "scope2_market_co2": "Scope 2 (market)"})
+trend = results.pivot_table(index="fiscal_year", columns="kpi", values="value").rename(
+    columns={
+        "scope1_co2": "Scope 1",
+        "scope2_location_co2": "Scope 2 (location)",
+        "scope2_market_co2": "Scope 2 (market)",
+    }
+)
 trend.index = [f"FY{int(year)}" for year in trend.index]
 display(trend.style.format("{:,.1f}"))
 
@@ -62,8 +67,14 @@ display(trend.style.format("{:,.1f}"))
 
 # %%
 emissions = published.emissions(fiscal_year)
-shown = emissions.rename(columns={"plant_id": "plant", "plant_name": "name", "location_t_co2": "location-based",
-                                  "market_t_co2": "market-based"})
+shown = emissions.rename(
+    columns={
+        "plant_id": "plant",
+        "plant_name": "name",
+        "location_t_co2": "location-based",
+        "market_t_co2": "market-based",
+    }
+)
 shown["supplier"] = shown["supplier"].replace("", "(none named)")
 display(shown.style.hide(axis="index").format({"location-based": "{:,.1f}", "market-based": "{:,.1f}"}))
 
@@ -71,7 +82,8 @@ display(shown.style.hide(axis="index").format({"location-based": "{:,.1f}", "mar
 scope2 = emissions[emissions.scope == 2].groupby("plant_id")[["location_t_co2", "market_t_co2"]].sum()
 if len(scope2):
     axes = scope2.rename(columns={"location_t_co2": "location-based", "market_t_co2": "market-based"}).plot.bar(
-        figsize=(8, 3.5), color=["#0072B2", "#009E73"])
+        figsize=(8, 3.5), color=["#0072B2", "#009E73"]
+    )
     axes.set_ylabel("Scope 2, t-CO2")
     axes.set_xlabel("plant")
     axes.set_title(f"Scope 2 by plant, FY{fiscal_year}: location- against market-based")
@@ -91,11 +103,29 @@ act = published.energy_conservation(fiscal_year)
 if act.empty:
     print(f"No plant with country JP in the boundary in FY{fiscal_year}.")
 else:
-    act = act.rename(columns={"plant_id": "plant", "energy_gj": "energy (GJ)", "crude_oil_kl": "crude oil (kL)",
-                              "production_t": "production (t)", "intensity": "GJ per t",
-                              "intensity_vs_previous_pct": "vs previous year (%)",
-                              "five_year_average_pct": "five-year average (%)", "target_met": "target met"})
-    display(act.fillna("").style.hide(axis="index").format({
-        "energy (GJ)": "{:,.0f}", "crude oil (kL)": "{:,.1f}", "production (t)": "{:,.0f}", "GJ per t": "{:,.2f}",
-        "vs previous year (%)": lambda v: f"{v:.1f}" if v != "" else "",
-        "five-year average (%)": lambda v: f"{v:.1f}" if v != "" else ""}))
+    act = act.rename(
+        columns={
+            "plant_id": "plant",
+            "energy_gj": "energy (GJ)",
+            "crude_oil_kl": "crude oil (kL)",
+            "production_t": "production (t)",
+            "intensity": "GJ per t",
+            "intensity_vs_previous_pct": "vs previous year (%)",
+            "five_year_average_pct": "five-year average (%)",
+            "target_met": "target met",
+        }
+    )
+    display(
+        act.fillna("")
+        .style.hide(axis="index")
+        .format(
+            {
+                "energy (GJ)": "{:,.0f}",
+                "crude oil (kL)": "{:,.1f}",
+                "production (t)": "{:,.0f}",
+                "GJ per t": "{:,.2f}",
+                "vs previous year (%)": lambda v: f"{v:.1f}" if v != "" else "",
+                "five-year average (%)": lambda v: f"{v:.1f}" if v != "" else "",
+            }
+        )
+    )

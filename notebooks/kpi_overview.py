@@ -47,8 +47,10 @@ results = published.kpi_results()
 fiscal_years = sorted(int(year) for year in results["fiscal_year"].dropna().unique())
 if fiscal_year is None:
     fiscal_year, complete = latest_complete_year(results)
-    print(f"Fiscal year: FY{fiscal_year}" + (" (the latest complete year)" if complete else
-                                             " (no year is complete yet: the latest, incomplete)"))
+    print(
+        f"Fiscal year: FY{fiscal_year}"
+        + (" (the latest complete year)" if complete else " (no year is complete yet: the latest, incomplete)")
+    )
 elif fiscal_year not in fiscal_years:
     raise ValueError(f"FY{fiscal_year} is not in the snapshot; fiscal years with data: {fiscal_years}")
 else:
@@ -58,19 +60,21 @@ else:
 # %%
 def readable(frame: pd.DataFrame):
     """The KPI rows as a person reads them: human column names, units, stars, the incomplete flag."""
-    table = pd.DataFrame({
-        "Scope": frame["scope_id"],
-        "KPI": frame["label"],
-        "Value": frame["value"],
-        "Unit": frame["value_unit"],
-        "Base year": frame["base_year"].map(lambda year: "" if pd.isna(year) else f"FY{int(year)}"),
-        "Base value": frame["base_value"],
-        "Reduction vs base year (%)": frame["change_vs_base_pct"],
-        "Target (%)": frame["target_pct"],
-        "Rating": frame["rating_symbol"].fillna(""),
-        "Completeness (%)": frame["completeness_pct"],
-        "Note": frame["complete"].map({True: "", False: "incomplete"}),
-    })
+    table = pd.DataFrame(
+        {
+            "Scope": frame["scope_id"],
+            "KPI": frame["label"],
+            "Value": frame["value"],
+            "Unit": frame["value_unit"],
+            "Base year": frame["base_year"].map(lambda year: "" if pd.isna(year) else f"FY{int(year)}"),
+            "Base value": frame["base_value"],
+            "Reduction vs base year (%)": frame["change_vs_base_pct"],
+            "Target (%)": frame["target_pct"],
+            "Rating": frame["rating_symbol"].fillna(""),
+            "Completeness (%)": frame["completeness_pct"],
+            "Note": frame["complete"].map({True: "", False: "incomplete"}),
+        }
+    )
     return people_table(table, decimals={"Value": 3, "Base value": 3, "Target (%)": 1})
 
 
@@ -89,6 +93,7 @@ display(readable(this_year[this_year["scope_level"] == "group"]))
 #
 # Each cell: the value in the KPI's unit, its rating, and `(incomplete)` where data is missing.
 
+
 # %%
 def cell(row: pd.Series) -> str:
     """One KPI figure in a table cell: 3 significant digits (1 decimal from 100), stars, incomplete flag."""
@@ -101,7 +106,9 @@ def cell(row: pd.Series) -> str:
 scopes = this_year[this_year["scope_level"] != "group"].copy()
 scopes["cell"] = scopes.apply(cell, axis=1)
 scopes["KPI"] = scopes["label"] + " (" + scopes["value_unit"] + ")"
-scopes["Level"] = scopes["scope_level"].map({"business_unit": "business unit", "plant": "plant"}).fillna(scopes["scope_level"])
+scopes["Level"] = (
+    scopes["scope_level"].map({"business_unit": "business unit", "plant": "plant"}).fillna(scopes["scope_level"])
+)
 wide = scopes.pivot_table(index=["Level", "scope_id"], columns="KPI", values="cell", aggfunc="first", sort=False)
 wide = wide.sort_index(level=0).reset_index().rename(columns={"scope_id": "Scope"})
 wide.columns.name = None
@@ -123,12 +130,20 @@ for (report_axis, value_axis), kpi in zip(axes, kpis):
     is_rate = trend["value_unit"].iloc[0] == "%"
     reported = trend["value"] if is_rate else trend["change_vs_base_pct"]
     complete = trend["complete"].astype(bool)
-    for axis, values, label in ((report_axis, reported, "rate (%)" if is_rate else "reduction vs base year (%)"),
-                                (value_axis, trend["value"], trend["value_unit"].iloc[0])):
+    for axis, values, label in (
+        (report_axis, reported, "rate (%)" if is_rate else "reduction vs base year (%)"),
+        (value_axis, trend["value"], trend["value_unit"].iloc[0]),
+    ):
         axis.plot(trend["fiscal_year"], values, color="#0072B2", linewidth=1.5)
         axis.plot(trend["fiscal_year"][complete], values[complete], "o", color="#0072B2", label="actual")
-        axis.plot(trend["fiscal_year"][~complete], values[~complete], "o", markerfacecolor="white",
-                  color="#0072B2", label="actual, incomplete")
+        axis.plot(
+            trend["fiscal_year"][~complete],
+            values[~complete],
+            "o",
+            markerfacecolor="white",
+            color="#0072B2",
+            label="actual, incomplete",
+        )
         axis.axvline(fiscal_year, color="#999999", linewidth=0.8, linestyle=":")
         axis.set_ylabel(label)
         axis.set_xlabel("fiscal year")
@@ -136,8 +151,15 @@ for (report_axis, value_axis), kpi in zip(axes, kpis):
     report_axis.plot(trend["fiscal_year"], trend["target_pct"], "x", color="#D55E00", markersize=8, label="target")
     for year, value, stars in zip(trend["fiscal_year"], reported, trend["rating_symbol"]):
         if isinstance(stars, str) and stars and pd.notna(value):
-            report_axis.annotate(stars, (year, value), textcoords="offset points", xytext=(0, 7), ha="center",
-                                 fontsize=8, color="#333333")
+            report_axis.annotate(
+                stars,
+                (year, value),
+                textcoords="offset points",
+                xytext=(0, 7),
+                ha="center",
+                fontsize=8,
+                color="#333333",
+            )
     if not is_rate:
         report_axis.axhline(0, color="#999999", linewidth=0.6)
     report_axis.set_title(f"{trend['label'].iloc[0]}: as the report shows it", fontsize=10)

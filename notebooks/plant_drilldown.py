@@ -57,17 +57,30 @@ display(people_table(plants.rename(columns=lambda name: name.replace("_", " ").c
 
 # %%
 monthly = published.plant_months(plant_id, fiscal_year)
-MEASURES = {"period": "Month", "energy_gj": "Energy (GJ)", "co2_t": "CO2 (t-CO2)", "production_t": "Production (t)",
-            "waste_t": "Waste (t)", "recycled_t": "Recycled (t)", "chemicals_kg": "Chemical emissions (kg)"}
+MEASURES = {
+    "period": "Month",
+    "energy_gj": "Energy (GJ)",
+    "co2_t": "CO2 (t-CO2)",
+    "production_t": "Production (t)",
+    "waste_t": "Waste (t)",
+    "recycled_t": "Recycled (t)",
+    "chemicals_kg": "Chemical emissions (kg)",
+}
 display(people_table(monthly, {c: MEASURES.get(c, c.replace("_", " ")) for c in monthly.columns}, default_decimals=3))
 missing = monthly.set_index("period").isna()
 if missing.any().any():
-    print("Months without data:", {column: list(missing.index[missing[column]])
-                                   for column in missing.columns if missing[column].any()})
+    print(
+        "Months without data:",
+        {column: list(missing.index[missing[column]]) for column in missing.columns if missing[column].any()},
+    )
 
 # %%
-panels = [("energy_gj", "Energy (GJ)"), ("production_t", "Production (t)"),
-          ("waste_t", "Waste generated (t)"), ("chemicals_kg", "Chemical emissions (kg)")]
+panels = [
+    ("energy_gj", "Energy (GJ)"),
+    ("production_t", "Production (t)"),
+    ("waste_t", "Waste generated (t)"),
+    ("chemicals_kg", "Chemical emissions (kg)"),
+]
 figure, axes = plt.subplots(2, 2, figsize=(11, 6), sharex=True, constrained_layout=True)
 for axis, (column, title) in zip(axes.flat, panels):
     values = monthly[column]
@@ -77,8 +90,7 @@ for axis, (column, title) in zip(axes.flat, panels):
         axis.legend(fontsize=8, loc="lower right")
     for position, value in enumerate(values):
         if pd.isna(value):
-            axis.annotate("missing", (position, 0), ha="center", va="bottom", rotation=90,
-                          fontsize=8, color="#D55E00")
+            axis.annotate("missing", (position, 0), ha="center", va="bottom", rotation=90, fontsize=8, color="#D55E00")
     axis.set_title(title, fontsize=10)
     axis.set_ylabel(title.split("(")[-1].rstrip(")"))
     axis.tick_params(axis="x", labelrotation=90)

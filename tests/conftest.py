@@ -28,9 +28,9 @@ def demo_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("demo")
     settings = Settings().with_overrides(
-        landing=DEMO_LANDING, warehouse=root / "warehouse.duckdb", reports=root / "reports",
+        landing=DEMO_LANDING,
+        warehouse=root / "warehouse.duckdb",
+        reports=root / "reports",
         published=root / "published",
     )
     return run(settings), settings
-
-

@@ -15,8 +15,9 @@ from envkpi.settings import Settings
 PLANTS_HEADER = ["plant_id", "name", "business_unit", "country", "in_scope_from", "in_scope_to"]
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8",
-              mtime: float | None = None) -> Path:
+def write_csv(
+    path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8", mtime: float | None = None
+) -> Path:
     """Write a delivery as a plant would: a header row and data rows, in the given encoding."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -121,34 +122,101 @@ DEMO_LANDING = Path(__file__).resolve().parent.parent / "data" / "demo" / "landi
 # the tests that build kpi_results by hand (charts, report pack).
 REGISTRY = pd.DataFrame(
     [
-        ("energy_intensity", "Energy per production unit", "energy", "GJ", "production", "t", 1, 2005, "reduction", "energy"),
-        ("waste_intensity", "Waste and valuables per production unit", "waste", "t", "production", "t", 1, 2005, "reduction", "waste"),
-        ("chemical_intensity", "Chemical emissions per production unit", "chemicals", "kg", "production", "t", 1, 2006, "reduction", "chemicals"),
+        (
+            "energy_intensity",
+            "Energy per production unit",
+            "energy",
+            "GJ",
+            "production",
+            "t",
+            1,
+            2005,
+            "reduction",
+            "energy",
+        ),
+        (
+            "waste_intensity",
+            "Waste and valuables per production unit",
+            "waste",
+            "t",
+            "production",
+            "t",
+            1,
+            2005,
+            "reduction",
+            "waste",
+        ),
+        (
+            "chemical_intensity",
+            "Chemical emissions per production unit",
+            "chemicals",
+            "kg",
+            "production",
+            "t",
+            1,
+            2006,
+            "reduction",
+            "chemicals",
+        ),
         ("recycling_rate", "Recycling rate", "recycled", "t", "waste", "t", 100, None, "rate", "waste"),
     ],
-    columns=["kpi", "label", "numerator_measure", "numerator_unit", "denominator_measure", "denominator_unit",
-             "scale", "base_fiscal_year", "target_kind", "own_kind"],
+    columns=[
+        "kpi",
+        "label",
+        "numerator_measure",
+        "numerator_unit",
+        "denominator_measure",
+        "denominator_unit",
+        "scale",
+        "base_fiscal_year",
+        "target_kind",
+        "own_kind",
+    ],
 )
 
-COLUMNS = ["scope_level", "scope_id", "kpi", "fiscal_year", "numerator", "numerator_unit", "denominator",
-           "denominator_unit", "value", "base_year", "base_value", "change_vs_base_pct", "target_pct",
-           "achievement_ratio", "rating", "completeness_pct"]
+COLUMNS = [
+    "scope_level",
+    "scope_id",
+    "kpi",
+    "fiscal_year",
+    "numerator",
+    "numerator_unit",
+    "denominator",
+    "denominator_unit",
+    "value",
+    "base_year",
+    "base_value",
+    "change_vs_base_pct",
+    "target_pct",
+    "achievement_ratio",
+    "rating",
+    "completeness_pct",
+]
 
 
-def kpi_row(level, scope, kpi, fy, value, base_value=None, target=None, rating=None, completeness=100.0,
-           denominator=1000.0):
+def kpi_row(
+    level, scope, kpi, fy, value, base_value=None, target=None, rating=None, completeness=100.0, denominator=1000.0
+):
     """One kpi_results row as the pipeline writes it (change vs base and the ratio as in contract 4)."""
     info = REGISTRY.set_index("kpi").loc[kpi]
     base_year = None if pd.isna(info["base_fiscal_year"]) else int(info["base_fiscal_year"])
     change = None if base_value is None or value is None else (1 - value / base_value) * 100
     actual = change if base_year is not None else value
     return {
-        "scope_level": level, "scope_id": scope, "kpi": kpi, "fiscal_year": fy,
+        "scope_level": level,
+        "scope_id": scope,
+        "kpi": kpi,
+        "fiscal_year": fy,
         "numerator": None if value is None else value * denominator / info["scale"],
         "numerator_unit": info["numerator_unit"],
-        "denominator": None if value is None else denominator, "denominator_unit": info["denominator_unit"],
-        "value": value, "base_year": base_year, "base_value": base_value, "change_vs_base_pct": change,
+        "denominator": None if value is None else denominator,
+        "denominator_unit": info["denominator_unit"],
+        "value": value,
+        "base_year": base_year,
+        "base_value": base_value,
+        "change_vs_base_pct": change,
         "target_pct": target,
         "achievement_ratio": None if target is None or actual is None else actual / target,
-        "rating": rating, "completeness_pct": completeness,
+        "rating": rating,
+        "completeness_pct": completeness,
     }

@@ -14,7 +14,8 @@ def _deliver_year(landing, months, name, kwh="1000"):
 
 def _drawn(landing):
     return {p.name: p.stat().st_mtime_ns for p in (landing.settings.reports / "charts").glob("*")} | {
-        p.name: p.stat().st_mtime_ns for p in (landing.settings.reports / "pack").glob("*.pdf")}
+        p.name: p.stat().st_mtime_ns for p in (landing.settings.reports / "pack").glob("*.pdf")
+    }
 
 
 def test_charts_are_drawn_again_only_when_the_report_year_changes(landing):
@@ -59,22 +60,26 @@ def test_worker_processes_draw_the_files_this_process_draws_alone(landing, tmp_p
     # Every delivery was ingested by this one run: the figures are as of its day.
     (ingested,) = landing.query("select distinct ingested_at from delivery")["ingested_at"]
     dates = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", ingested.strftime("%Y-%m-%d"))
-    alone = annual_report.write_annual_report(result.kpi_results, tmp_path, 2017, dates, registry, workers=1,
-                                              plant_names={"P1": "Plant 1", "P2": "Plant 2"})
+    alone = annual_report.write_annual_report(
+        result.kpi_results, tmp_path, 2017, dates, registry, workers=1, plant_names={"P1": "Plant 1", "P2": "Plant 2"}
+    )
 
     drawn = {name: path for name, path in result.reports.items() if name.startswith(("chart:", "pack:"))}
     assert sorted(drawn) == sorted(alone) and len(drawn) > 10
     for name, path in drawn.items():
         if name.endswith("xlsx"):  # zip timestamps differ; the cells may not
-            sheets = [[list(row) for row in load_workbook(p, read_only=True).worksheets[i].iter_rows(values_only=True)]
-                      for p in (path, alone[name]) for i in (0, 1, 2)]
+            sheets = [
+                [list(row) for row in load_workbook(p, read_only=True).worksheets[i].iter_rows(values_only=True)]
+                for p in (path, alone[name])
+                for i in (0, 1, 2)
+            ]
             assert sheets[:3] == sheets[3:], name
         else:
             assert path.read_bytes() == alone[name].read_bytes(), name
 
 
 def test_figures_are_as_of_the_latest_delivery_they_include(landing):
-    """"Figures as of" is the latest delivery time of the deliveries a year's figures include: a
+    """ "Figures as of" is the latest delivery time of the deliveries a year's figures include: a
     restatement of FY2017 delivered after the year's end moves it; a FY2018 month does not."""
     import duckdb
 
@@ -92,15 +97,26 @@ def test_figures_are_as_of_the_latest_delivery_they_include(landing):
     _deliver_year(landing, ["2005-04"], "base")
     _deliver_year(landing, MONTHS_FY2017, "fy2017")
     landing.run()
-    delivered({"plants.csv": "2018-04-02 09:00", "energy_base.csv": "2018-04-02 09:00",
-               "production_base.csv": "2018-04-02 09:00", "energy_fy2017.csv": "2018-04-20 09:00",
-               "production_fy2017.csv": "2018-04-21 09:00"})
+    delivered(
+        {
+            "plants.csv": "2018-04-02 09:00",
+            "energy_base.csv": "2018-04-02 09:00",
+            "production_base.csv": "2018-04-02 09:00",
+            "energy_fy2017.csv": "2018-04-20 09:00",
+            "production_fy2017.csv": "2018-04-21 09:00",
+        }
+    )
     # A restatement of June 2017 in May 2018, and the first month of FY2018 in June 2018.
     landing.energy("energy_fy2017_june_restated.csv", [["P1", "2017-06", "electricity", "1200", "kWh"]])
     _deliver_year(landing, ["2018-04"], "fy2018")
     landing.run()
-    delivered({"energy_fy2017_june_restated.csv": "2018-05-15 10:30", "energy_fy2018.csv": "2018-06-10 08:00",
-               "production_fy2018.csv": "2018-06-11 08:00"})
+    delivered(
+        {
+            "energy_fy2017_june_restated.csv": "2018-05-15 10:30",
+            "energy_fy2018.csv": "2018-06-10 08:00",
+            "production_fy2018.csv": "2018-06-11 08:00",
+        }
+    )
 
     from envkpi.warehouse.database import connect, kpi_results_frame
 

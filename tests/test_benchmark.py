@@ -51,8 +51,11 @@ def test_generator_is_deterministic_and_both_layouts_hold_the_same_rows(tmp_path
     assert files_a == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.csv"))
     assert all((tmp_path / "a" / p).read_bytes() == (tmp_path / "b" / p).read_bytes() for p in files_a)
     assert _rows(tmp_path / "a") == _rows(tmp_path / "c")
-    assert first["files"]["monthly_rows"] == first["consolidated"]["monthly_rows"] == sum(
-        len(v) for k, v in _rows(tmp_path / "a").items() if k in generate.MONTHLY_KINDS)
+    assert (
+        first["files"]["monthly_rows"]
+        == first["consolidated"]["monthly_rows"]
+        == sum(len(v) for k, v in _rows(tmp_path / "a").items() if k in generate.MONTHLY_KINDS)
+    )
     # 7 plants in one region, 24 months, 7 kinds (4 of v1, water, sales, purchases), plus
     # plants.csv and targets.csv
     assert first["files"]["files"] == 24 * 7 + 2
@@ -61,8 +64,16 @@ def test_generator_is_deterministic_and_both_layouts_hold_the_same_rows(tmp_path
 
 
 def test_compare_finds_differences_and_profile_tables_read_a_profile(tmp_path):
-    rows = [{"kpi": "energy_intensity", "fiscal_year": 2005, "numerator": 10.0, "denominator": 4.0, "value": 2.5,
-             "change_vs_base_pct": 0.0}]
+    rows = [
+        {
+            "kpi": "energy_intensity",
+            "fiscal_year": 2005,
+            "numerator": 10.0,
+            "denominator": 4.0,
+            "value": 2.5,
+            "change_vs_base_pct": 0.0,
+        }
+    ]
     assert compare(rows, [dict(rows[0])]) == []
     assert compare(rows, [dict(rows[0], value=2.5 * (1 + 1e-12))]) == []
     assert compare(rows, [dict(rows[0], value=2.6)])
@@ -78,16 +89,42 @@ def test_harness_measures_every_step_at_every_size_and_the_methods_agree(tmp_pat
     out = tmp_path / "benchmarks.md"
     summary = tmp_path / "bench.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--sizes", "6x2,4x2", "--repeat", "1",
-         "--cache", str(tmp_path / "cache"), "--work", str(tmp_path / "work"), "--out", str(out),
-         "--json", str(summary), "--no-annual-report", "--no-profile", "--no-consolidated"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--sizes",
+            "6x2,4x2",
+            "--repeat",
+            "1",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+            "--json",
+            str(summary),
+            "--no-annual-report",
+            "--no-profile",
+            "--no-consolidated",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     text = out.read_text(encoding="utf-8")
     # Every size has the five steps, the smaller size first; the largest has the extra rows.
     for size in ("4 plants x 2 FY", "6 plants x 2 FY"):
-        for label in ("1. full pipeline", "2. lower bound", "3. plain pandas", "4. nightly increment", "5. quiet night"):
+        for label in (
+            "1. full pipeline",
+            "2. lower bound",
+            "3. plain pandas",
+            "4. nightly increment",
+            "5. quiet night",
+        ):
             assert f"| {size} | {label} |" in text
     assert text.index("| 4 plants x 2 FY | 1. full pipeline |") < text.index("| 6 plants x 2 FY | 1. full pipeline |")
     assert "| 6 plants x 2 FY | 2b. lower bound, union_by_name (extra) |" in text
@@ -107,8 +144,10 @@ def test_harness_measures_every_step_at_every_size_and_the_methods_agree(tmp_pat
         step = data["sizes"]["4x2"][key]
         assert step["ok"] and step["wall"] > 0 and step["cpu"] > 0 and step["peak_rss_mb"] > 0
         assert step["load"] is not None
-    assert {g["verdict"] for g in data["goals"]} == {"not measured (20 plants x 15 FY not run)",
-                                                    "not measured (2,000 plants x 15 FY not run)"}
+    assert {g["verdict"] for g in data["goals"]} == {
+        "not measured (20 plants x 15 FY not run)",
+        "not measured (2,000 plants x 15 FY not run)",
+    }
 
     # The phases come from the library's timers (envkpi.runtime.timing): the increment found the history
     # unchanged and read only the new month's 7 files (6 plants: one region, seven kinds),
@@ -118,18 +157,39 @@ def test_harness_measures_every_step_at_every_size_and_the_methods_agree(tmp_pat
         return sum(phases.get(f"{phase}{suffix}", {}).get("calls", 0) for suffix in ("", " (helper thread)"))
 
     assert calls("increment", "read files") == 7
-    assert calls("quiet", "read files") == 0 and calls("quiet", "ingest bookkeeping (known files, order, waiting for "
-                                                               "reads)") >= 1
+    assert (
+        calls("quiet", "read files") == 0
+        and calls("quiet", "ingest bookkeeping (known files, order, waiting for reads)") >= 1
+    )
     assert calls("full", "publish snapshot") == 1  # run() calls it by another name: patching names missed it
     # The runs' warehouses and reports are removed afterwards; the generated data stays cached.
     assert not list((tmp_path / "work").glob("run-*"))
     assert generate.read_manifest(tmp_path / "cache" / "p6-y2-fy2005-v2" / "files")["plants"] == 6
 
 
-def _step(key: str, size: str, wall: float | None = 1.0, cpu: float | None = 1.0, peak: float | None = 100.0,
-          load: float = 1.0, error: str | None = None) -> Step:
-    return Step(key, f"step {key}", "", 0, 0, size=size, wall=wall, cpu=cpu, peak_rss_mb=peak, load=load,
-                exit_code=0, error=error)
+def _step(
+    key: str,
+    size: str,
+    wall: float | None = 1.0,
+    cpu: float | None = 1.0,
+    peak: float | None = 100.0,
+    load: float = 1.0,
+    error: str | None = None,
+) -> Step:
+    return Step(
+        key,
+        f"step {key}",
+        "",
+        0,
+        0,
+        size=size,
+        wall=wall,
+        cpu=cpu,
+        peak_rss_mb=peak,
+        load=load,
+        exit_code=0,
+        error=error,
+    )
 
 
 def test_goal_verdicts_follow_the_hand_given_numbers():
@@ -137,9 +197,13 @@ def test_goal_verdicts_follow_the_hand_given_numbers():
     by_text = {text: g for (_, text), g in goals.items()}
     # Issue 19's own 20-plant figures: full pipeline 14.4 s CPU against pandas' 1.1 s is 13.1x,
     # against a goal of 3x; the increment's 4.3 s against bare DuckDB's 0.5 s is 8.6x (goal 2x).
-    small = {"full": _step("full", "20x15", cpu=14.4), "pandas": _step("pandas", "20x15", cpu=1.1),
-             "bare": _step("bare", "20x15", cpu=0.5), "increment": _step("increment", "20x15", cpu=4.3),
-             "quiet": _step("quiet", "20x15", cpu=0.5)}
+    small = {
+        "full": _step("full", "20x15", cpu=14.4),
+        "pandas": _step("pandas", "20x15", cpu=1.1),
+        "bare": _step("bare", "20x15", cpu=0.5),
+        "increment": _step("increment", "20x15", cpu=4.3),
+        "quiet": _step("quiet", "20x15", cpu=0.5),
+    }
     steps = {"20x15": small}
     reading = evaluate(goals[("20x15", "full pipeline CPU / plain pandas CPU")], steps)
     assert reading.measured == pytest.approx(14.4 / 1.1) and reading.verdict == "MISS"
@@ -156,9 +220,13 @@ def test_goal_verdicts_follow_the_hand_given_numbers():
     # The 15-year increment against the 3-year one, two sizes of one run: 6.0 s / 5.0 s = 1.2x passes,
     # 6.1 s does not; the increment's wall time against a quarter of bare DuckDB's.
     growth = by_text["the increment does not grow with history: 15-year increment CPU / 3-year increment CPU"]
-    steps = {"2000x3": {"increment": _step("increment", "2000x3", cpu=5.0)},
-             "2000x15": {"increment": _step("increment", "2000x15", wall=4.0, cpu=6.0),
-                         "bare": _step("bare", "2000x15", wall=16.8)}}
+    steps = {
+        "2000x3": {"increment": _step("increment", "2000x3", cpu=5.0)},
+        "2000x15": {
+            "increment": _step("increment", "2000x15", wall=4.0, cpu=6.0),
+            "bare": _step("bare", "2000x15", wall=16.8),
+        },
+    }
     assert (evaluate(growth, steps).measured, evaluate(growth, steps).verdict) == (pytest.approx(1.2), "PASS")
     steps["2000x15"]["increment"] = _step("increment", "2000x15", wall=4.3, cpu=6.1)
     assert evaluate(growth, steps).verdict == "MISS"
@@ -173,8 +241,12 @@ def test_goal_verdicts_follow_the_hand_given_numbers():
 
     # Peak memory: the largest of the pipeline steps that ran, strictly under 2 GB.
     memory = by_text["peak memory of every pipeline step (the largest)"]
-    steps = {"2000x15": {"full": _step("full", "2000x15", peak=1900.0), "increment": _step("increment", "2000x15",
-                                                                                          peak=2048.0)}}
+    steps = {
+        "2000x15": {
+            "full": _step("full", "2000x15", peak=1900.0),
+            "increment": _step("increment", "2000x15", peak=2048.0),
+        }
+    }
     reading = evaluate(memory, steps)
     assert (reading.measured, reading.verdict) == (2048.0, "MISS") and "step increment" in reading.detail
     steps["2000x15"]["increment"] = _step("increment", "2000x15", peak=1000.0)
@@ -182,10 +254,16 @@ def test_goal_verdicts_follow_the_hand_given_numbers():
 
     # A wall-time goal against a fixed reading is judged only on a machine that was not busy.
     idle = Goal("2000x15", "wall", "full", "wall", 45.2, idle_only=True)
-    assert evaluate(idle, {"2000x15": {"full": _step("full", "2000x15", wall=44.0, load=1.5)}}, cores=2).verdict == "PASS"
-    assert evaluate(idle, {"2000x15": {"full": _step("full", "2000x15", wall=50.0, load=1.5)}}, cores=2).verdict == "MISS"
-    assert evaluate(idle, {"2000x15": {"full": _step("full", "2000x15", wall=50.0, load=4.0)}},
-                    cores=2).verdict == "not judged (load 4.00 on 2 cores)"
+    assert (
+        evaluate(idle, {"2000x15": {"full": _step("full", "2000x15", wall=44.0, load=1.5)}}, cores=2).verdict == "PASS"
+    )
+    assert (
+        evaluate(idle, {"2000x15": {"full": _step("full", "2000x15", wall=50.0, load=1.5)}}, cores=2).verdict == "MISS"
+    )
+    assert (
+        evaluate(idle, {"2000x15": {"full": _step("full", "2000x15", wall=50.0, load=4.0)}}, cores=2).verdict
+        == "not judged (load 4.00 on 2 cores)"
+    )
     table = goals_table([evaluate(idle, {"2000x15": {"full": _step("full", "2000x15", wall=44.0)}}, cores=2)])
     assert table[-1] == "| 2,000 plants x 15 FY | wall | 44.0 s | step full: 44.0 s wall | <= 45.2 s | PASS |"
     assert Size.parse("2000x15") == Size(2000, 15) and Size(2000, 15).label == "2,000 plants x 15 FY"
@@ -208,9 +286,21 @@ def test_union_by_name_reads_one_kind_at_a_time(tmp_path):
     results = {}
     for name, options, limit in (("by_name", ["--union-by-name"], 80), ("by_position", [], None)):
         completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bare_duckdb", str(tmp_path / "landing"), "--json",
-             str(tmp_path / f"{name}.json"), *options], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
-            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (80, 80))) if limit else None)
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.bare_duckdb",
+                str(tmp_path / "landing"),
+                "--json",
+                str(tmp_path / f"{name}.json"),
+                *options,
+            ],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (80, 80))) if limit else None,
+        )
         assert completed.returncode == 0, completed.stderr[-2000:]
         results[name] = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["group"]
     assert results["by_name"] and compare(results["by_position"], results["by_name"]) == []
@@ -230,16 +320,29 @@ def test_report_keeps_text_written_by_hand(tmp_path):
 def test_the_memory_settings_reach_numpy_and_arrow_from_every_entry_point():
     """envkpi sets NumPy's and mimalloc's huge-page options before they load (envkpi/__init__.py):
     the CLI and the Prefect flow must import it first, and a value the user set must win."""
-    probe = ("import numpy, pyarrow, os; "
-             "print(numpy._core.multiarray._get_madvise_hugepage(), os.environ['MIMALLOC_ALLOW_THP'])")
+    probe = (
+        "import numpy, pyarrow, os; "
+        "print(numpy._core.multiarray._get_madvise_hugepage(), os.environ['MIMALLOC_ALLOW_THP'])"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", "MIMALLOC_ALLOW_THP")}
     answers = {}
     for entry in ("envkpi.cli", "flows.nightly"):
-        answers[entry] = subprocess.run([sys.executable, "-c", f"import {entry}; {probe}"], cwd=PROJECT_DIR, env=env,
-                                        capture_output=True, text=True, check=True).stdout.split()
-    chosen = subprocess.run([sys.executable, "-c", f"import envkpi.cli; {probe}"], cwd=PROJECT_DIR,
-                            env=env | {"NUMPY_MADVISE_HUGEPAGE": "1", "MIMALLOC_ALLOW_THP": "1"},
-                            capture_output=True, text=True, check=True).stdout.split()
+        answers[entry] = subprocess.run(
+            [sys.executable, "-c", f"import {entry}; {probe}"],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    chosen = subprocess.run(
+        [sys.executable, "-c", f"import envkpi.cli; {probe}"],
+        cwd=PROJECT_DIR,
+        env=env | {"NUMPY_MADVISE_HUGEPAGE": "1", "MIMALLOC_ALLOW_THP": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
 
     assert answers == {"envkpi.cli": ["False", "0"], "flows.nightly": ["False", "0"]}
     assert chosen == ["True", "1"]

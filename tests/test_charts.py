@@ -25,7 +25,6 @@ from envkpi.reporting import charts
 DATES = charts.ReportDates("FY2017 (Apr 2017 – Mar 2018)", "2018-05-15")
 
 
-
 def kpi_results() -> pd.DataFrame:
     """A group, business units Magnets (P01, P02) and Cables (P03, P04); P04 joined in FY2016.
 
@@ -106,7 +105,11 @@ def test_a_chart_is_written_for_every_kpi_in_the_data_in_every_format(tmp_path: 
 def test_kpis_follow_the_registry_order_not_the_data_order():
     data = kpi_results().iloc[::-1]
     assert charts.kpis_in_order(data, REGISTRY) == [
-        "energy_intensity", "waste_intensity", "chemical_intensity", "recycling_rate"]
+        "energy_intensity",
+        "waste_intensity",
+        "chemical_intensity",
+        "recycling_rate",
+    ]
 
 
 def test_trend_plots_the_change_vs_base_year_of_the_group_as_in_kpi_results():
@@ -115,11 +118,11 @@ def test_trend_plots_the_change_vs_base_year_of_the_group_as_in_kpi_results():
     ax = fig.axes[0]
 
     expected = group_metric(data, "energy_intensity", "change_vs_base_pct")
-    np.testing.assert_allclose(line(ax, "actual").get_xydata(),
-                               expected[["fiscal_year", "change_vs_base_pct"]].to_numpy(dtype=float))
+    np.testing.assert_allclose(
+        line(ax, "actual").get_xydata(), expected[["fiscal_year", "change_vs_base_pct"]].to_numpy(dtype=float)
+    )
     targets = group_metric(data, "energy_intensity", "target_pct")
-    np.testing.assert_allclose(line(ax, "target").get_xydata(),
-                               [[2016, 10.5], [2017, 11.5], [2018, 13.0]])
+    np.testing.assert_allclose(line(ax, "target").get_xydata(), [[2016, 10.5], [2017, 11.5], [2018, 13.0]])
     assert targets["target_pct"].tolist() == [10.5, 11.5, 13.0]
     # From 0 % in the base year to the latest target.
     np.testing.assert_allclose(line(ax, "trajectory").get_xydata(), [[2005, 0.0], [2018, 13.0]])
@@ -157,13 +160,17 @@ def test_trend_marks_incomplete_years_with_hollow_markers_named_in_the_legend():
 
 def test_every_axis_has_a_unit_and_every_chart_a_footer_with_source_period_and_as_of_date():
     data = kpi_results()
-    figures = [charts.trend_figure(data, "energy_intensity", DATES, REGISTRY),
-               charts.breakdown_figure(data, "energy_intensity", 2017, DATES, REGISTRY),
-               charts.overview_figure(data, 2017, DATES, REGISTRY)]
+    figures = [
+        charts.trend_figure(data, "energy_intensity", DATES, REGISTRY),
+        charts.breakdown_figure(data, "energy_intensity", 2017, DATES, REGISTRY),
+        charts.overview_figure(data, 2017, DATES, REGISTRY),
+    ]
     for fig in figures:
         footer = [t.get_text() for t in fig.texts if t.get_gid() == "footer"]
-        assert footer == ["Source: envkpi, kpi_results.csv  ·  Period covered: FY2017 (Apr 2017 – Mar 2018)"
-                          "  ·  Figures as of: 2018-05-15"]
+        assert footer == [
+            "Source: envkpi, kpi_results.csv  ·  Period covered: FY2017 (Apr 2017 – Mar 2018)"
+            "  ·  Figures as of: 2018-05-15"
+        ]
         for ax in fig.axes:
             if not ax.axison:
                 continue  # the overview's summary table
@@ -203,7 +210,9 @@ def test_breakdown_shows_a_plant_without_base_year_instead_of_dropping_it():
 def test_breakdown_draws_the_group_figure_and_the_target_for_comparison():
     data = kpi_results()
     fig = charts.breakdown_figure(data, "energy_intensity", 2017, DATES, REGISTRY)
-    group_change = group_metric(data, "energy_intensity", "value").set_index("fiscal_year").loc[2017, "change_vs_base_pct"]
+    group_change = (
+        group_metric(data, "energy_intensity", "value").set_index("fiscal_year").loc[2017, "change_vs_base_pct"]
+    )
 
     for ax in fig.axes:
         assert line(ax, "group_line").get_xdata()[0] == pytest.approx(group_change)
@@ -233,16 +242,31 @@ def test_overview_has_a_trend_panel_per_kpi_with_its_rating():
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(6.599999, "6.6"), (6.65, "6.7"), (10.999984, "11"), (78.999998, "79"), (20.74, "20.7"), (9.96, "10"),
-     (-0.04, "0"), (-3.25, "-3.3"), (math.nan, "")],
+    [
+        (6.599999, "6.6"),
+        (6.65, "6.7"),
+        (10.999984, "11"),
+        (78.999998, "79"),
+        (20.74, "20.7"),
+        (9.96, "10"),
+        (-0.04, "0"),
+        (-3.25, "-3.3"),
+        (math.nan, ""),
+    ],
 )
 def test_percentages_show_one_decimal_where_needed(value, shown):
     assert charts.format_pct(value) == shown
 
 
 def test_targets_show_as_set():
-    assert [charts.format_target(t) for t in (11.5, 7.5, 13.0, 8.0, 72.0, 7.25)] == \
-        ["11.5", "7.5", "13", "8", "72", "7.25"]
+    assert [charts.format_target(t) for t in (11.5, 7.5, 13.0, 8.0, 72.0, 7.25)] == [
+        "11.5",
+        "7.5",
+        "13",
+        "8",
+        "72",
+        "7.25",
+    ]
 
 
 # --- what a reader sees: labels, names, colours, scales --------------------------------------
@@ -257,10 +281,19 @@ def rated_breakdown() -> pd.DataFrame:
     """
     rows = [
         kpi_row("group", "group", "recycling_rate", 2017, 79.4, target=72.0, rating="achieved"),
-        kpi_row("business_unit", "Magnets", "recycling_rate", 2017, 87.0, target=80.0, rating="achieved",
-                denominator=600.0),
-        kpi_row("business_unit", "Cables", "recycling_rate", 2017, 76.0, target=80.0, rating="90% achieved",
-                denominator=400.0),
+        kpi_row(
+            "business_unit", "Magnets", "recycling_rate", 2017, 87.0, target=80.0, rating="achieved", denominator=600.0
+        ),
+        kpi_row(
+            "business_unit",
+            "Cables",
+            "recycling_rate",
+            2017,
+            76.0,
+            target=80.0,
+            rating="90% achieved",
+            denominator=400.0,
+        ),
         kpi_row("plant", "P01", "recycling_rate", 2017, 81.0, target=90.0, rating="90% achieved", denominator=300.0),
         kpi_row("plant", "P02", "recycling_rate", 2017, 78.0, target=95.0, rating="not achieved", denominator=300.0),
         kpi_row("plant", "P03", "recycling_rate", 2017, 80.0, denominator=400.0),
@@ -305,7 +338,11 @@ def test_plants_are_named_from_the_plants_file_beside_their_ids():
 
     plant_ax = fig.axes[1]
     assert [t.get_text() for t in plant_ax.get_yticklabels()] == [
-        "Kyoto Works (P01)", "Osaka Plant (P02)", "Nagoya Cable Works (P03)", "P04"]
+        "Kyoto Works (P01)",
+        "Osaka Plant (P02)",
+        "Nagoya Cable Works (P03)",
+        "P04",
+    ]
 
 
 def test_bars_take_the_colour_of_their_own_rating_named_in_the_legend():
@@ -316,10 +353,15 @@ def test_bars_take_the_colour_of_their_own_rating_named_in_the_legend():
     assert colours == {"Magnets": green, "Cables": orange, "P01": orange, "P02": vermillion, "P03": grey}
     legend = {t.get_text(): h for legend in fig.legends for t, h in zip(legend.get_texts(), legend.legend_handles)}
     # The legend's patches (its lines are the group figure and the target).
-    patches = {label: to_hex(handle.get_facecolor()) for label, handle in legend.items()
-               if isinstance(handle, Rectangle)}
-    assert patches == {"Achieved (***)": green, "90 % achieved (**)": orange, "Not achieved (*)": vermillion,
-                       "No target of its own": grey}
+    patches = {
+        label: to_hex(handle.get_facecolor()) for label, handle in legend.items() if isinstance(handle, Rectangle)
+    }
+    assert patches == {
+        "Achieved (***)": green,
+        "90 % achieved (**)": orange,
+        "Not achieved (*)": vermillion,
+        "No target of its own": grey,
+    }
 
 
 def test_the_scale_of_a_breakdown_fits_its_data():
@@ -336,9 +378,15 @@ def test_chart_labels_show_one_decimal():
 
     labels = sorted(a.get_text() for a in annotations(fig, "bar_label"))
     # Shares of the group's 1,000 t of waste: 600, 400, 300, 300, 400 t.
-    assert labels == sorted(["87.0 %  ·  60.0 % of group waste", "76.0 %  ·  40.0 % of group waste",
-                             "81.0 %  ·  30.0 % of group waste", "78.0 %  ·  30.0 % of group waste",
-                             "80.0 %  ·  40.0 % of group waste"])
+    assert labels == sorted(
+        [
+            "87.0 %  ·  60.0 % of group waste",
+            "76.0 %  ·  40.0 % of group waste",
+            "81.0 %  ·  30.0 % of group waste",
+            "78.0 %  ·  30.0 % of group waste",
+            "80.0 %  ·  40.0 % of group waste",
+        ]
+    )
     legend_texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert "Group FY2017: 79.4 %" in legend_texts and "Target FY2017: 72.0 %" in legend_texts
 
@@ -389,8 +437,9 @@ def test_the_period_covered_is_the_fiscal_years_twelve_months():
     assert charts.ReportDates.for_year(2017, 1, "x").period_covered == "FY2017 (Jan 2017 – Dec 2017)"
 
 
-@pytest.mark.parametrize(("value", "shown"), [(16, "16.0"), (16.94, "16.9"), (6.65, "6.7"), (-0.04, "0.0"),
-                                              (-3.25, "-3.3")])
+@pytest.mark.parametrize(
+    ("value", "shown"), [(16, "16.0"), (16.94, "16.9"), (6.65, "6.7"), (-0.04, "0.0"), (-3.25, "-3.3")]
+)
 def test_chart_labels_round_half_up_to_one_decimal(value, shown):
     assert charts.format_label(value) == shown
 
@@ -409,7 +458,6 @@ def test_chart_pdfs_embed_truetype_fonts_not_type3(tmp_path: Path):
         assert descendant["/Subtype"] == "/CIDFontType2" and "/FontFile2" in descendant["/FontDescriptor"]
 
 
-
 @pytest.mark.skipif(not shutil.which("pdftoppm") or not shutil.which("pdftotext"), reason="needs poppler-utils")
 def test_chart_pdfs_embed_subsets_without_layout_tables_that_look_and_read_as_the_full_ones(tmp_path: Path):
     """pdf_fonts.lean_subsets leaves GSUB and GPOS out of the embedded fonts; poppler draws the
@@ -424,7 +472,7 @@ def test_chart_pdfs_embed_subsets_without_layout_tables_that_look_and_read_as_th
         fig = Figure(figsize=(4, 2))
         fig.text(0.05, 0.6, "Office fit: ffi 13.5 % · –", fontsize=14)  # ligature and kerning pairs
         fig.text(0.05, 0.2, "Bold AV Wa", fontsize=14, fontweight="bold")
-        with charts.house_style(), (lean_subsets() if lean else contextlib.nullcontext()):
+        with charts.house_style(), lean_subsets() if lean else contextlib.nullcontext():
             fig.savefig(path, format="pdf", metadata={"CreationDate": None})
 
     def embedded_tables(path: Path) -> list[set[str]]:
@@ -439,16 +487,23 @@ def test_chart_pdfs_embed_subsets_without_layout_tables_that_look_and_read_as_th
     save(tmp_path / "lean.pdf", lean=True)
     assert len(embedded_tables(tmp_path / "lean.pdf")) >= 2  # regular and bold at least
     assert all({"GSUB", "GPOS"} <= tables for tables in embedded_tables(tmp_path / "full.pdf"))
-    assert all(not tables & {"GSUB", "GPOS"} and {"glyf", "cmap", "hmtx"} <= tables
-               for tables in embedded_tables(tmp_path / "lean.pdf"))
+    assert all(
+        not tables & {"GSUB", "GPOS"} and {"glyf", "cmap", "hmtx"} <= tables
+        for tables in embedded_tables(tmp_path / "lean.pdf")
+    )
     pixels = {}
     for name in ("full", "lean"):
-        subprocess.run(["pdftoppm", "-r", "150", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
-                       check=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "150", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)], check=True
+        )
         pixels[name] = (tmp_path / f"{name}-1.png").read_bytes()
     assert pixels["lean"] == pixels["full"]
-    texts = [subprocess.run(["pdftotext", str(tmp_path / f"{name}.pdf"), "-"], capture_output=True, text=True,
-                            check=True).stdout for name in ("full", "lean")]
+    texts = [
+        subprocess.run(
+            ["pdftotext", str(tmp_path / f"{name}.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        for name in ("full", "lean")
+    ]
     assert texts[0] == texts[1] and "Office fit: ffi 13.5 %" in texts[1]
 
 
@@ -456,12 +511,15 @@ def test_the_readme_shows_only_images_that_make_images_draws():
     project = Path(__file__).resolve().parent.parent
     readme = (project / "README.md").read_text(encoding="utf-8")
     makefile = (project / "Makefile").read_text(encoding="utf-8")
-    recipe = makefile[makefile.index("\nimages:"):]
-    recipe = recipe[:recipe.index("\n\n")]
+    recipe = makefile[makefile.index("\nimages:") :]
+    recipe = recipe[: recipe.index("\n\n")]
 
     shown = re.findall(r"!\[[^\]]*\]\((docs/images/[^)]+)\)", readme)
-    assert {"docs/images/overview_FY2017.png", "docs/images/report_pack_FY2017_page1.png",
-            "docs/images/breakdown_energy_intensity_FY2017.png"} <= set(shown)
+    assert {
+        "docs/images/overview_FY2017.png",
+        "docs/images/report_pack_FY2017_page1.png",
+        "docs/images/breakdown_energy_intensity_FY2017.png",
+    } <= set(shown)
     for image in shown:
         assert (project / image).is_file(), image
         name = Path(image).stem.removesuffix("_page1")
@@ -480,8 +538,9 @@ def test_a_report_of_a_few_kpis_is_drawn_by_this_process_alone_even_with_cores_t
 
     monkeypatch.setattr(annual_report.subprocess, "Popen", no_worker)
     for cores in (2, 8):
-        monkeypatch.setattr(annual_report.os, "sched_getaffinity", lambda pid, cores=cores: set(range(cores)),
-                            raising=False)
+        monkeypatch.setattr(
+            annual_report.os, "sched_getaffinity", lambda pid, cores=cores: set(range(cores)), raising=False
+        )
         written = annual_report.write_annual_report(kpi_results(), tmp_path / f"{cores}", 2017, DATES, REGISTRY)
         assert len([name for name in written if name.startswith("chart:")]) == 3 * (2 * 4 + 1)
         assert written["pack:pdf"].read_bytes().startswith(b"%PDF")

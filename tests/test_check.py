@@ -18,8 +18,11 @@ PLANTS = [["P01", "One", "BU1", "JP", "", ""]]
 
 
 def check(tmp_path: Path, *arguments: str):
-    result = CliRunner().invoke(app, ["check", *arguments, "--warehouse", str(tmp_path / "none.duckdb")],
-                                env={"ENVKPI_PUBLISHED": str(tmp_path / "nothing-published")})
+    result = CliRunner().invoke(
+        app,
+        ["check", *arguments, "--warehouse", str(tmp_path / "none.duckdb")],
+        env={"ENVKPI_PUBLISHED": str(tmp_path / "nothing-published")},
+    )
     assert "Traceback" not in result.output
     return result
 
@@ -58,7 +61,11 @@ def test_check_reports_every_problem_of_a_row_at_once(tmp_path):
     assert result.exit_code == 1
     row_2 = [line.strip() for line in result.output.splitlines() if line.strip().startswith("row 2,")]
     assert sorted(line.split(",")[1].strip() for line in row_2) == [
-        "column period", "column plant_id", "column quantity", "column unit"], result.output
+        "column period",
+        "column plant_id",
+        "column quantity",
+        "column unit",
+    ], result.output
 
 
 def test_a_wrong_unit_is_reported_against_the_unit_with_the_valid_units(tmp_path):
@@ -78,8 +85,11 @@ def test_a_wrong_unit_is_reported_against_the_unit_with_the_valid_units(tmp_path
 def test_an_unknown_energy_type_is_reported_against_the_type(tmp_path):
     plants = write_csv(tmp_path / "plants.csv", PLANTS_HEADER, PLANTS)
     energy = write_csv(tmp_path / "energy_P01.csv", ENERGY, [["P01", "2017-04", "biogas", "5", "GJ"]])
-    line = next(line for line in check(tmp_path, str(plants), str(energy)).output.splitlines()
-                if line.strip().startswith("row 2"))
+    line = next(
+        line
+        for line in check(tmp_path, str(plants), str(energy)).output.splitlines()
+        if line.strip().startswith("row 2")
+    )
     assert "column energy_type, value 'biogas'" in line and "electricity" in line and "city_gas" in line
 
 
@@ -95,8 +105,9 @@ def test_a_name_that_names_no_kind_shows_the_expected_pattern(tmp_path):
 
 
 def test_a_header_like_plant_id_is_a_missing_column_with_what_was_found_and_the_near_match(tmp_path):
-    file = write_csv(tmp_path / "production_P01.csv", ["Plant ID", "period", "quantity", "unit"],
-                     [["P01", "2017-04", "5", "t"]])
+    file = write_csv(
+        tmp_path / "production_P01.csv", ["Plant ID", "period", "quantity", "unit"], [["P01", "2017-04", "5", "t"]]
+    )
     result = check(tmp_path, str(file))
     assert result.exit_code == 1
     line = next(line for line in result.output.splitlines() if "column plant_id" in line)

@@ -21,8 +21,14 @@ def invoke(*arguments: str, env: dict[str, str] | None = None):
 
 
 def paths(tmp_path: Path) -> list[str]:
-    return ["--warehouse", str(tmp_path / "w" / "warehouse.duckdb"), "--reports", str(tmp_path / "reports"),
-            "--snapshot", str(tmp_path / "snapshot")]
+    return [
+        "--warehouse",
+        str(tmp_path / "w" / "warehouse.duckdb"),
+        "--reports",
+        str(tmp_path / "reports"),
+        "--snapshot",
+        str(tmp_path / "snapshot"),
+    ]
 
 
 def assert_one_line_error(result, *words: str) -> None:
@@ -36,8 +42,11 @@ def assert_one_line_error(result, *words: str) -> None:
 
 
 def nothing_created(tmp_path: Path) -> None:
-    created = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
-                     if not p.relative_to(tmp_path).as_posix().startswith("given"))
+    created = sorted(
+        p.relative_to(tmp_path).as_posix()
+        for p in tmp_path.rglob("*")
+        if not p.relative_to(tmp_path).as_posix().startswith("given")
+    )
     assert created == [], created
 
 
@@ -63,8 +72,12 @@ def test_run_with_a_file_as_landing_says_it_is_a_file_and_creates_nothing(tmp_pa
 
 def test_help_shows_every_default_path():
     text = re.sub(r"\s+", " ", invoke("run", "--help").output)
-    for option, default in (("--landing", "landing"), ("--warehouse", "warehouse.duckdb"), ("--reports", "reports"),
-                            ("--snapshot", "snapshot")):
+    for option, default in (
+        ("--landing", "landing"),
+        ("--warehouse", "warehouse.duckdb"),
+        ("--reports", "reports"),
+        ("--snapshot", "snapshot"),
+    ):
         assert option in text
         # rich boxes break lines anywhere: the default is checked with the box drawing removed
         assert re.search(r"\[default: \(?[^\]]*" + re.escape(default), text.replace("│ ", "").replace(" │", "")), option
@@ -129,8 +142,11 @@ def test_the_pipeline_reports_each_step_to_its_progress_callback(landing):
 
     steps: list[str] = []
     run(landing.settings, publish_snapshot=True, annual_report=False, progress=steps.append)
-    assert steps == ["checking and loading the delivered files", "writing the reports",
-                     "publishing the snapshot for notebooks"]
+    assert steps == [
+        "checking and loading the delivered files",
+        "writing the reports",
+        "publishing the snapshot for notebooks",
+    ]
 
 
 def test_make_help_lists_every_envkpi_command_and_every_target():

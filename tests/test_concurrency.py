@@ -47,10 +47,15 @@ def deliver_group(landing) -> None:
 def read_in_another_process(path: Path) -> float:
     """What a notebook opened now reads (another process: DuckDB shares one database per path
     within a process, so a second connection there would see the first one's snapshot)."""
-    code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-            f"print(repr(c.execute({GROUP_ENERGY_FY2017!r}).fetchone()[0]))")
-    return float(subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True,
-                                text=True, timeout=60).stdout)
+    code = (
+        "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+        f"print(repr(c.execute({GROUP_ENERGY_FY2017!r}).fetchone()[0]))"
+    )
+    return float(
+        subprocess.run(
+            [sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True, timeout=60
+        ).stdout
+    )
 
 
 @pytest.mark.slow
@@ -110,9 +115,22 @@ def test_two_runs_started_at_once_are_serialised_and_end_as_one_run_would(landin
 
     def start(warehouse: Path, reports: Path, published: Path) -> subprocess.Popen:
         env = os.environ | {"ENVKPI_PUBLISHED": str(published)}
-        return subprocess.Popen([str(envkpi), "run", "--landing", str(settings.landing), "--warehouse", str(warehouse),
-                                 "--reports", str(reports)], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            [
+                str(envkpi),
+                "run",
+                "--landing",
+                str(settings.landing),
+                "--warehouse",
+                str(warehouse),
+                "--reports",
+                str(reports),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     # Two runs on the same warehouse, reports and snapshot, and one run on a fresh warehouse.
     pair = [start(settings.warehouse, settings.reports, settings.published) for _ in range(2)]
@@ -124,7 +142,8 @@ def test_two_runs_started_at_once_are_serialised_and_end_as_one_run_would(landin
     # One run loaded the files, the other found them already loaded: serialised, not interleaved.
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         runs = connection.execute(
-            "select files_loaded, files_unchanged, files_rejected from ingest_run order by files_loaded").fetchall()
+            "select files_loaded, files_unchanged, files_rejected from ingest_run order by files_loaded"
+        ).fetchall()
     assert runs == [(0, 5, 1), (5, 0, 1)]
 
     for name in ("kpi_results.csv", "rejections.csv"):

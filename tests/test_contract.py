@@ -13,8 +13,16 @@ from helpers import Landing
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # How each column type must come out of the accepted views, written out here by hand.
-ACCEPTED_TYPE = {"text": "VARCHAR", "choice": "VARCHAR", "month": "DATE", "quantity": "DECIMAL(38,10)",
-                 "factor": "DECIMAL(18,9)", "percent": "DOUBLE", "fiscal_year": "INTEGER", "yes_no": "VARCHAR"}
+ACCEPTED_TYPE = {
+    "text": "VARCHAR",
+    "choice": "VARCHAR",
+    "month": "DATE",
+    "quantity": "DECIMAL(38,10)",
+    "factor": "DECIMAL(18,9)",
+    "percent": "DOUBLE",
+    "fiscal_year": "INTEGER",
+    "yes_no": "VARCHAR",
+}
 
 
 def test_every_committed_suite_is_the_one_the_contract_generates():
@@ -42,8 +50,11 @@ def test_the_committed_suites_state_each_column_rule_of_the_contract():
             types = [e["type"] for e in rules]
             assert ("expect_column_values_to_not_be_null" in types) == column.required, (name, column.name)
             if column.allowed:
-                sets = [e["kwargs"]["value_set"] for e in rules if e["type"] == "expect_column_values_to_be_in_set"
-                        and isinstance(e["kwargs"]["value_set"], list)]
+                sets = [
+                    e["kwargs"]["value_set"]
+                    for e in rules
+                    if e["type"] == "expect_column_values_to_be_in_set" and isinstance(e["kwargs"]["value_set"], list)
+                ]
                 assert sets == [list(column.allowed)], (name, column.name)
             if column.type == "month":
                 assert {"expect_column_values_to_match_regex"} <= set(types), (name, column.name)
@@ -68,23 +79,41 @@ def test_every_raw_table_and_accepted_view_has_the_contract_columns_and_types(tm
 
     connection = connect(tmp_path / "w.duckdb")
     try:
+
         def described(relation: str) -> list[tuple[str, str]]:
             return [(row[0], row[1]) for row in connection.execute(f"describe {relation}").fetchall()]
 
         for name, kind in KINDS.items():
             raw = described(f"raw_{name}")
-            assert [c for c, _ in raw] == ["delivery_id", "source_row", "slice_key", "is_repeat",
-                                           *(c.name for c in kind.columns_), "extra_columns"], name
+            assert [c for c, _ in raw] == [
+                "delivery_id",
+                "source_row",
+                "slice_key",
+                "is_repeat",
+                *(c.name for c in kind.columns_),
+                "extra_columns",
+            ], name
             assert all(t == "VARCHAR" for c, t in raw[4:]), name  # text exactly as delivered
             accepted = described(f"accepted_{name}")
-            assert accepted == [*((c.typed_name, ACCEPTED_TYPE[c.type]) for c in kind.columns_),
-                                ("delivery_id", "BIGINT"), ("source_row", "INTEGER")], name
-        relations = {r for (r,) in connection.execute(
-            "select table_name from duckdb_tables() union select view_name from duckdb_views() where not internal"
-        ).fetchall()}
+            assert accepted == [
+                *((c.typed_name, ACCEPTED_TYPE[c.type]) for c in kind.columns_),
+                ("delivery_id", "BIGINT"),
+                ("source_row", "INTEGER"),
+            ], name
+        relations = {
+            r
+            for (r,) in connection.execute(
+                "select table_name from duckdb_tables() union select view_name from duckdb_views() where not internal"
+            ).fetchall()
+        }
         stray = {r for r in relations if r.startswith(("raw_", "accepted_"))} - {
-            *(f"raw_{k}" for k in KINDS), *(f"accepted_{k}" for k in KINDS),
-            "raw_rows", "raw_monthly_rows", "raw_row_lineage", "accepted_monthly_rows"}
+            *(f"raw_{k}" for k in KINDS),
+            *(f"accepted_{k}" for k in KINDS),
+            "raw_rows",
+            "raw_monthly_rows",
+            "raw_row_lineage",
+            "accepted_monthly_rows",
+        }
         assert not stray, f"relations of no contract kind: {stray}"
     finally:
         connection.close()
@@ -97,14 +126,17 @@ def test_a_warehouse_built_before_a_column_existed_gains_it(tmp_path):
 
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as old:  # raw_production as a warehouse of an older contract had it
-        old.execute("create table raw_production (delivery_id bigint not null, source_row integer not null, "
-                    "slice_key varchar not null, is_repeat boolean not null, plant_id varchar, period varchar, "
-                    "extra_columns varchar)")
+        old.execute(
+            "create table raw_production (delivery_id bigint not null, source_row integer not null, "
+            "slice_key varchar not null, is_repeat boolean not null, plant_id varchar, period varchar, "
+            "extra_columns varchar)"
+        )
         old.execute("insert into raw_production values (1, 2, 'k', false, 'P1', '2017-04', null)")
     connection = connect(path)
     try:
         assert connection.execute("select plant_id, quantity, unit from raw_production").fetchall() == [
-            ("P1", None, None)]
+            ("P1", None, None)
+        ]
     finally:
         connection.close()
 
@@ -130,11 +162,18 @@ def packaging_kind(monkeypatch, tmp_path):
     from envkpi import contract
 
     kind = contract.Kind(
-        "packaging", "monthly packaging material used",
-        (contract.PLANT_ID, contract.PERIOD,
-         contract.Column("material", contract.CHOICE, values=(("paper", ""), ("plastic", ""))),
-         contract.AMOUNT, contract.Column("unit", contract.CHOICE, values=(("t", ""), ("kg", "")))),
-        slice_columns=("plant_id", "period"), row_key=("plant_id", "period", "material"), monthly=True,
+        "packaging",
+        "monthly packaging material used",
+        (
+            contract.PLANT_ID,
+            contract.PERIOD,
+            contract.Column("material", contract.CHOICE, values=(("paper", ""), ("plastic", ""))),
+            contract.AMOUNT,
+            contract.Column("unit", contract.CHOICE, values=(("t", ""), ("kg", ""))),
+        ),
+        slice_columns=("plant_id", "period"),
+        row_key=("plant_id", "period", "material"),
+        monthly=True,
         measures=(contract.Measure("packaging", "t", (("t", "1"), ("kg", "0.001"))),),
     )
     monkeypatch.setitem(contract.KINDS, "packaging", kind)
@@ -145,8 +184,10 @@ def packaging_kind(monkeypatch, tmp_path):
     reference = tmp_path / "reference"
     shutil.copytree(PROJECT_DIR / "data" / "reference", reference)
     with (reference / "kpis.csv").open("a", encoding="utf-8") as registry:
-        registry.write("packaging_intensity,Packaging per production unit,packaging,t,production,t,1,2005,"
-                       "reduction,packaging,yes\n")
+        registry.write(
+            "packaging_intensity,Packaging per production unit,packaging,t,production,t,1,2005,"
+            "reduction,packaging,yes\n"
+        )
     return expectations, reference
 
 
@@ -157,10 +198,16 @@ def test_a_kind_defined_in_one_contract_entry_runs_end_to_end(packaging_kind, tm
     header = ["plant_id", "period", "material", "quantity", "unit"]
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
     landing.production("production_P1.csv", [["P1", "2005-04", "100", "t"], ["P1", "2017-04", "200", "t"]])
-    landing.csv("packaging_P1_2005.csv", header, [["P1", "2005-04", "paper", "3", "t"],
-                                                  ["P1", "2005-04", "plastic", "1000", "kg"]])
-    landing.csv("packaging_P1_2017.csv", header, [["P1", "2017-04", "paper", "4", "t"],
-                                                  ["P1", "2017-04", "plastic", "1500", "kg"]])
+    landing.csv(
+        "packaging_P1_2005.csv",
+        header,
+        [["P1", "2005-04", "paper", "3", "t"], ["P1", "2005-04", "plastic", "1000", "kg"]],
+    )
+    landing.csv(
+        "packaging_P1_2017.csv",
+        header,
+        [["P1", "2017-04", "paper", "4", "t"], ["P1", "2017-04", "plastic", "1500", "kg"]],
+    )
     bad = landing.csv("packaging_P1_bad.csv", header, [["P1", "2017-05", "glass", "1", "t"]])
     result = landing.run()
 
@@ -169,12 +216,22 @@ def test_a_kind_defined_in_one_contract_entry_runs_end_to_end(packaging_kind, tm
     assert rejections[["file", "row", "column", "value"]].values.tolist() == [[bad.name, "2", "material", "glass"]]
     assert rejections.reason[0] == "unknown material: allowed are paper, plastic"
     raw = landing.query("select plant_id, period, material, quantity, unit from raw_packaging order by all")
-    assert raw.values.tolist() == [["P1", "2005-04", "paper", "3", "t"], ["P1", "2005-04", "plastic", "1000", "kg"],
-                                   ["P1", "2017-04", "paper", "4", "t"], ["P1", "2017-04", "plastic", "1500", "kg"]]
-    accepted = landing.query("select strftime(period_month, '%Y-%m') as month, cast(quantity as varchar) as q "
-                             "from accepted_packaging order by period_month, quantity")
-    assert accepted.values.tolist() == [["2005-04", "3.0000000000"], ["2005-04", "1000.0000000000"],
-                                        ["2017-04", "4.0000000000"], ["2017-04", "1500.0000000000"]]
+    assert raw.values.tolist() == [
+        ["P1", "2005-04", "paper", "3", "t"],
+        ["P1", "2005-04", "plastic", "1000", "kg"],
+        ["P1", "2017-04", "paper", "4", "t"],
+        ["P1", "2017-04", "plastic", "1500", "kg"],
+    ]
+    accepted = landing.query(
+        "select strftime(period_month, '%Y-%m') as month, cast(quantity as varchar) as q "
+        "from accepted_packaging order by period_month, quantity"
+    )
+    assert accepted.values.tolist() == [
+        ["2005-04", "3.0000000000"],
+        ["2005-04", "1000.0000000000"],
+        ["2017-04", "4.0000000000"],
+        ["2017-04", "1500.0000000000"],
+    ]
     # FY2005: (3 t + 1000 kg) / 100 t = 0.04; FY2017: (4 t + 1500 kg) / 200 t = 0.0275,
     # 1 - 0.0275 / 0.04 = 31.25 % below the base year.
     row = landing.kpi("packaging_intensity", 2017)

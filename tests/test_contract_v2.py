@@ -14,8 +14,17 @@ from helpers import Landing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENERGY_V2 = ["plant_id", "period", "energy_type", "meter_id", "supplier", "quantity", "unit"]
-CO2FACTORS = ["energy_type", "unit", "t_co2_per_unit", "basis", "supplier", "country", "source",
-              "valid_from_fy", "valid_to_fy"]
+CO2FACTORS = [
+    "energy_type",
+    "unit",
+    "t_co2_per_unit",
+    "basis",
+    "supplier",
+    "country",
+    "source",
+    "valid_from_fy",
+    "valid_to_fy",
+]
 
 
 def _csv(landing: Landing, folder: str, name: str) -> pd.DataFrame:
@@ -28,9 +37,15 @@ def _csv(landing: Landing, folder: str, name: str) -> pd.DataFrame:
 def test_meters_of_one_energy_type_are_summed_and_an_empty_meter_is_a_value_of_its_own(landing):
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
     landing.production("production.csv", [["P1", "2017-04", "10", "t"]])
-    landing.csv("energy.csv", ENERGY_V2, [["P1", "2017-04", "electricity", "M1", "", "1000", "kWh"],
-                                          ["P1", "2017-04", "electricity", "M2", "", "500", "kWh"],
-                                          ["P1", "2017-04", "electricity", "", "", "250", "kWh"]])
+    landing.csv(
+        "energy.csv",
+        ENERGY_V2,
+        [
+            ["P1", "2017-04", "electricity", "M1", "", "1000", "kWh"],
+            ["P1", "2017-04", "electricity", "M2", "", "500", "kWh"],
+            ["P1", "2017-04", "electricity", "", "", "250", "kWh"],
+        ],
+    )
     landing.run()
     row = landing.kpi("energy_intensity", 2017, "P1")
     # (1000 + 500 + 250) kWh x 0.00976 GJ/kWh = 17.08 GJ over 10 t
@@ -40,8 +55,14 @@ def test_meters_of_one_energy_type_are_summed_and_an_empty_meter_is_a_value_of_i
 
 def test_two_rows_of_one_meter_that_disagree_reject_the_file(landing):
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
-    bad = landing.csv("energy.csv", ENERGY_V2, [["P1", "2017-04", "electricity", "M1", "", "1000", "kWh"],
-                                                ["P1", "2017-04", "electricity", "M1", "", "900", "kWh"]])
+    bad = landing.csv(
+        "energy.csv",
+        ENERGY_V2,
+        [
+            ["P1", "2017-04", "electricity", "M1", "", "1000", "kWh"],
+            ["P1", "2017-04", "electricity", "M1", "", "900", "kWh"],
+        ],
+    )
     result = landing.run()
     assert result.ingest.rejected == [bad.name]
     rejection = landing.rejections().iloc[0]
@@ -52,9 +73,14 @@ def test_two_rows_of_one_meter_that_disagree_reject_the_file(landing):
 def test_energy_recovery_counts_as_waste_generated_but_not_as_recycled(landing):
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
     landing.production("production.csv", [["P1", "2017-04", "100", "t"]])
-    landing.waste("waste.csv", [["P1", "2017-04", "plastics", "recycled", "6", "t"],
-                                ["P1", "2017-04", "plastics", "energy_recovery", "3000", "kg"],
-                                ["P1", "2017-04", "sludge", "landfilled", "1", "t"]])
+    landing.waste(
+        "waste.csv",
+        [
+            ["P1", "2017-04", "plastics", "recycled", "6", "t"],
+            ["P1", "2017-04", "plastics", "energy_recovery", "3000", "kg"],
+            ["P1", "2017-04", "sludge", "landfilled", "1", "t"],
+        ],
+    )
     landing.run()
     rate = landing.kpi("recycling_rate", 2017, "P1")
     assert (rate.numerator, rate.denominator) == (6, 10)  # 6 t of 6 + 3 + 1 t
@@ -68,28 +94,46 @@ def test_energy_recovery_counts_as_waste_generated_but_not_as_recycled(landing):
 def test_prtr_transfers_are_reported_but_absent_from_chemical_intensity(landing):
     landing.plants([["P1", "One", "BU", "JP", "", ""], ["P2", "Two", "BU", "US", "", ""]])
     landing.production("production.csv", [["P1", "2017-04", "10", "t"], ["P2", "2017-04", "10", "t"]])
-    landing.chemicals("chemicals.csv", [
-        ["P1", "2017-04", "toluene", "108-88-3", "air", "5", "kg"],
-        ["P1", "2017-04", "toluene", "108-88-3", "sewer", "2", "kg"],
-        ["P1", "2017-05", "toluene", "108-88-3", "offsite", "3000", "g"],
-        ["P1", "2017-05", "xylene", "", "air", "0", "kg"],
-        ["P2", "2017-04", "toluene", "108-88-3", "air", "7", "kg"],
-    ])
+    landing.chemicals(
+        "chemicals.csv",
+        [
+            ["P1", "2017-04", "toluene", "108-88-3", "air", "5", "kg"],
+            ["P1", "2017-04", "toluene", "108-88-3", "sewer", "2", "kg"],
+            ["P1", "2017-05", "toluene", "108-88-3", "offsite", "3000", "g"],
+            ["P1", "2017-05", "xylene", "", "air", "0", "kg"],
+            ["P2", "2017-04", "toluene", "108-88-3", "air", "7", "kg"],
+        ],
+    )
     landing.run()
     intensity = landing.kpi("chemical_intensity", 2017, "P1")
     assert intensity.numerator == 5 and intensity.value == pytest.approx(0.5, rel=1e-15)  # air only
     prtr = _csv(landing, "regulatory", "prtr_FY2017.csv")
     # JP plants only, substances with a non-zero year; g to kg.
-    assert prtr.to_dict("records") == [{
-        "plant_id": "P1", "substance": "toluene", "cas_number": "108-88-3", "air_kg": 5.0, "water_kg": 0.0,
-        "soil_kg": 0.0, "landfill_kg": 0.0, "sewer_kg": 2.0, "offsite_kg": 3.0}]
+    assert prtr.to_dict("records") == [
+        {
+            "plant_id": "P1",
+            "substance": "toluene",
+            "cas_number": "108-88-3",
+            "air_kg": 5.0,
+            "water_kg": 0.0,
+            "soil_kg": 0.0,
+            "landfill_kg": 0.0,
+            "sewer_kg": 2.0,
+            "offsite_kg": 3.0,
+        }
+    ]
 
 
 def test_prtr_gives_the_cas_number_of_the_latest_month(landing):
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
-    landing.chemicals("chemicals.csv", [["P1", "2017-04", "boron compounds", "old-1", "water", "1", "kg"],
-                                        ["P1", "2017-09", "boron compounds", "new-2", "water", "1", "kg"],
-                                        ["P1", "2017-11", "boron compounds", "", "water", "1", "kg"]])
+    landing.chemicals(
+        "chemicals.csv",
+        [
+            ["P1", "2017-04", "boron compounds", "old-1", "water", "1", "kg"],
+            ["P1", "2017-09", "boron compounds", "new-2", "water", "1", "kg"],
+            ["P1", "2017-11", "boron compounds", "", "water", "1", "kg"],
+        ],
+    )
     landing.run()
     assert _csv(landing, "regulatory", "prtr_FY2017.csv").cas_number.tolist() == ["new-2"]
 
@@ -101,9 +145,15 @@ def test_water_in_m3_kl_and_t_counts_the_same_and_gri_reports_megalitres(landing
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
     landing.production("production.csv", [["P1", "2017-04", "50", "t"]])
     header = ["plant_id", "period", "source", "quantity", "unit"]
-    landing.csv("water.csv", header, [["P1", "2017-04", "municipal", "100", "m3"],
-                                      ["P1", "2017-04", "groundwater", "50", "kL"],
-                                      ["P1", "2017-04", "rainwater", "25", "t"]])
+    landing.csv(
+        "water.csv",
+        header,
+        [
+            ["P1", "2017-04", "municipal", "100", "m3"],
+            ["P1", "2017-04", "groundwater", "50", "kL"],
+            ["P1", "2017-04", "rainwater", "25", "t"],
+        ],
+    )
     landing.run()
     row = landing.kpi("water_intensity", 2017, "P1")
     assert row.numerator == 175 and row.value == pytest.approx(3.5, rel=1e-15)  # 175 m3 / 50 t
@@ -115,13 +165,25 @@ def test_water_in_m3_kl_and_t_counts_the_same_and_gri_reports_megalitres(landing
 def test_eco_product_sales_ratio_and_green_purchasing_rate_count_amounts_by_their_mark(landing):
     landing.plants([["P1", "One", "BU", "JP", "", ""], ["P2", "Two", "BU", "JP", "", ""]])
     sales = ["plant_id", "period", "product_line", "eco_product", "quantity", "unit"]
-    landing.csv("sales.csv", sales, [["P1", "2017-04", "magnets", "yes", "150", "JPY"],
-                                     ["P1", "2017-04", "magnets", "no", "350", "JPY"],
-                                     ["P2", "2017-05", "wire", "yes", "57", "JPY"],
-                                     ["P2", "2017-05", "wire", "no", "443", "JPY"]])
+    landing.csv(
+        "sales.csv",
+        sales,
+        [
+            ["P1", "2017-04", "magnets", "yes", "150", "JPY"],
+            ["P1", "2017-04", "magnets", "no", "350", "JPY"],
+            ["P2", "2017-05", "wire", "yes", "57", "JPY"],
+            ["P2", "2017-05", "wire", "no", "443", "JPY"],
+        ],
+    )
     purchases = ["plant_id", "period", "category", "eco_mark", "quantity", "unit"]
-    landing.csv("purchases.csv", purchases, [["P1", "2018-04", "office supplies", "yes", "86", "JPY"],
-                                             ["P1", "2018-04", "office supplies", "no", "14", "JPY"]])
+    landing.csv(
+        "purchases.csv",
+        purchases,
+        [
+            ["P1", "2018-04", "office supplies", "yes", "86", "JPY"],
+            ["P1", "2018-04", "office supplies", "no", "14", "JPY"],
+        ],
+    )
     landing.targets([["eco_product_sales_ratio", "2017", "19", ""]])
     landing.run()
     ratio = landing.kpi("eco_product_sales_ratio", 2017)
@@ -157,21 +219,29 @@ def test_a_market_factor_without_a_supplier_rejects_the_co2factors_file(landing)
 
 def _scope_landing(landing: Landing) -> None:
     landing.plants([["P1", "One", "BU", "JP", "", ""], ["P2", "Two", "BU", "US", "", ""]])
-    landing.csv("co2factors.csv", CO2FACTORS, [
-        ["electricity", "kWh", "0.0003", "market", "Green Power", "", "supplier disclosure", "2017", "2017"],
-        ["electricity", "kWh", "0.0005", "location", "", "JP", "JP grid", "", ""],
-        ["biogas", "m3", "0.001", "location", "", "", "own estimate", "", ""],
-    ])
+    landing.csv(
+        "co2factors.csv",
+        CO2FACTORS,
+        [
+            ["electricity", "kWh", "0.0003", "market", "Green Power", "", "supplier disclosure", "2017", "2017"],
+            ["electricity", "kWh", "0.0005", "location", "", "JP", "JP grid", "", ""],
+            ["biogas", "m3", "0.001", "location", "", "", "own estimate", "", ""],
+        ],
+    )
     landing.csv("factors.csv", ["energy_type", "unit", "gj_per_unit"], [["biogas", "m3", "0.02"]])
-    landing.csv("energy.csv", ENERGY_V2, [
-        ["P1", "2017-04", "electricity", "A", " green power ", "1000", "kWh"],  # market, trimmed, any case
-        ["P1", "2017-04", "electricity", "B", "Other Utility", "1000", "kWh"],  # no market factor
-        ["P1", "2018-04", "electricity", "A", "Green Power", "1000", "kWh"],    # factor valid in FY2017 only
-        ["P1", "2017-04", "city_gas", "", "", "1000", "m3"],
-        ["P1", "2017-04", "steam", "", "", "100", "GJ"],
-        ["P1", "2017-04", "biogas", "", "", "100", "m3"],
-        ["P2", "2017-04", "electricity", "", "Green Power", "1000", "kWh"],  # a US plant: shipped location
-    ])
+    landing.csv(
+        "energy.csv",
+        ENERGY_V2,
+        [
+            ["P1", "2017-04", "electricity", "A", " green power ", "1000", "kWh"],  # market, trimmed, any case
+            ["P1", "2017-04", "electricity", "B", "Other Utility", "1000", "kWh"],  # no market factor
+            ["P1", "2018-04", "electricity", "A", "Green Power", "1000", "kWh"],  # factor valid in FY2017 only
+            ["P1", "2017-04", "city_gas", "", "", "1000", "m3"],
+            ["P1", "2017-04", "steam", "", "", "100", "GJ"],
+            ["P1", "2017-04", "biogas", "", "", "100", "m3"],
+            ["P2", "2017-04", "electricity", "", "Green Power", "1000", "kWh"],  # a US plant: shipped location
+        ],
+    )
 
 
 def test_scope_1_and_2_location_and_market_based_by_energy_type_supplier_year_and_country(landing):
@@ -199,8 +269,9 @@ def test_scope_1_and_2_location_and_market_based_by_energy_type_supplier_year_an
 
 def test_absolute_kpis_are_complete_with_energy_records_alone(landing):
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
-    landing.energy("energy.csv", [["P1", period, "electricity", "100", "kWh"]
-                                  for period in ["2017-04", "2017-05", "2017-06"]])
+    landing.energy(
+        "energy.csv", [["P1", period, "electricity", "100", "kWh"] for period in ["2017-04", "2017-05", "2017-06"]]
+    )
     landing.run()
     # Three of the twelve months: 25 %, though no month has a production record.
     assert landing.kpi("scope2_location_co2", 2017, "P1").completeness_pct == pytest.approx(25.0, rel=1e-15)
@@ -210,8 +281,9 @@ def test_absolute_kpis_are_complete_with_energy_records_alone(landing):
 
 def test_absolute_kpis_change_versus_their_fy2013_base_year(landing):
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
-    landing.energy("energy.csv", [["P1", "2013-04", "city_gas", "1000", "m3"],
-                                  ["P1", "2017-04", "city_gas", "800", "m3"]])
+    landing.energy(
+        "energy.csv", [["P1", "2013-04", "city_gas", "1000", "m3"], ["P1", "2017-04", "city_gas", "800", "m3"]]
+    )
     landing.run()
     row = landing.kpi("scope1_co2", 2017, "P1")
     assert row.base_year == 2013 and row.base_value == pytest.approx(2.23, rel=1e-15)
@@ -235,17 +307,37 @@ def test_crude_oil_equivalent_and_designation_exactly_at_1500_and_3000_kl(tmp_pa
     # exactly 3,000 kL; the plant just below each line is 0.0001 GJ short.
     landing = Landing(tmp_path / "run")
     landing.settings = landing.settings.with_overrides(reference=_act_reference(tmp_path, "0.025"))
-    landing.plants([["A", "a", "BU", "JP", "", ""], ["B", "b", "BU", "JP", "", ""],
-                    ["C", "c", "BU", "JP", "", ""], ["D", "d", "BU", "JP", "", ""], ["E", "e", "BU", "DE", "", ""]])
-    landing.energy("energy.csv", [["A", "2017-04", "steam", "60000", "GJ"], ["B", "2017-04", "steam", "59999.9999", "GJ"],
-                                  ["C", "2017-04", "steam", "120000", "GJ"], ["D", "2017-04", "steam", "119999.9999", "GJ"],
-                                  ["E", "2017-04", "steam", "999999", "GJ"]])
+    landing.plants(
+        [
+            ["A", "a", "BU", "JP", "", ""],
+            ["B", "b", "BU", "JP", "", ""],
+            ["C", "c", "BU", "JP", "", ""],
+            ["D", "d", "BU", "JP", "", ""],
+            ["E", "e", "BU", "DE", "", ""],
+        ]
+    )
+    landing.energy(
+        "energy.csv",
+        [
+            ["A", "2017-04", "steam", "60000", "GJ"],
+            ["B", "2017-04", "steam", "59999.9999", "GJ"],
+            ["C", "2017-04", "steam", "120000", "GJ"],
+            ["D", "2017-04", "steam", "119999.9999", "GJ"],
+            ["E", "2017-04", "steam", "999999", "GJ"],
+        ],
+    )
     landing.production("production.csv", [[p, "2017-04", "10", "t"] for p in "ABCDE"])
     landing.run()
     report = _csv(landing, "regulatory", "energy_conservation_FY2017.csv").set_index("plant_id")
     assert list(report.index) == ["A", "B", "C", "D", "total"]  # JP plants only
     assert report.loc["A", "crude_oil_kl"] == 1500 and report.loc["C", "crude_oil_kl"] == 3000
-    assert report.designation.fillna("").to_dict() == {"A": "type2", "B": "", "C": "type1", "D": "type2", "total": "specified"}
+    assert report.designation.fillna("").to_dict() == {
+        "A": "type2",
+        "B": "",
+        "C": "type1",
+        "D": "type2",
+        "total": "specified",
+    }
     assert report.loc["total", "energy_gj"] == pytest.approx(359999.9998, rel=1e-15)
 
 
@@ -253,16 +345,22 @@ def test_the_shipped_crude_oil_conversion_is_0_0258_kl_per_gj(landing):
     landing.plants([["A", "a", "BU", "JP", "", ""]])
     landing.energy("energy.csv", [["A", "2017-04", "steam", "1000", "GJ"]])
     landing.run()
-    assert _csv(landing, "regulatory", "energy_conservation_FY2017.csv").crude_oil_kl[0] == pytest.approx(25.8, rel=1e-15)
+    assert _csv(landing, "regulatory", "energy_conservation_FY2017.csv").crude_oil_kl[0] == pytest.approx(
+        25.8, rel=1e-15
+    )
 
 
 def test_the_five_year_average_needs_five_intensities_and_meets_the_target_exactly_at_99(landing):
     landing.plants([["A", "a", "BU", "JP", "", ""], ["B", "b", "BU", "JP", "", ""]])
     # A: 100, 99, 98, 97 GJ/t, then 100 x 0.99^4 = 96.059601: the average yearly change is exactly 99 %.
     # B: the same but FY2015 has no energy record: no five-year average.
-    energy = [["A", f"{fy}-04", "steam", gj, "GJ"] for fy, gj in
-              zip(range(2013, 2018), ["100", "99", "98", "97", "96.059601"])]
-    energy += [["B", f"{fy}-04", "steam", gj, "GJ"] for fy, gj in zip((2013, 2014, 2016, 2017), ["100", "99", "97", "96"])]
+    energy = [
+        ["A", f"{fy}-04", "steam", gj, "GJ"]
+        for fy, gj in zip(range(2013, 2018), ["100", "99", "98", "97", "96.059601"])
+    ]
+    energy += [
+        ["B", f"{fy}-04", "steam", gj, "GJ"] for fy, gj in zip((2013, 2014, 2016, 2017), ["100", "99", "97", "96"])
+    ]
     landing.energy("energy.csv", energy)
     landing.production("production.csv", [[p, f"{fy}-04", "1", "t"] for p in "AB" for fy in range(2013, 2018)])
     landing.run()
@@ -273,7 +371,7 @@ def test_the_five_year_average_needs_five_intensities_and_meets_the_target_exact
     assert pd.isna(report.loc["B", "five_year_average_pct"]) and pd.isna(report.loc["B", "target_met"])
     assert report.loc["B", "intensity_vs_previous_pct"] == pytest.approx(96 / 97 * 100, rel=1e-12)
     # total: sums over both plants, (192.059601 / 2 t) / (200 / 2 t) = 0.960298005, ^ (1/4) x 100
-    assert report.loc["total", "five_year_average_pct"] == pytest.approx(0.960298005 ** 0.25 * 100, rel=1e-12)
+    assert report.loc["total", "five_year_average_pct"] == pytest.approx(0.960298005**0.25 * 100, rel=1e-12)
     assert report.loc["total", "target_met"] == "yes"
 
 
@@ -281,8 +379,10 @@ def test_a_v1_only_landing_gives_exactly_the_v1_figures(landing):
     """v2 is additive: deliveries of the v1 contract give the v1 KPI rows, value for value."""
     landing.plants([["P1", "One", "BU", "JP", "", ""]])
     landing.production("production.csv", [["P1", "2005-04", "100", "t"], ["P1", "2017-04", "80", "t"]])
-    landing.energy("energy.csv", [["P1", "2005-04", "electricity", "10000", "kWh"],
-                                  ["P1", "2017-04", "electricity", "7000", "kWh"]])
+    landing.energy(
+        "energy.csv",
+        [["P1", "2005-04", "electricity", "10000", "kWh"], ["P1", "2017-04", "electricity", "7000", "kWh"]],
+    )
     landing.run()
     row = landing.kpi("energy_intensity", 2017, "P1")
     # FY2005: 97.6 GJ / 100 t = 0.976; FY2017: 68.32 GJ / 80 t = 0.854; 1 - 0.854 / 0.976
@@ -352,8 +452,14 @@ def test_a_night_writes_again_only_the_filings_of_the_years_whose_figures_change
     landing.production("production.csv", [["A", "2016-04", "8", "t"], ["A", "2017-04", "8", "t"]])
     landing.run()
     reports = landing.settings.reports
-    files = {year: [reports / "regulatory" / f"energy_conservation_FY{year}.csv", reports / "regulatory" /
-                    f"prtr_FY{year}.csv", reports / "disclosures" / f"gri_FY{year}.csv"] for year in (2016, 2017)}
+    files = {
+        year: [
+            reports / "regulatory" / f"energy_conservation_FY{year}.csv",
+            reports / "regulatory" / f"prtr_FY{year}.csv",
+            reports / "disclosures" / f"gri_FY{year}.csv",
+        ]
+        for year in (2016, 2017)
+    }
     before = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for year in files for path in files[year]}
     landing.energy("energy_2016_restated.csv", [["A", "2016-04", "steam", "1200", "GJ"]])
     landing.run()

@@ -37,6 +37,7 @@ A full disk (``RLIMIT_FSIZE``: no file may grow) and a read-only warehouse (fold
 root, with the capabilities that override file modes dropped) are real conditions: the run must
 stop with exit status 1 and a message that says what to do, and readers keep the last night.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,9 +61,19 @@ KILLED = -9  # exit status of a process ended by SIGKILL, as subprocess reports 
 DEFAULT_KILLS = 20
 # Phases that the chosen points must cover (a prefix of the point's name), whatever the grid.
 PHASES = (
-    "ingest:discovered", "ingest:validated:", "ingest:raw-inserted:", "ingest:slices-replaced:", "derived:",
-    "commit:before", "commit:after", "write:kpi_results.csv", "write:restatements_since_publication.csv",
-    "write:trend_", "write:report_pack_", "write:warehouse.duckdb", "snapshot:swapped",
+    "ingest:discovered",
+    "ingest:validated:",
+    "ingest:raw-inserted:",
+    "ingest:slices-replaced:",
+    "derived:",
+    "commit:before",
+    "commit:after",
+    "write:kpi_results.csv",
+    "write:restatements_since_publication.csv",
+    "write:trend_",
+    "write:report_pack_",
+    "write:warehouse.duckdb",
+    "snapshot:swapped",
 )
 KINDS = ("plants", "factors", "targets", "energy", "production", "waste", "chemicals")
 FY2017 = [p.strftime("%Y-%m") for p in pd.period_range("2017-04", "2018-03", freq="M")]
@@ -128,12 +139,19 @@ class WarmRunner:
     """Runs ``envkpi ...`` in a process forked from an interpreter that imported envkpi already."""
 
     def __init__(self):
-        self.process = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, cwd=PROJECT_DIR)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=PROJECT_DIR
+        )
         assert "ready" in json.loads(self.process.stdout.readline())
 
-    def run(self, args: list[str], env: dict[str, str], output: Path, kill_after: float | None = None,
-            fsize: int | None = None) -> int:
+    def run(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        output: Path,
+        kill_after: float | None = None,
+        fsize: int | None = None,
+    ) -> int:
         request = {"args": args, "env": env, "output": str(output)}
         if kill_after is not None:
             request["kill_after"] = kill_after
@@ -152,8 +170,14 @@ def cli_subprocess(args: list[str], env: dict[str, str], output: Path) -> int:
     """``python -m envkpi.cli ...`` in a fresh interpreter, as cron or a person starts it."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ENVKPI_FAULT_")} | env
     with output.open("wb") as out:
-        return subprocess.run([sys.executable, "-m", "envkpi.cli", *args], env=environment, stdout=out,
-                              stderr=subprocess.STDOUT, cwd=PROJECT_DIR, timeout=1800).returncode
+        return subprocess.run(
+            [sys.executable, "-m", "envkpi.cli", *args],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_DIR,
+            timeout=1800,
+        ).returncode
 
 
 class Place:
@@ -166,12 +190,32 @@ class Place:
         self.published = root / "published"
 
     def args(self, landing: Path) -> list[str]:
-        return ["run", "--landing", str(landing), "--warehouse", str(self.warehouse), "--reports", str(self.reports),
-                "--snapshot", str(self.published)]
+        return [
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(self.warehouse),
+            "--reports",
+            str(self.reports),
+            "--snapshot",
+            str(self.published),
+        ]
 
     def publish_args(self, fiscal_year: int) -> list[str]:
-        return ["publish", "--fy", str(fiscal_year), "--note", "CSR report", "--warehouse", str(self.warehouse),
-                "--reports", str(self.reports), "--snapshot", str(self.published)]
+        return [
+            "publish",
+            "--fy",
+            str(fiscal_year),
+            "--note",
+            "CSR report",
+            "--warehouse",
+            str(self.warehouse),
+            "--reports",
+            str(self.reports),
+            "--snapshot",
+            str(self.published),
+        ]
 
     def copy_to(self, root: Path) -> Place:
         if root.exists():
@@ -197,13 +241,16 @@ def database_state(path: Path) -> dict[str, object]:
             ).fetchall()
             state[f"raw_{kind}"] = connection.execute(f"select count(*) from raw_{kind}").fetchone()[0]
         state["delivery"] = connection.execute(
-            "select source_file, sha256, kind, status, row_count from delivery order by all").fetchall()
+            "select source_file, sha256, kind, status, row_count from delivery order by all"
+        ).fetchall()
         state["rejection"] = connection.execute(
             "select d.source_file, r.* exclude (delivery_id) from rejection r join delivery d using (delivery_id) "
-            "order by all").fetchall()
+            "order by all"
+        ).fetchall()
         state["current_slice"] = connection.execute(
             "select c.kind, c.slice_key, d.source_file from current_slice c join delivery d using (delivery_id) "
-            "order by all").fetchall()
+            "order by all"
+        ).fetchall()
         return state
     finally:
         connection.close()
@@ -214,9 +261,11 @@ def visible_files(folder: Path) -> dict[str, object]:
     bytes; an XLSX as its cell values (a workbook's zip holds the time it was written)."""
     if not folder.exists():
         return {}
-    return {p.relative_to(folder).as_posix(): workbook_values(p) if p.suffix == ".xlsx" else p.read_bytes()
-            for p in sorted(folder.rglob("*"))
-            if p.is_file() and "data_docs" not in p.relative_to(folder).parts and not p.name.startswith(".")}
+    return {
+        p.relative_to(folder).as_posix(): workbook_values(p) if p.suffix == ".xlsx" else p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "data_docs" not in p.relative_to(folder).parts and not p.name.startswith(".")
+    }
 
 
 def workbook_values(path: Path) -> list:
@@ -234,8 +283,11 @@ def hidden_files(*folders: Path) -> list[str]:
 
 
 def landing_snapshot(landing: Path) -> dict[str, tuple[bytes, int]]:
-    return {p.relative_to(landing).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(landing.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(landing).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(landing.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --- the deliveries -------------------------------------------------------------------------
@@ -252,16 +304,27 @@ def build_landings(root: Path) -> tuple[Path, Path]:
         write_csv(path, header, rows, encoding=encoding, mtime=next(clock))
 
     first, second = FY2017[:6], FY2017[6:]
-    deliver(night1 / "plants.csv", PLANTS_HEADER,
-            [["P1", "Plant One", "BU-A", "JP", "", ""], ["P2", "Plant Two", "BU-B", "JP", "", ""]])
-    deliver(night1 / "targets.csv", ["kpi", "fiscal_year", "target_pct", "scope_id"],
-            [["energy_intensity", "2017", "5", ""], ["energy_intensity", "2017", "3", "BU-A"]])
+    deliver(
+        night1 / "plants.csv",
+        PLANTS_HEADER,
+        [["P1", "Plant One", "BU-A", "JP", "", ""], ["P2", "Plant Two", "BU-B", "JP", "", ""]],
+    )
+    deliver(
+        night1 / "targets.csv",
+        ["kpi", "fiscal_year", "target_pct", "scope_id"],
+        [["energy_intensity", "2017", "5", ""], ["energy_intensity", "2017", "3", "BU-A"]],
+    )
     for plant, kwh, tonnes in (("P1", 1000, 10), ("P2", 2500, 30)):
-        deliver(night1 / "2017-10" / f"energy_{plant}.csv", ENERGY, [[plant, m, "electricity", kwh, "kWh"] for m in first])
+        deliver(
+            night1 / "2017-10" / f"energy_{plant}.csv", ENERGY, [[plant, m, "electricity", kwh, "kWh"] for m in first]
+        )
         deliver(night1 / "2017-10" / f"production_{plant}.csv", PRODUCTION, [[plant, m, tonnes, "t"] for m in first])
-        deliver(night1 / "2017-10" / f"waste_{plant}.csv", WASTE,
-                [[plant, m, "sludge", "recycled", 1, "t"] for m in first]
-                + [[plant, m, "plastic", "incinerated", "0.5", "t"] for m in first])
+        deliver(
+            night1 / "2017-10" / f"waste_{plant}.csv",
+            WASTE,
+            [[plant, m, "sludge", "recycled", 1, "t"] for m in first]
+            + [[plant, m, "plastic", "incinerated", "0.5", "t"] for m in first],
+        )
     deliver(night1 / "2017-10" / "energy_P2_bad.csv", ENERGY, [["P2", "2017-07", "electricity", "-5", "kWh"]])
     (night1 / "README.txt").write_text("not a delivery\n")
     os.utime(night1 / "README.txt", (next(clock),) * 2)
@@ -269,18 +332,31 @@ def build_landings(root: Path) -> tuple[Path, Path]:
     shutil.copytree(night1, night2)  # copy2: the same bytes and mtimes, as a landing folder keeps them
     deliver(night2 / "plants_2018.csv", PLANTS_HEADER, [["P3", "第三工場", "BU-A", "JP", "2017-04", ""]])
     for plant, kwh, tonnes in (("P1", 1000, 10), ("P2", 2500, 30)):
-        deliver(night2 / "2018-04" / f"energy_{plant}.csv", ENERGY, [[plant, m, "electricity", kwh, "kWh"] for m in second])
+        deliver(
+            night2 / "2018-04" / f"energy_{plant}.csv", ENERGY, [[plant, m, "electricity", kwh, "kWh"] for m in second]
+        )
         deliver(night2 / "2018-04" / f"production_{plant}.csv", PRODUCTION, [[plant, m, tonnes, "t"] for m in second])
-        deliver(night2 / "2018-04" / f"waste_{plant}.csv", WASTE, [[plant, m, "sludge", "recycled", 1, "t"] for m in second])
-        deliver(night2 / "2018-04" / f"chemicals_{plant}.csv", CHEMICALS,
-                [[plant, m, "toluene", "108-88-3", "air", "2.5", "kg"] for m in FY2017])
+        deliver(
+            night2 / "2018-04" / f"waste_{plant}.csv", WASTE, [[plant, m, "sludge", "recycled", 1, "t"] for m in second]
+        )
+        deliver(
+            night2 / "2018-04" / f"chemicals_{plant}.csv",
+            CHEMICALS,
+            [[plant, m, "toluene", "108-88-3", "air", "2.5", "kg"] for m in FY2017],
+        )
     write_xlsx(night2 / "2018-04" / "energy_P3.xlsx", ENERGY, [["P3", m, "electricity", 400.5, "kWh"] for m in FY2017])
     os.utime(night2 / "2018-04" / "energy_P3.xlsx", (next(clock),) * 2)
     deliver(night2 / "2018-04" / "production_P3.csv", PRODUCTION, [["P3", m, "4.25", "t"] for m in FY2017])
-    deliver(night2 / "2018-04" / "waste_第三工場 sjis.csv", WASTE,
-            [["P3", m, "汚泥", "recycled", "0.25", "t"] for m in FY2017], encoding="cp932")
+    deliver(
+        night2 / "2018-04" / "waste_第三工場 sjis.csv",
+        WASTE,
+        [["P3", m, "汚泥", "recycled", "0.25", "t"] for m in FY2017],
+        encoding="cp932",
+    )
     # Night 1's P1 June restated, and a file that fails (a thousands separator).
-    deliver(night2 / "2018-04" / "energy_P1_2017-06_restated.csv", ENERGY, [["P1", "2017-06", "electricity", 1500, "kWh"]])
+    deliver(
+        night2 / "2018-04" / "energy_P1_2017-06_restated.csv", ENERGY, [["P1", "2017-06", "electricity", 1500, "kWh"]]
+    )
     deliver(night2 / "2018-04" / "energy_P1_bad.csv", ENERGY, [["P1", "2017-08", "electricity", "1,234", "kWh"]])
     return night1, night2
 
@@ -320,8 +396,15 @@ class CrashWorld:
     """The night before (``night1``; none for a first night) done, then ``landing`` run once
     uninterrupted: the reference, with the list of fault points it passed."""
 
-    def __init__(self, root: Path, runner, landing: Path, night1: Path | None = None, env: dict | None = None,
-                 publish_fy: int | None = None):
+    def __init__(
+        self,
+        root: Path,
+        runner,
+        landing: Path,
+        night1: Path | None = None,
+        env: dict | None = None,
+        publish_fy: int | None = None,
+    ):
         self.root = root
         self.runner = runner
         self.landing = landing
@@ -333,7 +416,8 @@ class CrashWorld:
             assert self.run(self.base, night1) == 0, self.output(self.base)
         if publish_fy is not None:  # night 2 then restates published figures (contract 10)
             assert runner(self.base.publish_args(publish_fy), self.env, self.base.root / "output.txt") == 0, (
-                self.output(self.base))
+                self.output(self.base)
+            )
         log = root / "fault.log"
         self.reference = self.base.copy_to(root / "reference")
         assert self.run(self.reference, landing, {"ENVKPI_FAULT_LOG": str(log)}) == 0, self.output(self.reference)
@@ -419,21 +503,25 @@ class CrashWorld:
 
             connection = connect(place.warehouse, read_only=True)
             try:
-                counts = [connection.execute(f"select count(*) from {table}").fetchone()[0]  # fixed names
-                          for table in ("delivery", "rejection", "current_slice", *(f"raw_{k}" for k in KINDS))]
+                counts = [
+                    connection.execute(f"select count(*) from {table}").fetchone()[0]  # fixed names
+                    for table in ("delivery", "rejection", "current_slice", *(f"raw_{k}" for k in KINDS))
+                ]
             finally:
                 connection.close()
             assert not any(counts), f"{where}: rows left behind"
         # A notebook opening the snapshot now sees one complete night (or none yet), never half of one.
         assert self.published_state(place) in (self.base_state, self.reference_state), (
-            f"{where}: the published snapshot is neither night")
+            f"{where}: the published snapshot is neither night"
+        )
         # Every report a person could open is one night's complete file.
         for relative, content in visible_files(place.reports).items():
             if relative == "run_summary.json":
                 json.loads(content)  # complete; its run id differs from run to run
                 continue
             assert content in (self.base_reports.get(relative), self.reference_reports.get(relative)), (
-                f"{where}: reports/{relative} is neither night's file")
+                f"{where}: reports/{relative} is neither night's file"
+            )
         assert set(self.base_reports) <= set(visible_files(place.reports)), f"{where}: a report disappeared"
         for hidden in hidden_files(place.reports, place.published):
             if not hidden.endswith(".tmp"):  # a temporary file of a writer, or the run's own bookkeeping
@@ -475,8 +563,14 @@ def warm_runner(temporary_folder_of_killed_runs):
 def crash_world(tmp_path_factory, warm_runner) -> CrashWorld:
     root = tmp_path_factory.mktemp("crash")
     night1, night2 = build_landings(root / "landing")
-    return CrashWorld(root / "runs", warm_runner.run, night2, night1, {"ENVKPI_REFERENCE": str(small_reference(root))},
-                      publish_fy=2017)
+    return CrashWorld(
+        root / "runs",
+        warm_runner.run,
+        night2,
+        night1,
+        {"ENVKPI_REFERENCE": str(small_reference(root))},
+        publish_fy=2017,
+    )
 
 
 # --- the tests ------------------------------------------------------------------------------
@@ -519,7 +613,8 @@ def publication_state(place: Place, fiscal_year: int = 2017) -> tuple[list, list
     try:
         recorded = connection.execute(
             "select version, note, count(*) over () from publication where fiscal_year = ? order by version",
-            [fiscal_year]).fetchall()
+            [fiscal_year],
+        ).fetchall()
     finally:
         connection.close()
     folder = place.reports / "published" / f"FY{fiscal_year}"
@@ -542,21 +637,35 @@ def test_a_publish_killed_at_any_of_its_points_leaves_the_old_or_the_new_publica
     v1_before = visible_files(start.reports / "published" / "FY2017" / "v1")
     uninterrupted = start.copy_to(crash_world.root / "publish-reference")
     log = uninterrupted.root / "publish.log"
-    assert warm_runner.run(uninterrupted.publish_args(2017), crash_world.env | {"ENVKPI_FAULT_LOG": str(log)},
-                           uninterrupted.root / "output.txt") == 0, CrashWorld.output(uninterrupted)
+    assert (
+        warm_runner.run(
+            uninterrupted.publish_args(2017),
+            crash_world.env | {"ENVKPI_FAULT_LOG": str(log)},
+            uninterrupted.root / "output.txt",
+        )
+        == 0
+    ), CrashWorld.output(uninterrupted)
     points = [line.split("	")[1] for line in log.read_text().splitlines()]
     v2_files = set(visible_files(uninterrupted.reports / "published" / "FY2017" / "v2"))
     assert {"kpi_results.csv", "publication.json", "pack/results_FY2017.md"} <= v2_files
-    chosen = [i for i, name in enumerate(points, start=1)
-              if name.startswith(("publication:", "snapshot:")) or name == "write:kpi_results.csv"]
+    chosen = [
+        i
+        for i, name in enumerate(points, start=1)
+        if name.startswith(("publication:", "snapshot:")) or name == "write:kpi_results.csv"
+    ]
     assert [points[i - 1] for i in chosen if points[i - 1].startswith("publication:")] == [
-        "publication:staged", "publication:renamed", "publication:before-commit", "publication:recorded",
-        "publication:restatements-written"]
+        "publication:staged",
+        "publication:renamed",
+        "publication:before-commit",
+        "publication:recorded",
+        "publication:restatements-written",
+    ]
     for point in chosen:
         name = points[point - 1]
         place = start.copy_to(crash_world.root / "publish-kill")
-        status = warm_runner.run(place.publish_args(2017), crash_world.env | {"ENVKPI_FAULT_KILL_AT": str(point)},
-                                 place.root / "output.txt")
+        status = warm_runner.run(
+            place.publish_args(2017), crash_world.env | {"ENVKPI_FAULT_KILL_AT": str(point)}, place.root / "output.txt"
+        )
         assert status == KILLED, f"publish was to die at {name}: {CrashWorld.output(place)}"
         renamed = point >= points.index("publication:renamed") + 1
         recorded, folders = publication_state(place)
@@ -570,7 +679,8 @@ def test_a_publish_killed_at_any_of_its_points_leaves_the_old_or_the_new_publica
         assert [version for version, _, _ in recorded] == ([1, 2] if renamed else [1]), f"after {name}: {recorded}"
         assert not [p for p in (place.reports / "published").rglob(".*")], f"after {name}: staging left"
         assert (place.reports / "restatements_since_publication.csv").read_bytes() == (
-            (uninterrupted if renamed else start).reports / "restatements_since_publication.csv").read_bytes(), name
+            (uninterrupted if renamed else start).reports / "restatements_since_publication.csv"
+        ).read_bytes(), name
         if not renamed:  # publishing again makes v2, not v3
             assert warm_runner.run(place.publish_args(2017), crash_world.env, place.root / "output.txt") == 0
             assert publication_state(place)[1] == ["v1", "v2"]
@@ -579,8 +689,11 @@ def test_a_publish_killed_at_any_of_its_points_leaves_the_old_or_the_new_publica
 def test_the_kill_hook_works_in_a_fresh_cli_process(crash_world):
     """The same hook through ``python -m envkpi.cli run`` and the environment variable, in an
     interpreter of its own, killed in the middle of the ingest; then rerun."""
-    crash_world.kill_and_recover(crash_world.points.index("ingest:raw-inserted:energy") + 1, runner=cli_subprocess,
-                                 rerun_runner=crash_world.runner)
+    crash_world.kill_and_recover(
+        crash_world.points.index("ingest:raw-inserted:energy") + 1,
+        runner=cli_subprocess,
+        rerun_runner=crash_world.runner,
+    )
 
 
 def _validation_workers_of(root: Path) -> list[int]:
@@ -611,17 +724,26 @@ def test_a_run_killed_while_its_validation_worker_lives_leaves_no_worker_and_rer
 
 
 def test_without_the_variables_a_fault_point_costs_nothing_and_kills_nothing():
-    code = ("import time, envkpi.runtime.faults as f\n"
-            "assert not f._ARMED\n"
-            "start = time.perf_counter()\n"
-            "for _ in range(100000): f.fault_point('x')\n"
-            "print(time.perf_counter() - start)\n")
+    code = (
+        "import time, envkpi.runtime.faults as f\n"
+        "assert not f._ARMED\n"
+        "start = time.perf_counter()\n"
+        "for _ in range(100000): f.fault_point('x')\n"
+        "print(time.perf_counter() - start)\n"
+    )
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ENVKPI_FAULT_")}
     done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
     assert float(done.stdout) < 0.5  # a function call that returns on its first line
-    killed = subprocess.run([sys.executable, "-c", "import envkpi.runtime.faults as f\nf.fault_point('a')\nf.fault_point('b')\n"
-                             "print('survived')"], env=environment | {"ENVKPI_FAULT_KILL_AT": "2"},
-                            capture_output=True, text=True)
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import envkpi.runtime.faults as f\nf.fault_point('a')\nf.fault_point('b')\nprint('survived')",
+        ],
+        env=environment | {"ENVKPI_FAULT_KILL_AT": "2"},
+        capture_output=True,
+        text=True,
+    )
     assert killed.returncode == KILLED and "survived" not in killed.stdout
 
 
@@ -656,27 +778,42 @@ def storage_world(root: Path, runner) -> tuple[Place, Path, dict, bytes]:
     env = {"ENVKPI_REFERENCE": str(small_reference(root))}
     assert runner(place.args(night1), env, root / "first.txt") == 0
     months = [p.strftime("%Y-%m") for p in pd.period_range("2000-04", "2017-03", freq="M")]
-    write_csv(night1 / "energy_P1_history.csv", ENERGY,
-              [["P1", m, kind, str(1000 + i), unit] for i, m in enumerate(months)
-               for kind, unit in (("electricity", "kWh"), ("city_gas", "m3"), ("heavy_oil_a", "L"))])
+    write_csv(
+        night1 / "energy_P1_history.csv",
+        ENERGY,
+        [
+            ["P1", m, kind, str(1000 + i), unit]
+            for i, m in enumerate(months)
+            for kind, unit in (("electricity", "kWh"), ("city_gas", "m3"), ("heavy_oil_a", "L"))
+        ],
+    )
     return place, night1, env, (place.reports / "kpi_results.csv").read_bytes()
 
 
-def run_failing(place: Place, landing: Path, env: dict, preexec=None, warm: WarmRunner | None = None,
-                fsize: int | None = None) -> subprocess.CompletedProcess:
+def run_failing(
+    place: Place, landing: Path, env: dict, preexec=None, warm: WarmRunner | None = None, fsize: int | None = None
+) -> subprocess.CompletedProcess:
     """The run, its exit status and what it printed (stdout and stderr apart)."""
     if warm is not None:
         status = warm.run(place.args(landing), env, place.root / "failed.txt", fsize=fsize)
         printed = (place.root / "failed.txt").read_text()
-        stderr = printed[printed.index("envkpi run failed"):] if "envkpi run failed" in printed else printed
+        stderr = printed[printed.index("envkpi run failed") :] if "envkpi run failed" in printed else printed
         return subprocess.CompletedProcess([], status, printed[: len(printed) - len(stderr)], stderr)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ENVKPI_FAULT_")} | env
-    return subprocess.run([sys.executable, "-m", "envkpi.cli", *place.args(landing)], env=environment, cwd=PROJECT_DIR,
-                          capture_output=True, text=True, timeout=600, preexec_fn=preexec)
+    return subprocess.run(
+        [sys.executable, "-m", "envkpi.cli", *place.args(landing)],
+        env=environment,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=preexec,
+    )
 
 
-def check_failed_cleanly(done: subprocess.CompletedProcess, place: Place, published_before, kpi_before: bytes,
-                         headline: str) -> None:
+def check_failed_cleanly(
+    done: subprocess.CompletedProcess, place: Place, published_before, kpi_before: bytes, headline: str
+) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout, done.stderr
     assert done.stderr.startswith(f"envkpi run failed: {headline}"), done.stderr
@@ -713,8 +850,9 @@ def test_a_read_only_warehouse_fails_the_run_with_what_to_do_and_the_published_r
         finally:
             for path, mode in modes.items():
                 path.chmod(mode)
-        check_failed_cleanly(done, place, published_before, kpi_before,
-                             "a file or folder the run writes to is not writable")
+        check_failed_cleanly(
+            done, place, published_before, kpi_before, "a file or folder the run writes to is not writable"
+        )
 
 
 def test_storage_errors_are_told_apart_from_other_failures():
@@ -728,7 +866,9 @@ def test_storage_errors_are_told_apart_from_other_failures():
     assert storage_problem(OSError(errno.EDQUOT, "Disk quota exceeded")) == "disk full"
     assert storage_problem(PermissionError(errno.EACCES, "Permission denied")) == "not writable"
     assert storage_problem(OSError(errno.EROFS, "Read-only file system")) == "not writable"
-    assert storage_problem(duckdb.IOException('Could not write file "w.duckdb": No space left on device')) == "disk full"
+    assert (
+        storage_problem(duckdb.IOException('Could not write file "w.duckdb": No space left on device')) == "disk full"
+    )
     assert storage_problem(duckdb.IOException('Cannot open file "w.duckdb": Permission denied')) == "not writable"
     assert storage_problem(duckdb.IOException("Could not set lock on file: Conflicting lock is held")) is None
     assert storage_problem(FileNotFoundError(errno.ENOENT, "No such file")) is None

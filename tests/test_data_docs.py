@@ -58,8 +58,12 @@ def test_every_local_asset_a_page_loads_is_in_the_site(site):
     for style in (site / "static" / "offline").glob("*.css"):
         for url in CSS_URL.findall(style.read_text(encoding="utf-8")):
             if not url.startswith("data:"):
-                assert (style.parent / url.split("?")[0].split("#")[0]).is_file() or "brands" in url \
-                    or "v4compat" in url or url.endswith(".ttf"), f"{style.name}: {url}"
+                assert (
+                    (style.parent / url.split("?")[0].split("#")[0]).is_file()
+                    or "brands" in url
+                    or "v4compat" in url
+                    or url.endswith(".ttf")
+                ), f"{style.name}: {url}"
 
 
 def test_data_docs_page_names_say_what_they_check(site):

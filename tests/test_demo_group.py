@@ -149,9 +149,9 @@ class Landing:
         known = set(self.plants.index)
         for kind in MONTHLY + MONTHLY_V2:
             paths = by_kind[kind]
-            frame = strip(pd.concat(
-                [read_table(p).assign(file=i) for i, p in enumerate(paths)], ignore_index=True
-            ).fillna(""))
+            frame = strip(
+                pd.concat([read_table(p).assign(file=i) for i, p in enumerate(paths)], ignore_index=True).fillna("")
+            )
             # Row numbers as a spreadsheet shows them: the header is row 1.
             frame["row"] = frame.groupby("file").cumcount() + 2
             # Rejection is per file: one bad row keeps the whole file out.
@@ -177,7 +177,12 @@ class Landing:
         return (frame["period"] >= start) & (frame["period"] <= end)
 
     def boundary_months(self) -> set[tuple[str, str]]:
-        months = [f"{y:04d}-{m:02d}" for y in range(2004, 2021) for m in range(1, 13) if "2004-04" <= f"{y:04d}-{m:02d}" <= "2020-03"]
+        months = [
+            f"{y:04d}-{m:02d}"
+            for y in range(2004, 2021)
+            for m in range(1, 13)
+            if "2004-04" <= f"{y:04d}-{m:02d}" <= "2020-03"
+        ]
         frame = pd.DataFrame([(p, m) for p in self.plants.index for m in months], columns=["plant_id", "period"])
         frame = frame[self.in_boundary(frame)]
         return set(zip(frame["plant_id"], frame["period"]))
@@ -190,13 +195,15 @@ class Landing:
         waste_t = waste["quantity"] * waste["unit"].map(TO_T)
         chemicals = self.tables["chemicals"]
         production = self.tables["production"]
-        table = pd.DataFrame({
-            "energy_gj": (energy["quantity"] * energy["per_unit"]).groupby(energy["fy"]).sum(),
-            "production_t": (production["quantity"] * production["unit"].map(TO_T)).groupby(production["fy"]).sum(),
-            "waste_t": waste_t.groupby(waste["fy"]).sum(),
-            "recycled_t": waste_t[waste["treatment"].isin(["recycled", "valuable"])].groupby(waste["fy"]).sum(),
-            "chemicals_kg": (chemicals["quantity"] * chemicals["unit"].map(TO_KG)).groupby(chemicals["fy"]).sum(),
-        })
+        table = pd.DataFrame(
+            {
+                "energy_gj": (energy["quantity"] * energy["per_unit"]).groupby(energy["fy"]).sum(),
+                "production_t": (production["quantity"] * production["unit"].map(TO_T)).groupby(production["fy"]).sum(),
+                "waste_t": waste_t.groupby(waste["fy"]).sum(),
+                "recycled_t": waste_t[waste["treatment"].isin(["recycled", "valuable"])].groupby(waste["fy"]).sum(),
+                "chemicals_kg": (chemicals["quantity"] * chemicals["unit"].map(TO_KG)).groupby(chemicals["fy"]).sum(),
+            }
+        )
         table["energy_intensity"] = table.energy_gj / table.production_t
         table["waste_intensity"] = table.waste_t / table.production_t
         table["recycling_rate"] = table.recycled_t / table.waste_t * 100
@@ -235,8 +242,11 @@ def test_fy2017_reproduces_the_fifth_environment_row_and_fy2018_the_green_purcha
     purchasing rate 86 % in FY2018. Read from the sales and purchases files alone."""
     sales, purchases = landing.tables["sales"], landing.tables["purchases"]
     eco = sales[sales.eco_product == "yes"].groupby("fy").quantity.sum() / sales.groupby("fy").quantity.sum() * 100
-    green = (purchases[purchases.eco_mark == "yes"].groupby("fy").quantity.sum()
-             / purchases.groupby("fy").quantity.sum() * 100)
+    green = (
+        purchases[purchases.eco_mark == "yes"].groupby("fy").quantity.sum()
+        / purchases.groupby("fy").quantity.sum()
+        * 100
+    )
     assert round(eco[2017], 1) == 20.7 and abs(eco[2017] - 20.7) < 0.01
     assert round(green[2018]) == 86 and abs(green[2018] - 86) < 0.01
     assert (sales.unit == "JPY").all() and (purchases.unit == "JPY").all()
@@ -266,10 +276,14 @@ def test_targets_of_the_csr_table(landing: Landing) -> None:
     assert set(targets["scope_id"]) == {""}
     got = {(r.kpi, int(r.fiscal_year)): float(r.target_pct) for r in targets.itertuples()}
     expected = {
-        ("energy_intensity", 2017): 11.5, ("waste_intensity", 2017): 7.5,
-        ("recycling_rate", 2017): 72, ("chemical_intensity", 2017): 32,
-        ("energy_intensity", 2018): 13, ("waste_intensity", 2018): 8,
-        ("recycling_rate", 2018): 74, ("chemical_intensity", 2018): 34,
+        ("energy_intensity", 2017): 11.5,
+        ("waste_intensity", 2017): 7.5,
+        ("recycling_rate", 2017): 72,
+        ("chemical_intensity", 2017): 32,
+        ("energy_intensity", 2018): 13,
+        ("waste_intensity", 2018): 8,
+        ("recycling_rate", 2018): 74,
+        ("chemical_intensity", 2018): 34,
     }
     assert {k: got.get(k) for k in expected} == expected
     assert ("co2_intensity", 2017) in got and ("co2_intensity", 2018) in got

@@ -67,40 +67,130 @@ FREE_TEXT = {"waste": "waste_type", "chemicals": "substance"}
 # Where a wrong unit shows: against the unit, for energy too (a known energy type in a unit it has
 # no factor in is the unit's problem, with the valid units listed).
 UNIT_COLUMN = {"energy": "unit", "production": "unit", "waste": "unit", "chemicals": "unit"}
-FACTOR_PAIRS = sorted({
-    (row.energy_type, row.unit)
-    for row in pd.read_csv(PROJECT_DIR / "data" / "reference" / "energy_factors.csv", dtype=str,
-                           keep_default_na=False).itertuples()
-    if row.valid_from_fy in ("", "2017") or (row.valid_from_fy and int(row.valid_from_fy) <= 2017)
-    if row.valid_to_fy == "" or int(row.valid_to_fy) >= 2017
-})
+FACTOR_PAIRS = sorted(
+    {
+        (row.energy_type, row.unit)
+        for row in pd.read_csv(
+            PROJECT_DIR / "data" / "reference" / "energy_factors.csv", dtype=str, keep_default_na=False
+        ).itertuples()
+        if row.valid_from_fy in ("", "2017") or (row.valid_from_fy and int(row.valid_from_fy) <= 2017)
+        if row.valid_to_fy == "" or int(row.valid_to_fy) >= 2017
+    }
+)
 TREATMENTS = ["recycled", "valuable", "incinerated", "landfilled", "other"]
 MEDIA = ["air", "water", "soil", "landfill"]
 UNITS = {"production": ["t", "kg"], "waste": ["t", "kg"], "chemicals": ["kg", "g", "t"]}
 NASTY_TEXT = [
-    "sludge", "汚泥", "廃プラスチック", "トルエン", "=HYPERLINK(\"http://example.com/x\",\"click\")", "@SUM(A1:A9)",
-    "+81 3 1234", "-2+3", "wet\nsludge", "wet\r\nsludge", "sludge, wet", 'pipe 5" steel', "'quoted", "ｶﾀｶﾅ",
-    "\tleading tab", "=1+1",
+    "sludge",
+    "汚泥",
+    "廃プラスチック",
+    "トルエン",
+    '=HYPERLINK("http://example.com/x","click")',
+    "@SUM(A1:A9)",
+    "+81 3 1234",
+    "-2+3",
+    "wet\nsludge",
+    "wet\r\nsludge",
+    "sludge, wet",
+    'pipe 5" steel',
+    "'quoted",
+    "ｶﾀｶﾅ",
+    "\tleading tab",
+    "=1+1",
 ]
 # Rejected quantity texts, each a way a real file says something that is not a plain number.
 BAD_QUANTITIES = [
-    "1,234", "1 234", "1.234,5", "1'234", "NaN", "nan", "inf", "-inf", "Infinity", "=1+2", "=SUM(A1:A3)",
-    "１２３", "１２．５", "1e400", "9" * 40, "-5", "n/a", "0x1F", "1_000", "0e999999", "12a", "¥100", "1.2.3",
-    "--1", "1e", ".", "e5", "5%",
+    "1,234",
+    "1 234",
+    "1.234,5",
+    "1'234",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "=1+2",
+    "=SUM(A1:A3)",
+    "１２３",
+    "１２．５",
+    "1e400",
+    "9" * 40,
+    "-5",
+    "n/a",
+    "0x1F",
+    "1_000",
+    "0e999999",
+    "12a",
+    "¥100",
+    "1.2.3",
+    "--1",
+    "1e",
+    ".",
+    "e5",
+    "5%",
 ]
-BAD_PERIODS = ["42826", "42826.0", "2017/04", "2017-4", "Apr-17", "2017-04-01", "２０１７－０４", "201704",
-               "2017-13", "2017-00", "H29-04", "17-04", "FY2017", "2017-04-01T00:00:00"]
+BAD_PERIODS = [
+    "42826",
+    "42826.0",
+    "2017/04",
+    "2017-4",
+    "Apr-17",
+    "2017-04-01",
+    "２０１７－０４",
+    "201704",
+    "2017-13",
+    "2017-00",
+    "H29-04",
+    "17-04",
+    "FY2017",
+    "2017-04-01T00:00:00",
+]
 # The faults the generator knows. Issue 18 added: invisible characters in a key, implausible
 # periods, a quantity just over 10^15 that rounds to it as a float, cells and lines over the hard
 # limits, too many columns, a table starting in column B, a stray quote (`"12"3`), and in XLSX a
 # stale <dimension>, percent-formatted cells (both accepted) and data on the second sheet.
-CSV_FAULTS = ("utf16", "mixed_encoding", "unterminated_quote", "newline_in_quantity", "nul_byte", "stray_quote",
-              "long_line")
-XLSX_FAULTS = ("truncated", "merged_header", "merged_plant_cells", "formula_cell", "serial_date", "day_date",
-               "bool_quantity", "csv_named_xlsx", "stale_dimension", "percent_cell", "data_on_second_sheet")
-SHARED_FAULTS = ("quantity", "period", "plant", "empty", "unit", "duplicate_key", "duplicate_header", "missing_column",
-                 "ragged_long", "ragged_short", "header_only", "zero_bytes", "invisible_key", "implausible_period",
-                 "over_limit_exact", "long_field", "wide_header", "column_b")
+CSV_FAULTS = (
+    "utf16",
+    "mixed_encoding",
+    "unterminated_quote",
+    "newline_in_quantity",
+    "nul_byte",
+    "stray_quote",
+    "long_line",
+)
+XLSX_FAULTS = (
+    "truncated",
+    "merged_header",
+    "merged_plant_cells",
+    "formula_cell",
+    "serial_date",
+    "day_date",
+    "bool_quantity",
+    "csv_named_xlsx",
+    "stale_dimension",
+    "percent_cell",
+    "data_on_second_sheet",
+)
+SHARED_FAULTS = (
+    "quantity",
+    "period",
+    "plant",
+    "empty",
+    "unit",
+    "duplicate_key",
+    "duplicate_header",
+    "missing_column",
+    "ragged_long",
+    "ragged_short",
+    "header_only",
+    "zero_bytes",
+    "invisible_key",
+    "implausible_period",
+    "over_limit_exact",
+    "long_field",
+    "wide_header",
+    "column_b",
+)
 # Faults that a file survives: it must load with the values a person sees.
 ACCEPTED_FAULTS = ("stale_dimension", "percent_cell")
 # What the fuzz saw, for the last test: outcomes, and which faults were generated.
@@ -153,8 +243,14 @@ def quantity_text(draw, quantity: Decimal) -> str:
 def deliveries(draw, kind: str) -> Delivery:
     fmt = draw(st.sampled_from(["csv", "csv", "csv", "xlsx"]))
     count = draw(st.integers(1, 5))
-    keys = draw(st.lists(st.tuples(st.sampled_from(PLANTS), st.sampled_from(PERIODS), st.integers(0, 3)),
-                         min_size=count, max_size=count, unique=True))
+    keys = draw(
+        st.lists(
+            st.tuples(st.sampled_from(PLANTS), st.sampled_from(PERIODS), st.integers(0, 3)),
+            min_size=count,
+            max_size=count,
+            unique=True,
+        )
+    )
     records: list[dict[str, object]] = []
     for plant, period, variant in keys:
         quantity = Decimal(draw(st.integers(0, 10**12))).scaleb(-draw(st.integers(0, 6)))
@@ -178,16 +274,29 @@ def deliveries(draw, kind: str) -> Delivery:
     for record in records:  # one row per key of the kind: rows repeating a key must agree (contract 3)
         keyed.setdefault(tuple(record.get(c) for c in KINDS[kind].row_key), record)
     records = list(keyed.values())
-    layout = draw(st.fixed_dictionaries({
-        "shuffle": st.booleans(), "extra": st.sampled_from([None, "comment", "備考", "Quantity_note"]),
-        "header_case": st.booleans(), "pad": st.booleans(), "blank_after": st.sets(st.integers(0, 5), max_size=2),
-        "trailing_comma": st.booleans(), "repeat": st.booleans(), "ideographic_pad": st.booleans(),
-        "encoding": st.sampled_from(["utf-8", "utf-8-sig", "cp932", "utf-8", "latin-1"]),
-        "newline": st.sampled_from(["\r\n", "\n", "\r\n"]), "numbers_as": st.sampled_from(["number", "text"]),
-        "period_as": st.sampled_from(["text", "date"]),
-    }))
-    bad = draw(st.sampled_from(
-        [None] * 12 + list(SHARED_FAULTS) + ["quantity"] + list(CSV_FAULTS if fmt == "csv" else XLSX_FAULTS)))
+    layout = draw(
+        st.fixed_dictionaries(
+            {
+                "shuffle": st.booleans(),
+                "extra": st.sampled_from([None, "comment", "備考", "Quantity_note"]),
+                "header_case": st.booleans(),
+                "pad": st.booleans(),
+                "blank_after": st.sets(st.integers(0, 5), max_size=2),
+                "trailing_comma": st.booleans(),
+                "repeat": st.booleans(),
+                "ideographic_pad": st.booleans(),
+                "encoding": st.sampled_from(["utf-8", "utf-8-sig", "cp932", "utf-8", "latin-1"]),
+                "newline": st.sampled_from(["\r\n", "\n", "\r\n"]),
+                "numbers_as": st.sampled_from(["number", "text"]),
+                "period_as": st.sampled_from(["text", "date"]),
+            }
+        )
+    )
+    bad = draw(
+        st.sampled_from(
+            [None] * 12 + list(SHARED_FAULTS) + ["quantity"] + list(CSV_FAULTS if fmt == "csv" else XLSX_FAULTS)
+        )
+    )
     bad_row = draw(st.integers(0, len(records) - 1))
     bad_value = draw(st.sampled_from(BAD_QUANTITIES if bad == "quantity" else BAD_PERIODS))
     texts = {k: quantity_text(draw, r["quantity"]) for k, r in enumerate(records)}
@@ -243,7 +352,7 @@ def render(kind, fmt, records, texts, layout, bad, bad_row, bad_value, name) -> 
                         key[column] = ""  # optional: the formula's cell reads as empty
                     elif formula_problem is None:
                         formula_problem = (index, column)
-        cells.append([values[c] for c in columns] + ([f"note {index} =1+1, \"x\""] if layout["extra"] else []))
+        cells.append([values[c] for c in columns] + ([f'note {index} =1+1, "x"'] if layout["extra"] else []))
         shown = values["quantity"]
         expected.append((index, key, Decimal(repr(shown)) if isinstance(shown, float) else row["quantity"]))
     if layout["repeat"]:  # an identical row repeated is kept in the raw layer and counted once
@@ -340,8 +449,12 @@ def render(kind, fmt, records, texts, layout, bad, bad_row, bad_value, name) -> 
     if bad == "column_b":  # an empty column A before the table
         shown_header = [None if fmt == "xlsx" else "", *shown_header]
         cells = [[None if fmt == "xlsx" else "", *line] for line in cells]
-    if bad is not None and bad not in ACCEPTED_FAULTS and not (bad == "ragged_short" and fmt == "xlsx") and not (
-            bad == "merged_plant_cells" and problem is None):
+    if (
+        bad is not None
+        and bad not in ACCEPTED_FAULTS
+        and not (bad == "ragged_short" and fmt == "xlsx")
+        and not (bad == "merged_plant_cells" and problem is None)
+    ):
         expect = "reject"
     elif bad == "ragged_short":  # XLSX has no ragged rows: the last cell is simply empty
         expect = "reject" if header[-1] in COLUMNS[kind] else expect
@@ -398,7 +511,7 @@ def render_csv(lines, layout, encoding, bad) -> bytes:
     # A character the encoding lacks (a bad value such as "¥100" in Shift_JIS) becomes "?", as Excel saves it.
     data = text.encode(encoding, errors="strict" if encoding.startswith("utf") else "replace")
     if bad == "nul_byte":
-        data = data[: len(data) // 2] + b"\x00" + data[len(data) // 2:]
+        data = data[: len(data) // 2] + b"\x00" + data[len(data) // 2 :]
     return data
 
 
@@ -443,8 +556,9 @@ def with_stale_dimension(data: bytes, ref: str) -> bytes:
 
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         parts = {name: source.read(name) for name in source.namelist()}
-    parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(),
-                                               parts["xl/worksheets/sheet1.xml"])
+    parts["xl/worksheets/sheet1.xml"] = re.sub(
+        rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), parts["xl/worksheets/sheet1.xml"]
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for name, part in parts.items():
@@ -465,17 +579,24 @@ class Checker:
         from envkpi.warehouse.database import create_schema, load_reference, rebuild_conversion
 
         self.root = root
-        self.settings = Settings().with_overrides(landing=root / "landing", warehouse=root / "unused.duckdb",
-                                                  reports=root / "reports", published=root / "published")
+        self.settings = Settings().with_overrides(
+            landing=root / "landing",
+            warehouse=root / "unused.duckdb",
+            reports=root / "reports",
+            published=root / "published",
+        )
         self.validator = Validator(self.settings.expectations, None)
         self.connection = duckdb.connect()
         create_schema(self.connection)
         load_reference(self.connection, self.settings)
         rebuild_conversion(self.connection)
-        plants = write_csv(root / "plants" / "plants.csv", PLANTS_HEADER,
-                           [[p, f"Plant {p}", "BU", "JP", "", ""] for p in PLANTS])
+        plants = write_csv(
+            root / "plants" / "plants.csv", PLANTS_HEADER, [[p, f"Plant {p}", "BU", "JP", "", ""] for p in PLANTS]
+        )
         files, _ = discover(plants.parent)
-        summary = Ingest(self.connection, "plants", pd.Timestamp("2018-05-01"), 4, lambda new_bytes: self.validator).run(files, [])
+        summary = Ingest(
+            self.connection, "plants", pd.Timestamp("2018-05-01"), 4, lambda new_bytes: self.validator
+        ).run(files, [])
         assert summary.loaded == ["plants.csv"], summary.problems
         self._count = itertools.count()
 
@@ -503,8 +624,9 @@ class Checker:
         try:
             files, ignored = discover(folder)
             assert not ignored, ignored
-            summary = Ingest(self.connection, "fuzz", pd.Timestamp("2018-05-01"), 4, lambda new_bytes: self.validator).run(
-                files, ignored)
+            summary = Ingest(
+                self.connection, "fuzz", pd.Timestamp("2018-05-01"), 4, lambda new_bytes: self.validator
+            ).run(files, ignored)
             rebuild_derived(self.connection, self.settings)  # every accepted value casts and sums
             for relative, delivery in named.items():
                 self.check_one(relative, delivery, summary)
@@ -518,7 +640,9 @@ class Checker:
         kind = delivery.kind
         raw = self.connection.execute(
             f"select r.* from raw_{kind} r join delivery d using (delivery_id) "  # kind: a contract name
-            "where d.source_file = ? order by r.source_row", [relative]).df()
+            "where d.source_file = ? order by r.source_row",
+            [relative],
+        ).df()
         outcome = "rejected" if relative in summary.rejected else "loaded"
         SEEN[outcome] = SEEN.get(outcome, 0) + 1
         if relative in summary.rejected:
@@ -528,7 +652,8 @@ class Checker:
             if delivery.problem is not None and delivery.problem[0] is not None:  # else: the file as a whole
                 row, column = delivery.problem
                 assert any(p.row == row and p.column == column for p in problems), (
-                    f"no problem names row {row}, column {column!r}: {about}")
+                    f"no problem names row {row}, column {column!r}: {about}"
+                )
             return
         assert relative in summary.loaded, f"neither loaded nor rejected: {about}"
         assert delivery.expect in ("accept", "either"), f"loaded, but should be rejected: {about}"
@@ -537,7 +662,8 @@ class Checker:
         stored = self.connection.execute(
             f"select source_row, cast(quantity as decimal(38, 10)) as quantity, month_start(period) as month "
             f"from raw_{kind} r join delivery d using (delivery_id) where d.source_file = ? order by source_row",
-            [relative]).fetchall()
+            [relative],
+        ).fetchall()
         for (row, key, exact), record, (_, quantity, _) in zip(delivery.rows, raw.to_dict("records"), stored):
             assert quantity == exact.quantize(Decimal("1e-10")), f"row {row}: {quantity} != {exact}: {about}"
             for column, text in key.items():
@@ -565,10 +691,15 @@ def checker(tmp_path_factory) -> Checker:
 
 
 # Derandomized (the same examples on every run); no shrinking: a failing batch is printed as it is.
-FUZZ_SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=True,
-                         phases=[Phase.explicit, Phase.generate],
-                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                HealthCheck.function_scoped_fixture])
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 
 
 def batches(kind: str):
@@ -609,18 +740,49 @@ def test_the_fuzz_saw_at_least_1000_deliveries():
 
 def test_every_fault_the_generator_knows_once_each(checker):
     """Whatever Hypothesis draws, each fault of the generator is checked on every run."""
-    layout = {"shuffle": False, "extra": "備考", "header_case": True, "pad": False, "blank_after": {0},
-              "trailing_comma": False, "repeat": False, "ideographic_pad": False, "encoding": "utf-8",
-              "newline": "\r\n", "numbers_as": "number", "period_as": "date"}
-    records = [{"plant_id": p, "period": m, "quantity": Decimal(q), "substance": f"toluene #{i}",
-                "cas_number": "108-88-3", "medium": "air", "unit": "kg"}
-               for i, (p, m, q) in enumerate([("P1", "2017-04", "12.5"), ("P2", "2017-05", "0"), ("工場A", "2017-06", "3")])]
+    layout = {
+        "shuffle": False,
+        "extra": "備考",
+        "header_case": True,
+        "pad": False,
+        "blank_after": {0},
+        "trailing_comma": False,
+        "repeat": False,
+        "ideographic_pad": False,
+        "encoding": "utf-8",
+        "newline": "\r\n",
+        "numbers_as": "number",
+        "period_as": "date",
+    }
+    records = [
+        {
+            "plant_id": p,
+            "period": m,
+            "quantity": Decimal(q),
+            "substance": f"toluene #{i}",
+            "cas_number": "108-88-3",
+            "medium": "air",
+            "unit": "kg",
+        }
+        for i, (p, m, q) in enumerate([("P1", "2017-04", "12.5"), ("P2", "2017-05", "0"), ("工場A", "2017-06", "3")])
+    ]
     texts = {i: format(r["quantity"], "f") for i, r in enumerate(records)}
     batch = []
     for fmt, faults in (("csv", (None, *SHARED_FAULTS, *CSV_FAULTS)), ("xlsx", (None, *SHARED_FAULTS, *XLSX_FAULTS))):
         for fault in faults:
-            batch.append(render("chemicals", fmt, records, texts, layout, fault, 1,
-                                "NaN" if fault == "quantity" else "42826", f"chemicals_{fmt}_{fault}"))
+            batch.append(
+                render(
+                    "chemicals",
+                    fmt,
+                    records,
+                    texts,
+                    layout,
+                    fault,
+                    1,
+                    "NaN" if fault == "quantity" else "42826",
+                    f"chemicals_{fmt}_{fault}",
+                )
+            )
     # Accepted: the two files without a fault, XLSX ragged_short (an empty extra cell), and the
     # XLSX faults a file survives (a stale dimension, percent cells).
     assert sum(d.expect == "reject" for d in batch) == len(batch) - 2 - 1 - len(ACCEPTED_FAULTS)
@@ -647,32 +809,91 @@ def production_file(name: str, quantity: object, period: object = "2017-05", fmt
 
 
 def test_every_listed_bad_number_and_period_is_rejected_naming_row_3(checker):
-    batch = [Delivery("production", f"production_q{i}.csv", production_file("", value), "reject", f"quantity {value!r}",
-                      "listed", problem=(3, "quantity")) for i, value in enumerate(BAD_QUANTITIES)]
-    batch += [Delivery("production", f"production_p{i}.csv", production_file("", "5", value), "reject",
-                       f"period {value!r}", "listed", problem=(3, "period")) for i, value in enumerate(BAD_PERIODS)]
+    batch = [
+        Delivery(
+            "production",
+            f"production_q{i}.csv",
+            production_file("", value),
+            "reject",
+            f"quantity {value!r}",
+            "listed",
+            problem=(3, "quantity"),
+        )
+        for i, value in enumerate(BAD_QUANTITIES)
+    ]
+    batch += [
+        Delivery(
+            "production",
+            f"production_p{i}.csv",
+            production_file("", "5", value),
+            "reject",
+            f"period {value!r}",
+            "listed",
+            problem=(3, "period"),
+        )
+        for i, value in enumerate(BAD_PERIODS)
+    ]
     # Excel's own serial number for 2017-05-01 in a number cell, and a date that is not a month.
-    batch += [Delivery("production", "production_serial.xlsx", production_file("", 5, 42856, "xlsx"), "reject",
-                       "serial date", "listed", problem=(3, "period")),
-              Delivery("production", "production_day.xlsx", production_file("", 5, dt.datetime(2017, 5, 15), "xlsx"),
-                       "reject", "day date", "listed", problem=(3, "period"))]
+    batch += [
+        Delivery(
+            "production",
+            "production_serial.xlsx",
+            production_file("", 5, 42856, "xlsx"),
+            "reject",
+            "serial date",
+            "listed",
+            problem=(3, "period"),
+        ),
+        Delivery(
+            "production",
+            "production_day.xlsx",
+            production_file("", 5, dt.datetime(2017, 5, 15), "xlsx"),
+            "reject",
+            "day date",
+            "listed",
+            problem=(3, "period"),
+        ),
+    ]
     checker.check(batch)
 
 
 NUMBER_FORMS = [
-    ("1.5e3", "1500"), ("1.5E+3", "1500"), ("15e-1", "1.5"), ("1E0", "1"), ("+12", "12"), ("0012.50", "12.5"),
-    ("5.", "5"), (".25", "0.25"), ("  7  ", "7"), ("0", "0"), ("-0", "0"), ("1000000000000000", "1000000000000000"),
-    ("0.0000000001", "0.0000000001"), ("123456789012345.1234567891", "123456789012345.1234567891"),
+    ("1.5e3", "1500"),
+    ("1.5E+3", "1500"),
+    ("15e-1", "1.5"),
+    ("1E0", "1"),
+    ("+12", "12"),
+    ("0012.50", "12.5"),
+    ("5.", "5"),
+    (".25", "0.25"),
+    ("  7  ", "7"),
+    ("0", "0"),
+    ("-0", "0"),
+    ("1000000000000000", "1000000000000000"),
+    ("0.0000000001", "0.0000000001"),
+    ("123456789012345.1234567891", "123456789012345.1234567891"),
 ]
 
 
 def test_every_listed_number_form_is_loaded_exactly(checker):
-    checker.check([
-        Delivery("production", f"production_ok{i}.csv", production_file("", text), "accept", text, "listed",
-                 rows=[(2, {"plant_id": "P1"}, Decimal("10")), (3, {"plant_id": "P1"}, Decimal(exact)),
-                       (4, {"plant_id": "P2"}, Decimal("7"))])
-        for i, (text, exact) in enumerate(NUMBER_FORMS)
-    ])
+    checker.check(
+        [
+            Delivery(
+                "production",
+                f"production_ok{i}.csv",
+                production_file("", text),
+                "accept",
+                text,
+                "listed",
+                rows=[
+                    (2, {"plant_id": "P1"}, Decimal("10")),
+                    (3, {"plant_id": "P1"}, Decimal(exact)),
+                    (4, {"plant_id": "P2"}, Decimal("7")),
+                ],
+            )
+            for i, (text, exact) in enumerate(NUMBER_FORMS)
+        ]
+    )
 
 
 # --- the corpus of real-world files ---------------------------------------------------------
@@ -687,8 +908,17 @@ def corpus_deliveries() -> list[Delivery]:
             rows = [(row, {"plant_id": "P1"} | keys, Decimal(quantity)) for row, quantity, keys in what["rows"]]
             found.append(Delivery(kind, name, (CORPUS / name).read_bytes(), "accept", name, "corpus", rows))
         else:
-            found.append(Delivery(kind, name, (CORPUS / name).read_bytes(), "reject", name, "corpus",
-                                  problem=(what["row"], what["column"])))
+            found.append(
+                Delivery(
+                    kind,
+                    name,
+                    (CORPUS / name).read_bytes(),
+                    "reject",
+                    name,
+                    "corpus",
+                    problem=(what["row"], what["column"]),
+                )
+            )
     return found
 
 
@@ -716,8 +946,9 @@ def run_mixed(root: Path, bad: list[Delivery]) -> None:
         "energy_good.csv": landing.energy("energy_good.csv", [["P1", m, "electricity", "100", "kWh"] for m in PERIODS]),
         "production_good.csv": landing.production("production_good.csv", [["P1", m, "10", "t"] for m in PERIODS]),
         "waste_good.csv": landing.waste("waste_good.csv", [["P1", m, "sludge", "recycled", "1", "t"] for m in PERIODS]),
-        "chemicals_good.csv": landing.chemicals("chemicals_good.csv",
-                                                [["P1", m, "toluene", "", "air", "2", "kg"] for m in PERIODS]),
+        "chemicals_good.csv": landing.chemicals(
+            "chemicals_good.csv", [["P1", m, "toluene", "", "air", "2", "kg"] for m in PERIODS]
+        ),
     }
     names = []
     for position, delivery in enumerate(bad):
@@ -732,7 +963,8 @@ def run_mixed(root: Path, bad: list[Delivery]) -> None:
     assert set(rejections.file) == set(names) and (rejections.reason.str.len() > 0).all()
     for kind in COLUMNS:
         sources = landing.query(
-            f"select distinct d.source_file from raw_{kind} r join delivery d using (delivery_id)").source_file
+            f"select distinct d.source_file from raw_{kind} r join delivery d using (delivery_id)"
+        ).source_file
         assert set(sources) == {f"{kind}_good.csv"}, f"raw {kind} rows from a rejected file: {set(sources)}"
     # 12 months x 100 kWh x 0.00976 GJ/kWh over 12 x 10 t: the bad files changed no figure.
     assert landing.kpi("energy_intensity", 2017).value == pytest.approx(0.0976, rel=1e-12)
@@ -742,11 +974,22 @@ def test_a_run_with_every_rejected_corpus_file_among_good_ones_completes(tmp_pat
     run_mixed(tmp_path, [d for d in corpus_deliveries() if d.expect == "reject"])
 
 
-@settings(max_examples=20 if SOAK else 3, derandomize=True, database=None, deadline=None,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-@given(bad=st.lists(st.one_of(*(deliveries(kind) for kind in COLUMNS)).filter(lambda d: d.expect == "reject"),
-                    min_size=3, max_size=6, unique_by=lambda d: d.content))
+@settings(
+    max_examples=20 if SOAK else 3,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+@given(
+    bad=st.lists(
+        st.one_of(*(deliveries(kind) for kind in COLUMNS)).filter(lambda d: d.expect == "reject"),
+        min_size=3,
+        max_size=6,
+        unique_by=lambda d: d.content,
+    )
+)
 def test_runs_with_fuzzed_bad_files_among_good_ones_load_the_good_and_reject_the_bad_whole(bad):
     with tempfile.TemporaryDirectory() as root:
         run_mixed(Path(root), bad)
@@ -755,11 +998,23 @@ def test_runs_with_fuzzed_bad_files_among_good_ones_load_the_good_and_reject_the
 # --- file systems: names as bytes, unreadable files (issue 18) -------------------------------
 
 
-@settings(max_examples=20 if SOAK else 3, derandomize=True, database=None, deadline=None,
-          phases=[Phase.explicit, Phase.generate], suppress_health_check=[HealthCheck.too_slow])
-@given(names=st.lists(st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\x00" not in b),
-                      min_size=2, max_size=6, unique=True),
-       unreadable=st.integers(0, 5))
+@settings(
+    max_examples=20 if SOAK else 3,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    names=st.lists(
+        st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\x00" not in b),
+        min_size=2,
+        max_size=6,
+        unique=True,
+    ),
+    unreadable=st.integers(0, 5),
+)
 def test_runs_with_byte_file_names_and_an_unreadable_file_complete(names, unreadable):
     """Names as old zip tools and SMB shares leave them (any bytes), and one file that cannot be
     opened: the good files load, every odd one is listed once with a reason, nothing crashes."""

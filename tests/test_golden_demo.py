@@ -86,13 +86,22 @@ def test_the_fy2017_report_pack_table_reads_as_the_seed_table(demo_run, tmp_path
     table = report_pack.results_table(kpi_results, 2017, registry).set_index("FY2017 measures (planned)")
     expected = {
         # planned (FY2017), result, self-assessment, planned for FY2018: the seed's figures
-        "Reduce energy per production unit (11.5% compared to base year FY2005)":
-            ("(6.6% compared to base year FY2005)", "*", "(13% compared to base year FY2005)"),
-        "Reduce waste and valuables per production unit (7.5% compared to base year FY2005)":
-            ("(11% compared to base year FY2005)", "***", "(8% compared to base year FY2005)"),
+        "Reduce energy per production unit (11.5% compared to base year FY2005)": (
+            "(6.6% compared to base year FY2005)",
+            "*",
+            "(13% compared to base year FY2005)",
+        ),
+        "Reduce waste and valuables per production unit (7.5% compared to base year FY2005)": (
+            "(11% compared to base year FY2005)",
+            "***",
+            "(8% compared to base year FY2005)",
+        ),
         "Increase the recycling rate (72%)": ("(79%)", "***", "(74%)"),
-        "Reduce chemical emissions per production unit (32% compared to base year FY2006)":
-            ("(19% compared to base year FY2006)", "*", "(34% compared to base year FY2006)"),
+        "Reduce chemical emissions per production unit (32% compared to base year FY2006)": (
+            "(19% compared to base year FY2006)",
+            "*",
+            "(34% compared to base year FY2006)",
+        ),
     }
     for planned, (result, rating, next_year) in expected.items():
         row = table.loc[planned]
@@ -119,10 +128,18 @@ def test_a_v1_only_landing_gives_the_v1_rows_of_before_byte_for_byte(tmp_path):
     from envkpi.settings import Settings
 
     landing = tmp_path / "landing"
-    shutil.copytree(DEMO_LANDING, landing,  # copy2 keeps the delivery times
-                    ignore=lambda folder, names: [n for n in names if n.split("_")[0] in V2_KINDS])
-    settings = Settings().with_overrides(landing=landing, warehouse=tmp_path / "w.duckdb", reports=tmp_path / "reports",
-                                         snapshot=tmp_path / "snapshot", data_docs=False)
+    shutil.copytree(
+        DEMO_LANDING,
+        landing,  # copy2 keeps the delivery times
+        ignore=lambda folder, names: [n for n in names if n.split("_")[0] in V2_KINDS],
+    )
+    settings = Settings().with_overrides(
+        landing=landing,
+        warehouse=tmp_path / "w.duckdb",
+        reports=tmp_path / "reports",
+        snapshot=tmp_path / "snapshot",
+        data_docs=False,
+    )
     run(settings, publish_snapshot=False, annual_report=False)
 
     def rows(path):

@@ -25,12 +25,15 @@ def accepted(landing, kind: str) -> pd.DataFrame:
 
 def test_file_with_errors_is_rejected_whole_and_its_rows_named(landing):
     landing.plants(TWO_PLANTS)
-    landing.energy("energy_P1.csv", [
-        ["P1", "2017-04", "electricity", "100", "kWh"],   # row 2: fine
-        ["P1", "2017-13", "electricity", "100", "kWh"],   # row 3: bad period
-        ["P1", "2017-05", "electricity", "100", "kWh"],   # row 4: fine
-        ["P1", "2017-06", "electricity", "-1", "kWh"],    # row 5: negative
-    ])
+    landing.energy(
+        "energy_P1.csv",
+        [
+            ["P1", "2017-04", "electricity", "100", "kWh"],  # row 2: fine
+            ["P1", "2017-13", "electricity", "100", "kWh"],  # row 3: bad period
+            ["P1", "2017-05", "electricity", "100", "kWh"],  # row 4: fine
+            ["P1", "2017-06", "electricity", "-1", "kWh"],  # row 5: negative
+        ],
+    )
     landing.energy("energy_P2.csv", [["P2", "2017-04", "electricity", "50", "kWh"]])
     result = landing.run()
 
@@ -52,27 +55,38 @@ def test_a_failing_value_names_every_row_of_every_file_that_holds_it(landing):
     """GX judges each distinct value once (validation.py); the verdict must still reach every
     row with that value, in each file, and rows with other values must not be named."""
     landing.plants(TWO_PLANTS)
-    landing.energy("energy_a.csv", [
-        ["PX", "2017-04", "electricity", "100", "kWh"],   # row 2: unknown plant
-        ["P1", "2017-05", "electricity", "7..5", "kWh"],  # row 3: not a number
-        ["PX", "2017-06", "electricity", "100", "kWh"],   # row 4: the same unknown plant
-        ["", "2017-07", "electricity", "100", "kWh"],     # row 5: empty plant
-    ])
-    landing.energy("energy_b.csv", [
-        ["P2", "2017-04", "electricity", "7..5", "kWh"],  # row 2: the same bad number
-        ["P2", "2017-05", "electricity", "100", "kWh"],   # row 3: fine
-        ["", "2017-06", "electricity", "100", "kWh"],     # row 4: empty plant
-    ])
+    landing.energy(
+        "energy_a.csv",
+        [
+            ["PX", "2017-04", "electricity", "100", "kWh"],  # row 2: unknown plant
+            ["P1", "2017-05", "electricity", "7..5", "kWh"],  # row 3: not a number
+            ["PX", "2017-06", "electricity", "100", "kWh"],  # row 4: the same unknown plant
+            ["", "2017-07", "electricity", "100", "kWh"],  # row 5: empty plant
+        ],
+    )
+    landing.energy(
+        "energy_b.csv",
+        [
+            ["P2", "2017-04", "electricity", "7..5", "kWh"],  # row 2: the same bad number
+            ["P2", "2017-05", "electricity", "100", "kWh"],  # row 3: fine
+            ["", "2017-06", "electricity", "100", "kWh"],  # row 4: empty plant
+        ],
+    )
     landing.energy("energy_c.csv", [["P1", "2017-04", "electricity", "100", "kWh"]])
     result = landing.run()
 
     assert sorted(result.ingest.rejected) == ["energy_a.csv", "energy_b.csv"]
     named = landing.rejections()[["file", "row", "column", "value"]].values.tolist()
-    assert sorted(named) == sorted([
-        ["energy_a.csv", "2", "plant_id", "PX"], ["energy_a.csv", "3", "quantity", "7..5"],
-        ["energy_a.csv", "4", "plant_id", "PX"], ["energy_a.csv", "5", "plant_id", ""],
-        ["energy_b.csv", "2", "quantity", "7..5"], ["energy_b.csv", "4", "plant_id", ""],
-    ])
+    assert sorted(named) == sorted(
+        [
+            ["energy_a.csv", "2", "plant_id", "PX"],
+            ["energy_a.csv", "3", "quantity", "7..5"],
+            ["energy_a.csv", "4", "plant_id", "PX"],
+            ["energy_a.csv", "5", "plant_id", ""],
+            ["energy_b.csv", "2", "quantity", "7..5"],
+            ["energy_b.csv", "4", "plant_id", ""],
+        ]
+    )
     assert accepted(landing, "energy").plant_id.tolist() == ["P1"]
 
 
@@ -85,23 +99,38 @@ def test_verdicts_hold_across_batches_kinds_and_the_validation_worker(landing, m
 
     monkeypatch.setattr(envkpi.ingest.deliveries, "BATCH_BYTES", 1)
     landing.plants(TWO_PLANTS)
-    landing.energy("energy_a.csv", [["P1", "2017-04", "electricity", "100", "kWh"],
-                                    ["PX", "2017-04", "electricity", "100", "kWh"]])       # row 3
-    landing.energy("energy_b.csv", [["PX", "2017-05", "electricity", "100", "kWh"],        # row 2
-                                    ["P2", "2017-05", "electricity", "100", "kWh"]])
+    landing.energy(
+        "energy_a.csv", [["P1", "2017-04", "electricity", "100", "kWh"], ["PX", "2017-04", "electricity", "100", "kWh"]]
+    )  # row 3
+    landing.energy(
+        "energy_b.csv",
+        [
+            ["PX", "2017-05", "electricity", "100", "kWh"],  # row 2
+            ["P2", "2017-05", "electricity", "100", "kWh"],
+        ],
+    )
     landing.energy("energy_c.csv", [["P2", "2017-06", "electricity", "100", "kWh"]])
-    landing.waste("waste_a.csv", [["PX", "2017-04", "paper", "recycled", "5", "t"],          # row 2
-                                  ["P1", "2017-04", "paper", "recycled", "5", "t"],
-                                  ["P1", "2017-05", "paper", "recycled", "2e15", "t"]])      # row 4
+    landing.waste(
+        "waste_a.csv",
+        [
+            ["PX", "2017-04", "paper", "recycled", "5", "t"],  # row 2
+            ["P1", "2017-04", "paper", "recycled", "5", "t"],
+            ["P1", "2017-05", "paper", "recycled", "2e15", "t"],
+        ],
+    )  # row 4
     landing.production("production_a.csv", [["P1", "2017-04", "10", "t"], ["P2", "2017-04", "10", "t"]])
     result = landing.run(validation_process_mb=validation_process_mb)
 
     assert sorted(result.ingest.rejected) == ["energy_a.csv", "energy_b.csv", "waste_a.csv"]
     named = landing.rejections()[["file", "row", "column", "value"]].values.tolist()
-    assert sorted(named) == sorted([
-        ["energy_a.csv", "3", "plant_id", "PX"], ["energy_b.csv", "2", "plant_id", "PX"],
-        ["waste_a.csv", "2", "plant_id", "PX"], ["waste_a.csv", "4", "quantity", "2e15"],
-    ])
+    assert sorted(named) == sorted(
+        [
+            ["energy_a.csv", "3", "plant_id", "PX"],
+            ["energy_b.csv", "2", "plant_id", "PX"],
+            ["waste_a.csv", "2", "plant_id", "PX"],
+            ["waste_a.csv", "4", "quantity", "2e15"],
+        ]
+    )
     assert sorted(result.ingest.loaded) == ["energy_c.csv", "plants.csv", "production_a.csv"]
     assert accepted(landing, "production").plant_id.tolist() == ["P1", "P2"]
 
@@ -116,20 +145,53 @@ def test_verdicts_hold_across_batches_kinds_and_the_validation_worker(landing, m
         (ENERGY, ["P1", "2017-04", "electricity", "1,234", "kWh"], "quantity", "not a number"),
         (ENERGY, ["P1", "2017-04", "electricity", "", "kWh"], "quantity", "empty"),
         (ENERGY, ["P1", "2017-04", "unobtainium", "1", "kWh"], "energy_type", "no conversion factor"),
-        (ENERGY, ["P1", "2017-04", "electricity", "1", "furlong"], "unit", "no conversion factor for electricity: use one of"),
+        (
+            ENERGY,
+            ["P1", "2017-04", "electricity", "1", "furlong"],
+            "unit",
+            "no conversion factor for electricity: use one of",
+        ),
         (["plant_id", "period", "quantity", "unit"], ["P1", "2017-04", "1", "lb"], "unit", "unknown unit"),
-        (["plant_id", "period", "waste_type", "treatment", "quantity", "unit"],
-         ["P1", "2017-04", "sludge", "buried", "1", "t"], "treatment", "unknown treatment"),
-        (["plant_id", "period", "substance", "medium", "quantity", "unit"],
-         ["P1", "2017-04", "toluene", "space", "1", "kg"], "medium", "unknown medium"),
-        (["plant_id", "period", "substance", "medium", "quantity", "unit"],
-         ["P1", "2017-04", "toluene", "air", "1", "lb"], "unit", "unknown unit"),
-        (["plant_id", "period", "energy_type", "unit"], ["P1", "2017-04", "electricity", "kWh"],
-         "quantity", "missing required column"),
+        (
+            ["plant_id", "period", "waste_type", "treatment", "quantity", "unit"],
+            ["P1", "2017-04", "sludge", "buried", "1", "t"],
+            "treatment",
+            "unknown treatment",
+        ),
+        (
+            ["plant_id", "period", "substance", "medium", "quantity", "unit"],
+            ["P1", "2017-04", "toluene", "space", "1", "kg"],
+            "medium",
+            "unknown medium",
+        ),
+        (
+            ["plant_id", "period", "substance", "medium", "quantity", "unit"],
+            ["P1", "2017-04", "toluene", "air", "1", "lb"],
+            "unit",
+            "unknown unit",
+        ),
+        (
+            ["plant_id", "period", "energy_type", "unit"],
+            ["P1", "2017-04", "electricity", "kWh"],
+            "quantity",
+            "missing required column",
+        ),
     ],
-    ids=["unknown-plant", "bad-period", "negative", "non-numeric", "thousands-separator", "empty-quantity",
-         "unknown-energy-type", "energy-unit-without-factor", "unknown-production-unit", "unknown-treatment",
-         "unknown-medium", "unknown-chemical-unit", "missing-column"],
+    ids=[
+        "unknown-plant",
+        "bad-period",
+        "negative",
+        "non-numeric",
+        "thousands-separator",
+        "empty-quantity",
+        "unknown-energy-type",
+        "energy-unit-without-factor",
+        "unknown-production-unit",
+        "unknown-treatment",
+        "unknown-medium",
+        "unknown-chemical-unit",
+        "missing-column",
+    ],
 )
 def test_each_contract_error_rejects_the_file(landing, header, row, column, reason):
     kind = {"energy_type": "energy", "treatment": "waste", "medium": "chemicals"}
@@ -149,23 +211,31 @@ def test_each_contract_error_rejects_the_file(landing, header, row, column, reas
 
 def test_duplicate_key_rows_that_disagree_reject_the_file(landing):
     landing.plants(TWO_PLANTS)
-    landing.energy("energy_dup.csv", [
-        ["P1", "2017-04", "electricity", "100", "kWh"],
-        ["P1", "2017-04", "city_gas", "7", "m3"],
-        ["P1", "2017-04", "electricity", "120", "kWh"],  # row 4 repeats row 2's key with another quantity
-    ])
+    landing.energy(
+        "energy_dup.csv",
+        [
+            ["P1", "2017-04", "electricity", "100", "kWh"],
+            ["P1", "2017-04", "city_gas", "7", "m3"],
+            ["P1", "2017-04", "electricity", "120", "kWh"],  # row 4 repeats row 2's key with another quantity
+        ],
+    )
     landing.run()
     rejections = landing.rejections()
-    assert rejections[["file", "row", "column", "value"]].values.tolist() == [["energy_dup.csv", "4", "quantity", "120"]]
+    assert rejections[["file", "row", "column", "value"]].values.tolist() == [
+        ["energy_dup.csv", "4", "quantity", "120"]
+    ]
     assert "row 2" in rejections.reason[0]
 
 
 def test_identical_duplicate_rows_count_once(landing):
     landing.plants(TWO_PLANTS)
-    landing.energy("energy_P1.csv", [
-        ["P1", "2017-04", "electricity", "100", "kWh"],
-        ["P1", "2017-04", "electricity", "100", "kWh"],
-    ])
+    landing.energy(
+        "energy_P1.csv",
+        [
+            ["P1", "2017-04", "electricity", "100", "kWh"],
+            ["P1", "2017-04", "electricity", "100", "kWh"],
+        ],
+    )
     landing.production("production_P1.csv", [["P1", "2017-04", "1", "t"]])
     landing.run()
     # Both rows stay in the raw layer as delivered; the figure counts the record once:
@@ -179,13 +249,16 @@ def test_identical_duplicate_rows_count_once(landing):
 
 def test_redelivery_replaces_only_the_months_it_covers(landing):
     landing.plants(TWO_PLANTS)
-    landing.energy("energy_P1_q1.csv", [
-        ["P1", "2017-04", "electricity", "100", "kWh"],
-        ["P1", "2017-05", "electricity", "200", "kWh"],
-        ["P1", "2017-05", "city_gas", "20", "m3"],
-        ["P1", "2017-06", "electricity", "300", "kWh"],
-        ["P2", "2017-05", "electricity", "999", "kWh"],
-    ])
+    landing.energy(
+        "energy_P1_q1.csv",
+        [
+            ["P1", "2017-04", "electricity", "100", "kWh"],
+            ["P1", "2017-05", "electricity", "200", "kWh"],
+            ["P1", "2017-05", "city_gas", "20", "m3"],
+            ["P1", "2017-06", "electricity", "300", "kWh"],
+            ["P2", "2017-05", "electricity", "999", "kWh"],
+        ],
+    )
     landing.run()
     # A restatement of P1's May only: it states the whole truth for (energy, P1, 2017-05).
     landing.energy("energy_P1_2017-05_restated.csv", [["P1", "2017-05", "electricity", "250", "kWh"]])
@@ -213,9 +286,16 @@ def test_superseded_rows_stay_queryable(landing):
     )
     assert lineage.values.tolist() == [
         ["energy_first.csv", hashlib.sha256(first.read_bytes()).hexdigest(), 2, "superseded"],
-        ["energy_second.csv", hashlib.sha256((landing.path / "energy_second.csv").read_bytes()).hexdigest(), 2, "current"],
+        [
+            "energy_second.csv",
+            hashlib.sha256((landing.path / "energy_second.csv").read_bytes()).hexdigest(),
+            2,
+            "current",
+        ],
     ]
-    old = landing.query("select quantity from raw_energy join delivery using (delivery_id) where source_file = 'energy_first.csv'")
+    old = landing.query(
+        "select quantity from raw_energy join delivery using (delivery_id) where source_file = 'energy_first.csv'"
+    )
     assert old.quantity.tolist() == ["100"]
 
 
@@ -233,7 +313,8 @@ def test_files_in_one_run_apply_in_order_of_modification_time_then_name(landing)
         os.utime(landing.path / name, (1_000_000_200, 1_000_000_200))
     landing.run()
     assert accepted(landing, "energy")[["plant_id", "quantity"]].astype(str).values.tolist() == [
-        ["P1", "2.0"], ["P2", "4.0"],
+        ["P1", "2.0"],
+        ["P2", "4.0"],
     ]
 
 
@@ -267,8 +348,11 @@ def test_a_night_that_accepts_nothing_rebuilds_no_derived_table(landing, monkeyp
 
     built: list[str] = []
     execute_file = envkpi.warehouse.database.execute_file
-    monkeypatch.setattr(envkpi.warehouse.database, "execute_file",
-                        lambda connection, name, *rest: (built.append(name), execute_file(connection, name, *rest))[1])
+    monkeypatch.setattr(
+        envkpi.warehouse.database,
+        "execute_file",
+        lambda connection, name, *rest: (built.append(name), execute_file(connection, name, *rest))[1],
+    )
     layers = set(envkpi.warehouse.database.DERIVED_TABLES[2:])
     landing.plants(TWO_PLANTS)
     landing.energy("energy_P1.csv", [["P1", "2017-04", "electricity", "100", "kWh"]])
@@ -304,8 +388,9 @@ def test_the_same_content_under_another_name_is_not_counted_twice(landing):
     landing.run()
     landing.energy("energy_P1_copy.csv", rows)
     result = landing.run()
-    assert result.ingest.unchanged == ["plants.csv", "energy_P1.csv", "energy_P1_copy.csv"] or \
-        sorted(result.ingest.unchanged) == ["energy_P1.csv", "energy_P1_copy.csv", "plants.csv"]
+    assert result.ingest.unchanged == ["plants.csv", "energy_P1.csv", "energy_P1_copy.csv"] or sorted(
+        result.ingest.unchanged
+    ) == ["energy_P1.csv", "energy_P1_copy.csv", "plants.csv"]
     assert landing.query("select count(*) n from raw_energy").n[0] == 1
 
 
@@ -381,15 +466,22 @@ def test_a_rejected_file_is_not_checked_again_until_what_it_failed_against_chang
 
     read: list[str] = []
     read_landed = envkpi.ingest.deliveries.read_landed
-    monkeypatch.setattr(envkpi.ingest.deliveries, "read_landed", lambda landed: (read.append(landed.relative), read_landed(landed))[1])
+    monkeypatch.setattr(
+        envkpi.ingest.deliveries, "read_landed", lambda landed: (read.append(landed.relative), read_landed(landed))[1]
+    )
     landing.plants([TWO_PLANTS[0]])
-    landing.energy("energy_P2.csv", [["P2", "2017-04", "electricity", "5", "kWh"],
-                                     ["P2", "2017-05", "electricity", "6", "kWh"]])
+    landing.energy(
+        "energy_P2.csv", [["P2", "2017-04", "electricity", "5", "kWh"], ["P2", "2017-05", "electricity", "6", "kWh"]]
+    )
     landing.energy("energy_P1_bad.csv", [["P1", "2017-13", "electricity", "-1", "kWh"]])
     # By hand: both rows of energy_P2.csv name a plant not in the boundary; the other file's row 2
     # has a month 13 and a negative quantity.
-    expected = [["energy_P2.csv", 2, "plant_id", "P2"], ["energy_P2.csv", 3, "plant_id", "P2"],
-                ["energy_P1_bad.csv", 2, "period", "2017-13"], ["energy_P1_bad.csv", 2, "quantity", "-1"]]
+    expected = [
+        ["energy_P2.csv", 2, "plant_id", "P2"],
+        ["energy_P2.csv", 3, "plant_id", "P2"],
+        ["energy_P1_bad.csv", 2, "period", "2017-13"],
+        ["energy_P1_bad.csv", 2, "quantity", "-1"],
+    ]
 
     first_validators = CountingValidators(landing.settings)
     first = _ingest(landing, first_validators)
@@ -411,12 +503,16 @@ def test_a_rejected_file_is_not_checked_again_until_what_it_failed_against_chang
     third = _ingest(landing, third_validators, fewer)
     assert sorted(third_validators.validated) == sorted(read) == ["energy_P1_bad.csv", "energy_P2.csv"]
     assert third.rejections()[["file", "column", "value"]].values.tolist()[:2] == [
-        ["energy_P2.csv", "plant_id", "P2"], ["energy_P2.csv", "", "1 more"]]
+        ["energy_P2.csv", "plant_id", "P2"],
+        ["energy_P2.csv", "", "1 more"],
+    ]
 
     # The plant it lacked arrives: energy_P2.csv is checked again, against the new boundary, and
     # loads; the other file is checked again too and stays rejected for its own problems.
-    assert _ingest(landing, CountingValidators(landing.settings)).rejections().values.tolist() == \
-        first.rejections().values.tolist()
+    assert (
+        _ingest(landing, CountingValidators(landing.settings)).rejections().values.tolist()
+        == first.rejections().values.tolist()
+    )
     landing.plants(TWO_PLANTS, name="plants_v2.csv")
     read.clear()
     last_validators = CountingValidators(landing.settings)
@@ -444,7 +540,9 @@ def test_a_file_whose_content_was_loaded_is_not_checked_again_when_touched_or_co
     # The next night knows both by their status: nothing is read, no validator is built.
     read: list[str] = []
     read_landed = envkpi.ingest.deliveries.read_landed
-    monkeypatch.setattr(envkpi.ingest.deliveries, "read_landed", lambda landed: (read.append(landed.relative), read_landed(landed))[1])
+    monkeypatch.setattr(
+        envkpi.ingest.deliveries, "read_landed", lambda landed: (read.append(landed.relative), read_landed(landed))[1]
+    )
     validators = CountingValidators(landing.settings)
     summary = _ingest(landing, validators)
     assert (read, validators.built) == ([], 0)
@@ -496,11 +594,27 @@ def test_rows_of_many_files_come_out_trimmed_in_order_whatever_path_read_them(tm
     from envkpi.ingest.readers import read_deliveries
 
     files = {  # name: (header, rows, encoding); write_csv ends lines with CRLF
-        "a.csv": (ENERGY, [[" P1", "2017-04 ", "electricity", " 1 ", "kWh"], ["P1", "2017-05", "  ", "2", "kWh"]], "utf-8"),
+        "a.csv": (
+            ENERGY,
+            [[" P1", "2017-04 ", "electricity", " 1 ", "kWh"], ["P1", "2017-05", "  ", "2", "kWh"]],
+            "utf-8",
+        ),
         "b.csv": (ENERGY, [["P2", "2017-04", "gas", "3", "m3"]], "utf-8"),
         "c.csv": (ENERGY, [["\u3000P1\u3000", "2017-06", "electricity", "4", "kWh"]], "cp932"),
-        "d.csv": (ENERGY, [["P1", "2017-07", "electricity", "5", ""], ["", "", "", "", ""], ["P1", "2017-08", "electricity", "6", "kWh"]], "utf-8"),
-        "e.csv": (ENERGY + ["comment"], [["P2", "2017-05", "gas", "7", "m3", " meter swap "], ["P2", "2017-06", "gas", "8", "m3", ""]], "utf-8"),
+        "d.csv": (
+            ENERGY,
+            [
+                ["P1", "2017-07", "electricity", "5", ""],
+                ["", "", "", "", ""],
+                ["P1", "2017-08", "electricity", "6", "kWh"],
+            ],
+            "utf-8",
+        ),
+        "e.csv": (
+            ENERGY + ["comment"],
+            [["P2", "2017-05", "gas", "7", "m3", " meter swap "], ["P2", "2017-06", "gas", "8", "m3", ""]],
+            "utf-8",
+        ),
         "f.csv": (ENERGY, [["P2", "2017-07", "gas", "\t9", "m3"]], "utf-8"),
     }
     expected = []
@@ -513,8 +627,14 @@ def test_rows_of_many_files_come_out_trimmed_in_order_whatever_path_read_them(tm
             if not any(cells):
                 continue  # a line of empty cells is no record
             extra = {h: cell.strip() for h, cell in zip(header[5:], record[5:])}
-            expected.append({"source_file": name, "source_row": number, **dict(zip(ENERGY, cells[:5])),
-                             "extra_columns": json.dumps(extra) if any(extra.values()) else None})
+            expected.append(
+                {
+                    "source_file": name,
+                    "source_row": number,
+                    **dict(zip(ENERGY, cells[:5])),
+                    "extra_columns": json.dumps(extra) if any(extra.values()) else None,
+                }
+            )
 
     tables = read_deliveries({name: tmp_path / name for name in files}, "energy")
     rows = kind_table("energy", tables).to_pylist()
@@ -555,7 +675,8 @@ def test_a_non_contract_file_is_reported_and_left_alone(landing):
 def _fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
     return {
         p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -579,11 +700,17 @@ def test_no_file_in_the_landing_folder_is_modified_moved_or_deleted(landing):
         ("energy_binary.csv", bytes(range(256)) * 4, "binary"),
         ("energy_zero.xlsx", b"", "empty file"),
         ("energy_truncated.xlsx", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "not a readable XLSX"),
-        ("energy_ragged.csv",
-         b"plant_id,period,energy_type,quantity,unit\nP1,2017-04,electricity,1,kWh\nP1,2017-05,electricity\n"
-         b"P1,2017-06,electricity,1,kWh,surprise\n", "fields but the header has 5"),
-        ("energy_latin1.csv", "plant_id,period,energy_type,quantity,unit\nP1,2017-04,électricité,1,kWh\n".encode("latin-1")
-         + b"\xff\xfe", "neither UTF-8 nor Shift_JIS"),
+        (
+            "energy_ragged.csv",
+            b"plant_id,period,energy_type,quantity,unit\nP1,2017-04,electricity,1,kWh\nP1,2017-05,electricity\n"
+            b"P1,2017-06,electricity,1,kWh,surprise\n",
+            "fields but the header has 5",
+        ),
+        (
+            "energy_latin1.csv",
+            "plant_id,period,energy_type,quantity,unit\nP1,2017-04,électricité,1,kWh\n".encode("latin-1") + b"\xff\xfe",
+            "neither UTF-8 nor Shift_JIS",
+        ),
         ("energy_quote.csv", b'plant_id,period,energy_type,quantity,unit\nP1,"2017-04,electricity,1,kWh\n', "CSV"),
     ],
     ids=["empty", "header-only", "binary", "zero-byte-xlsx", "truncated-xlsx", "ragged", "bad-encoding", "open-quote"],
@@ -606,7 +733,7 @@ def test_ragged_rows_are_named_by_their_spreadsheet_row(landing):
         b"plant_id,period,energy_type,quantity,unit\n"
         b'P1,2017-04,electricity,"1",kWh\n'
         b'P1,2017-05,"electricity\nmeter 2",1,kWh\n'  # a quoted newline: still one spreadsheet row (3)
-        b"P1,2017-06,electricity,1\n"                # row 4: one field short
+        b"P1,2017-06,electricity,1\n"  # row 4: one field short
     )
     landing.run()
     assert landing.rejections()[["row", "value"]].values.tolist() == [["4", "4"]]
@@ -617,9 +744,13 @@ def test_ragged_rows_are_named_by_their_spreadsheet_row(landing):
 
 def test_every_raw_row_carries_file_sha256_row_and_run(landing):
     landing.plants(TWO_PLANTS)
-    path = landing.energy("deep/folder/energy_P1.csv", [
-        ["P1", "2017-04", "electricity", "1", "kWh"], ["P1", "2017-05", "electricity", "2", "kWh"],
-    ])
+    path = landing.energy(
+        "deep/folder/energy_P1.csv",
+        [
+            ["P1", "2017-04", "electricity", "1", "kWh"],
+            ["P1", "2017-05", "electricity", "2", "kWh"],
+        ],
+    )
     result = landing.run()
     lineage = landing.query(
         "select source_file, sha256, source_row, run_id from raw_row_lineage where kind = 'energy' order by source_row"
@@ -635,15 +766,23 @@ def test_every_raw_row_carries_file_sha256_row_and_run(landing):
 
 
 def _check(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "envkpi.cli", "check", *args], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, "ENVKPI_PUBLISHED": str(cwd / "no-published")})
+    return subprocess.run(
+        [sys.executable, "-m", "envkpi.cli", "check", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "ENVKPI_PUBLISHED": str(cwd / "no-published")},
+    )
 
 
 def test_check_reports_problems_without_loading_and_exits_non_zero(tmp_path):
     plants = write_csv(tmp_path / "plants.csv", PLANTS_HEADER, TWO_PLANTS)
     good = write_csv(tmp_path / "energy_good.csv", ENERGY, [["P1", "2017-04", "electricity", "1", "kWh"]])
-    bad = write_csv(tmp_path / "energy_bad.csv", ENERGY, [["P1", "2017-04", "electricity", "1", "kWh"],
-                                                         ["P9", "2017-04", "electricity", "1", "kWh"]])
+    bad = write_csv(
+        tmp_path / "energy_bad.csv",
+        ENERGY,
+        [["P1", "2017-04", "electricity", "1", "kWh"], ["P9", "2017-04", "electricity", "1", "kWh"]],
+    )
     warehouse = tmp_path / "none.duckdb"
     ok = _check(str(plants), str(good), "--warehouse", str(warehouse), cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout + ok.stderr

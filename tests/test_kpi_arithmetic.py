@@ -25,25 +25,34 @@ def approx(value):
 
 def test_units_convert_to_gj_t_and_kg(landing):
     plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-B", "", ""))
-    landing.energy("energy.csv", [
-        ["P1", "2017-04", "electricity", "1000", "kWh"],   # 9.76 GJ, 0.555 t-CO2
-        ["P1", "2017-04", "city_gas", "100", "m3"],        # 4.5 GJ, 0.223 t-CO2
-        ["P1", "2017-04", "lpg", "20", "kg"],              # 1.016 GJ, 0.06 t-CO2
-        ["P2", "2017-04", "electricity", "3", "MWh"],      # 29.28 GJ, 1.665 t-CO2
-        ["P2", "2017-04", "heavy_oil_a", "2", "kL"],       # 78.2 GJ, 5.42 t-CO2
-    ])
+    landing.energy(
+        "energy.csv",
+        [
+            ["P1", "2017-04", "electricity", "1000", "kWh"],  # 9.76 GJ, 0.555 t-CO2
+            ["P1", "2017-04", "city_gas", "100", "m3"],  # 4.5 GJ, 0.223 t-CO2
+            ["P1", "2017-04", "lpg", "20", "kg"],  # 1.016 GJ, 0.06 t-CO2
+            ["P2", "2017-04", "electricity", "3", "MWh"],  # 29.28 GJ, 1.665 t-CO2
+            ["P2", "2017-04", "heavy_oil_a", "2", "kL"],  # 78.2 GJ, 5.42 t-CO2
+        ],
+    )
     landing.production("production.csv", [["P1", "2017-04", "10", "t"], ["P2", "2017-04", "2500", "kg"]])
-    landing.waste("waste.csv", [
-        ["P1", "2017-04", "sludge", "recycled", "1.5", "t"],
-        ["P1", "2017-04", "scrap metal", "valuable", "250", "kg"],
-        ["P1", "2017-04", "plastics", "incinerated", "0.5", "t"],
-        ["P2", "2017-04", "slag", "landfilled", "100", "kg"],
-    ])
-    landing.chemicals("chemicals.csv", [
-        ["P1", "2017-04", "toluene", "108-88-3", "air", "2", "kg"],
-        ["P1", "2017-04", "xylene", "1330-20-7", "water", "500", "g"],
-        ["P2", "2017-04", "hydrogen fluoride", "7664-39-3", "air", "0.001", "t"],
-    ])
+    landing.waste(
+        "waste.csv",
+        [
+            ["P1", "2017-04", "sludge", "recycled", "1.5", "t"],
+            ["P1", "2017-04", "scrap metal", "valuable", "250", "kg"],
+            ["P1", "2017-04", "plastics", "incinerated", "0.5", "t"],
+            ["P2", "2017-04", "slag", "landfilled", "100", "kg"],
+        ],
+    )
+    landing.chemicals(
+        "chemicals.csv",
+        [
+            ["P1", "2017-04", "toluene", "108-88-3", "air", "2", "kg"],
+            ["P1", "2017-04", "xylene", "1330-20-7", "water", "500", "g"],
+            ["P2", "2017-04", "hydrogen fluoride", "7664-39-3", "air", "0.001", "t"],
+        ],
+    )
     landing.run()
 
     production_t = 10 + 2.5
@@ -68,8 +77,13 @@ def test_the_largest_accepted_quantities_sum_exactly_without_overflow(landing):
     """Quantities up to 10^15 are accepted: a plant-month of them must not overflow the exact
     decimals the build multiplies and sums in (masses are summed before they are converted)."""
     plants(landing, ("P1", "BU-A", "", ""))
-    landing.energy("energy.csv", [["P1", "2017-04", "heavy_oil_a", "1e15", "kL"],     # 3.91e16 GJ
-                                  ["P1", "2017-04", "electricity", "1e15", "MWh"]])   # 9.76e15 GJ
+    landing.energy(
+        "energy.csv",
+        [
+            ["P1", "2017-04", "heavy_oil_a", "1e15", "kL"],  # 3.91e16 GJ
+            ["P1", "2017-04", "electricity", "1e15", "MWh"],
+        ],
+    )  # 9.76e15 GJ
     landing.production("production.csv", [["P1", "2017-04", "1e15", "t"]])
     landing.waste("waste.csv", [["P1", "2017-04", f"waste {i}", "recycled", "1e15", "t"] for i in range(10)])
     landing.chemicals("chemicals.csv", [["P1", "2017-04", f"substance {i}", "", "air", "1e15", "t"] for i in range(15)])
@@ -87,8 +101,11 @@ def test_each_energy_amount_is_rounded_to_10_decimals_half_away_from_zero(landin
     at the 11th decimal: each of three rows counts 0.0000000001 GJ, 3e-10 in all (rounding the sum
     instead would give 2e-10, not rounding 1.5e-10, rounding half to even 0)."""
     plants(landing, ("P1", "BU-A", "", ""))
-    landing.csv("factors.csv", ["energy_type", "unit", "gj_per_unit", "source", "valid_from_fy", "valid_to_fy"],
-                [[f"gas {i}", "Nm3", "0.000000005", "site table", "", ""] for i in range(3)])
+    landing.csv(
+        "factors.csv",
+        ["energy_type", "unit", "gj_per_unit", "source", "valid_from_fy", "valid_to_fy"],
+        [[f"gas {i}", "Nm3", "0.000000005", "site table", "", ""] for i in range(3)],
+    )
     landing.energy("energy.csv", [["P1", "2017-04", f"gas {i}", "0.01", "Nm3"] for i in range(3)])
     landing.production("production.csv", [["P1", "2017-04", "1", "t"]])
     result = landing.run()
@@ -98,13 +115,17 @@ def test_each_energy_amount_is_rounded_to_10_decimals_half_away_from_zero(landin
 
 def test_a_scope_sums_numerators_and_denominators_and_never_averages_plant_ratios(landing):
     plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-A", "", ""), ("P3", "BU-B", "", ""))
-    landing.energy("energy.csv", [
-        ["P1", "2017-04", "electricity", "1000", "kWh"],
-        ["P2", "2017-04", "electricity", "3000", "kWh"],
-        ["P3", "2017-04", "electricity", "500", "kWh"],
-    ])
-    landing.production("production.csv", [["P1", "2017-04", "10", "t"], ["P2", "2017-04", "2.5", "t"],
-                                          ["P3", "2017-04", "4", "t"]])
+    landing.energy(
+        "energy.csv",
+        [
+            ["P1", "2017-04", "electricity", "1000", "kWh"],
+            ["P2", "2017-04", "electricity", "3000", "kWh"],
+            ["P3", "2017-04", "electricity", "500", "kWh"],
+        ],
+    )
+    landing.production(
+        "production.csv", [["P1", "2017-04", "10", "t"], ["P2", "2017-04", "2.5", "t"], ["P3", "2017-04", "4", "t"]]
+    )
     landing.run()
     bu_a = landing.kpi("energy_intensity", 2017, "BU-A")
     assert bu_a.value == approx((9.76 + 29.28) / 12.5)
@@ -115,8 +136,9 @@ def test_a_scope_sums_numerators_and_denominators_and_never_averages_plant_ratio
 
 def test_fiscal_years_start_in_april_by_default(landing):
     plants(landing, ("P1", "BU-A", "", ""))
-    landing.energy("energy.csv", [["P1", "2018-03", "electricity", "1000", "kWh"],
-                                  ["P1", "2018-04", "electricity", "1000", "kWh"]])
+    landing.energy(
+        "energy.csv", [["P1", "2018-03", "electricity", "1000", "kWh"], ["P1", "2018-04", "electricity", "1000", "kWh"]]
+    )
     landing.production("production.csv", [["P1", "2018-03", "10", "t"], ["P1", "2018-04", "20", "t"]])
     landing.run()
     assert landing.kpi("energy_intensity", 2017).value == approx(9.76 / 10)  # 2018-03 is the last month of FY2017
@@ -125,8 +147,9 @@ def test_fiscal_years_start_in_april_by_default(landing):
 
 def test_the_fiscal_year_start_month_is_a_setting(landing):
     plants(landing, ("P1", "BU-A", "", ""))
-    landing.energy("energy.csv", [["P1", "2018-03", "electricity", "1000", "kWh"],
-                                  ["P1", "2018-04", "electricity", "1000", "kWh"]])
+    landing.energy(
+        "energy.csv", [["P1", "2018-03", "electricity", "1000", "kWh"], ["P1", "2018-04", "electricity", "1000", "kWh"]]
+    )
     landing.production("production.csv", [["P1", "2018-03", "10", "t"], ["P1", "2018-04", "20", "t"]])
     landing.run(fiscal_year_start_month=1)
     row = landing.kpi("energy_intensity", 2018)
@@ -136,8 +159,13 @@ def test_the_fiscal_year_start_month_is_a_setting(landing):
 
 def test_each_month_converts_with_the_factor_valid_in_its_fiscal_year(landing):
     plants(landing, ("P1", "BU-A", "", ""))
-    landing.energy("energy.csv", [["P1", "2023-03", "electricity", "1000", "kWh"],   # FY2022: 9.76 GJ/MWh
-                                  ["P1", "2023-04", "electricity", "1000", "kWh"]])  # FY2023: 8.64 GJ/MWh
+    landing.energy(
+        "energy.csv",
+        [
+            ["P1", "2023-03", "electricity", "1000", "kWh"],  # FY2022: 9.76 GJ/MWh
+            ["P1", "2023-04", "electricity", "1000", "kWh"],
+        ],
+    )  # FY2023: 8.64 GJ/MWh
     landing.production("production.csv", [["P1", "2023-03", "1", "t"], ["P1", "2023-04", "1", "t"]])
     landing.run()
     assert landing.kpi("energy_intensity", 2022).numerator == approx(9.76)
@@ -146,12 +174,22 @@ def test_each_month_converts_with_the_factor_valid_in_its_fiscal_year(landing):
 
 def test_a_delivered_factor_replaces_the_shipped_one_for_its_years_only(landing):
     plants(landing, ("P1", "BU-A", "", ""))
-    landing.csv("factors.csv", ["energy_type", "unit", "gj_per_unit", "source", "valid_from_fy", "valid_to_fy"],
-                [["electricity", "kWh", "0.0036", "site meter, final energy", "2017", ""],
-                 ["hydrogen", "Nm3", "0.01276", "site table", "", ""]])
-    landing.energy("energy.csv", [["P1", "2016-04", "electricity", "1000", "kWh"],
-                                  ["P1", "2017-04", "electricity", "1000", "kWh"],
-                                  ["P1", "2017-04", "hydrogen", "100", "Nm3"]])
+    landing.csv(
+        "factors.csv",
+        ["energy_type", "unit", "gj_per_unit", "source", "valid_from_fy", "valid_to_fy"],
+        [
+            ["electricity", "kWh", "0.0036", "site meter, final energy", "2017", ""],
+            ["hydrogen", "Nm3", "0.01276", "site table", "", ""],
+        ],
+    )
+    landing.energy(
+        "energy.csv",
+        [
+            ["P1", "2016-04", "electricity", "1000", "kWh"],
+            ["P1", "2017-04", "electricity", "1000", "kWh"],
+            ["P1", "2017-04", "hydrogen", "100", "Nm3"],
+        ],
+    )
     landing.production("production.csv", [["P1", "2016-04", "1", "t"], ["P1", "2017-04", "1", "t"]])
     result = landing.run()
     assert result.ingest.rejected == []
@@ -161,10 +199,16 @@ def test_a_delivered_factor_replaces_the_shipped_one_for_its_years_only(landing)
 
 def test_months_outside_the_boundary_are_ignored_with_a_warning(landing):
     plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-A", "2017-06", "2017-08"))
-    landing.energy("energy.csv", [["P1", m, "electricity", "1000", "kWh"] for m in months("2017-04", "2018-03")]
-                   + [["P2", m, "electricity", "1000", "kWh"] for m in months("2017-04", "2017-09")])
-    landing.production("production.csv", [["P1", m, "1", "t"] for m in months("2017-04", "2018-03")]
-                       + [["P2", m, "1", "t"] for m in months("2017-04", "2017-09")])
+    landing.energy(
+        "energy.csv",
+        [["P1", m, "electricity", "1000", "kWh"] for m in months("2017-04", "2018-03")]
+        + [["P2", m, "electricity", "1000", "kWh"] for m in months("2017-04", "2017-09")],
+    )
+    landing.production(
+        "production.csv",
+        [["P1", m, "1", "t"] for m in months("2017-04", "2018-03")]
+        + [["P2", m, "1", "t"] for m in months("2017-04", "2017-09")],
+    )
     result = landing.run()
     assert result.ingest.rejected == []  # outside the boundary is a warning, not a rejection
     p2 = landing.kpi("energy_intensity", 2017, "P2")
@@ -174,7 +218,8 @@ def test_months_outside_the_boundary_are_ignored_with_a_warning(landing):
     assert (group.numerator, group.denominator) == (approx(15 * 9.76), approx(15))
     warnings = pd.read_csv(landing.settings.reports / "boundary_warnings.csv", dtype=str)
     assert sorted(zip(warnings.kind, warnings.period)) == sorted(
-        (kind, period) for kind in ("energy", "production") for period in ("2017-04", "2017-05", "2017-09"))
+        (kind, period) for kind in ("energy", "production") for period in ("2017-04", "2017-05", "2017-09")
+    )
 
 
 def test_completeness_counts_plant_months_with_production_and_the_kpis_own_kind(landing):
@@ -193,14 +238,18 @@ def test_a_plant_that_moves_to_another_business_unit_takes_its_history_with_it(l
     """Business-unit figures follow the plants file as it stands: a re-delivered plants file that
     moves P2 from BU-A to BU-B moves every year of P2, with no monthly file delivered again."""
     plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-A", "", ""))
-    landing.energy("energy.csv", [["P1", m, "electricity", "1000", "kWh"] for m in ("2016-04", "2017-04")]
-                   + [["P2", m, "electricity", "3000", "kWh"] for m in ("2016-04", "2017-04")])
+    landing.energy(
+        "energy.csv",
+        [["P1", m, "electricity", "1000", "kWh"] for m in ("2016-04", "2017-04")]
+        + [["P2", m, "electricity", "3000", "kWh"] for m in ("2016-04", "2017-04")],
+    )
     landing.production("production.csv", [[p, m, "1", "t"] for p in ("P1", "P2") for m in ("2016-04", "2017-04")])
     landing.run()
     assert landing.kpi("energy_intensity", 2016, "BU-A").numerator == approx(9.76 + 29.28)
 
-    landing.plants([["P1", "Plant P1", "BU-A", "JP", "", ""], ["P2", "Plant P2", "BU-B", "JP", "", ""]],
-                   name="plants_2.csv")
+    landing.plants(
+        [["P1", "Plant P1", "BU-A", "JP", "", ""], ["P2", "Plant P2", "BU-B", "JP", "", ""]], name="plants_2.csv"
+    )
     landing.run()
     for fiscal_year in (2016, 2017):
         bu_a = landing.kpi("energy_intensity", fiscal_year, "BU-A")
@@ -219,34 +268,55 @@ def test_each_accepted_plant_month_is_recorded_once_per_kind_whatever_its_plant_
     as every invisible character in key text is: see test_real_world_files.py.)"""
     odd = "A,B| C"
     plants(landing, ("P1", "BU-A", "", ""), ("工場A", "BU-A", "", ""), (odd, "BU-B", "", ""))
-    landing.energy("energy_1.csv", [["P1", "2017-04", "electricity", "1000", "kWh"],
-                                    ["P1", "2017-05", "electricity", "1000", "kWh"]])
+    landing.energy(
+        "energy_1.csv",
+        [["P1", "2017-04", "electricity", "1000", "kWh"], ["P1", "2017-05", "electricity", "1000", "kWh"]],
+    )
     landing.production("production_1.csv", [["P1", "2017-04", "1", "t"]])
-    landing.waste("waste_1.csv", [["工場A", "2017-04", "slag", "recycled", "1", "t"],
-                                  ["工場A", "2017-04", "slag", "recycled", "1", "t"]])  # an identical repeat
+    landing.waste(
+        "waste_1.csv",
+        [["工場A", "2017-04", "slag", "recycled", "1", "t"], ["工場A", "2017-04", "slag", "recycled", "1", "t"]],
+    )  # an identical repeat
     landing.chemicals("chemicals_1.csv", [[odd, "2017-06", "toluene", "108-88-3", "air", "2", "kg"]])
     landing.run()
-    landing.energy("energy_2.csv", [["P1", "2017-05", "electricity", "900", "kWh"],    # restated
-                                    ["P1", "2017-06", "electricity", "900", "kWh"]])   # new
-    landing.production("production_2.csv", [["P1", "2017-07", "not a number", "t"]])   # rejected
+    landing.energy(
+        "energy_2.csv",
+        [
+            ["P1", "2017-05", "electricity", "900", "kWh"],  # restated
+            ["P1", "2017-06", "electricity", "900", "kWh"],
+        ],
+    )  # new
+    landing.production("production_2.csv", [["P1", "2017-07", "not a number", "t"]])  # rejected
     result = landing.run()
     assert result.ingest.rejected == ["production_2.csv"]
 
     recorded = landing.query("select kind, plant_id, strftime(period_month, '%Y-%m') as period from normalised_record")
-    assert sorted(map(tuple, recorded.values.tolist())) == sorted([
-        ("energy", "P1", "2017-04"), ("energy", "P1", "2017-05"), ("energy", "P1", "2017-06"),
-        ("production", "P1", "2017-04"), ("waste", "工場A", "2017-04"), ("chemicals", odd, "2017-06"),
-    ])
+    assert sorted(map(tuple, recorded.values.tolist())) == sorted(
+        [
+            ("energy", "P1", "2017-04"),
+            ("energy", "P1", "2017-05"),
+            ("energy", "P1", "2017-06"),
+            ("production", "P1", "2017-04"),
+            ("waste", "工場A", "2017-04"),
+            ("chemicals", odd, "2017-06"),
+        ]
+    )
 
 
 def test_a_divested_plant_leaves_the_base_year_untouched(landing):
     # P2 was sold in September 2010: its FY2005 months stay in the FY2005 boundary.
     plants(landing, ("P1", "BU-A", "", ""), ("P2", "BU-A", "", "2010-09"))
-    landing.energy("energy.csv", [["P1", "2005-04", "electricity", "1000", "kWh"],
-                                  ["P2", "2005-04", "electricity", "3000", "kWh"],
-                                  ["P1", "2017-04", "electricity", "900", "kWh"]])
-    landing.production("production.csv", [["P1", "2005-04", "10", "t"], ["P2", "2005-04", "10", "t"],
-                                          ["P1", "2017-04", "10", "t"]])
+    landing.energy(
+        "energy.csv",
+        [
+            ["P1", "2005-04", "electricity", "1000", "kWh"],
+            ["P2", "2005-04", "electricity", "3000", "kWh"],
+            ["P1", "2017-04", "electricity", "900", "kWh"],
+        ],
+    )
+    landing.production(
+        "production.csv", [["P1", "2005-04", "10", "t"], ["P2", "2005-04", "10", "t"], ["P1", "2017-04", "10", "t"]]
+    )
     landing.run()
     base = (9.76 + 29.28) / 20
     fy2017 = landing.kpi("energy_intensity", 2017)
@@ -259,20 +329,30 @@ def test_a_divested_plant_leaves_the_base_year_untouched(landing):
 
 def test_ratings_at_exactly_100_and_90_percent_of_the_target(landing):
     plants(landing, ("P1", "BU-A", "", ""))
-    landing.energy("energy.csv", [["P1", "2005-04", "electricity", "1000", "kWh"],
-                                  ["P1", "2017-04", "electricity", "910", "kWh"]])  # 9 % below FY2005
-    landing.production("production.csv", [["P1", "2005-04", "10", "t"], ["P1", "2006-04", "10", "t"],
-                                          ["P1", "2017-04", "10", "t"]])
-    landing.chemicals("chemicals.csv", [["P1", "2006-04", "toluene", "", "air", "10", "kg"],
-                                        ["P1", "2017-04", "toluene", "", "air", "8", "kg"]])  # 20 % below FY2006
-    landing.waste("waste.csv", [["P1", "2017-04", "slag", "recycled", "72", "t"],
-                                ["P1", "2017-04", "slag", "landfilled", "28", "t"]])  # 72 % recycled
-    landing.targets([["energy_intensity", "2017", "10", ""],      # 9 / 10 = 0.9: 90% achieved
-                     ["chemical_intensity", "2017", "20", ""],    # 20 / 20 = 1: achieved
-                     ["recycling_rate", "2017", "72", ""],        # 72 / 72 = 1: achieved
-                     ["recycling_rate", "2017", "80", "BU-A"],    # 72 / 80 = 0.9: 90% achieved
-                     ["recycling_rate", "2017", "80.1", "P1"],    # 72 / 80.1 < 0.9: not achieved
-                     ["energy_intensity", "2017", "9.0000001", "P1"]])  # just short: 90% achieved, not achieved
+    landing.energy(
+        "energy.csv", [["P1", "2005-04", "electricity", "1000", "kWh"], ["P1", "2017-04", "electricity", "910", "kWh"]]
+    )  # 9 % below FY2005
+    landing.production(
+        "production.csv", [["P1", "2005-04", "10", "t"], ["P1", "2006-04", "10", "t"], ["P1", "2017-04", "10", "t"]]
+    )
+    landing.chemicals(
+        "chemicals.csv",
+        [["P1", "2006-04", "toluene", "", "air", "10", "kg"], ["P1", "2017-04", "toluene", "", "air", "8", "kg"]],
+    )  # 20 % below FY2006
+    landing.waste(
+        "waste.csv",
+        [["P1", "2017-04", "slag", "recycled", "72", "t"], ["P1", "2017-04", "slag", "landfilled", "28", "t"]],
+    )  # 72 % recycled
+    landing.targets(
+        [
+            ["energy_intensity", "2017", "10", ""],  # 9 / 10 = 0.9: 90% achieved
+            ["chemical_intensity", "2017", "20", ""],  # 20 / 20 = 1: achieved
+            ["recycling_rate", "2017", "72", ""],  # 72 / 72 = 1: achieved
+            ["recycling_rate", "2017", "80", "BU-A"],  # 72 / 80 = 0.9: 90% achieved
+            ["recycling_rate", "2017", "80.1", "P1"],  # 72 / 80.1 < 0.9: not achieved
+            ["energy_intensity", "2017", "9.0000001", "P1"],
+        ]
+    )  # just short: 90% achieved, not achieved
     landing.run()
     energy = landing.kpi("energy_intensity", 2017)
     assert energy.change_vs_base_pct == approx(9)
@@ -322,18 +402,27 @@ def test_nights_that_update_slice_by_slice_give_the_figures_of_a_rebuild_from_sc
     nightly = Landing(tmp_path / "nightly")
     plants_rows = [["P1", "Plant P1", "BU-A", "JP", "", ""], ["P2", "Plant P2", "BU-B", "JP", "", ""]]
     nightly.plants(plants_rows)
-    nightly.energy("energy_1.csv", [[p, m, "electricity", "1000", "kWh"] for p in ("P1", "P2")
-                                    for m in ("2005-04", "2017-04")])
+    nightly.energy(
+        "energy_1.csv", [[p, m, "electricity", "1000", "kWh"] for p in ("P1", "P2") for m in ("2005-04", "2017-04")]
+    )
     nightly.production("production_1.csv", [[p, m, "10", "t"] for p in ("P1", "P2") for m in ("2005-04", "2017-04")])
-    nightly.waste("waste_1.csv", [[p, m, "slag", "recycled", "1", "t"] for p in ("P1", "P2") for m in ("2005-04", "2017-04")])
+    nightly.waste(
+        "waste_1.csv", [[p, m, "slag", "recycled", "1", "t"] for p in ("P1", "P2") for m in ("2005-04", "2017-04")]
+    )
     nightly.run()
     # Night 2: a restatement and a new month.
-    nightly.energy("energy_2.csv", [["P1", "2017-04", "electricity", "800", "kWh"], ["P1", "2017-05", "city_gas", "50", "m3"]])
+    nightly.energy(
+        "energy_2.csv", [["P1", "2017-04", "electricity", "800", "kWh"], ["P1", "2017-05", "city_gas", "50", "m3"]]
+    )
     nightly.production("production_2.csv", [["P1", "2017-05", "5", "t"]])
     nightly.run()
     # Night 3: P2 leaves the boundary in 2017-03, a delivered factor changes FY2017's electricity.
     nightly.plants([plants_rows[0], ["P2", "Plant P2", "BU-B", "JP", "", "2017-03"]], name="plants_2.csv")
-    nightly.csv("factors.csv", ["energy_type", "unit", "gj_per_unit", "valid_from_fy"], [["electricity", "kWh", "0.0036", "2017"]])
+    nightly.csv(
+        "factors.csv",
+        ["energy_type", "unit", "gj_per_unit", "valid_from_fy"],
+        [["electricity", "kWh", "0.0036", "2017"]],
+    )
     nightly.run()
     # Night 4: targets for FY2017 arrive.
     nightly.targets([["energy_intensity", "2017", "5", ""], ["waste_intensity", "2017", "1", "P1"]])

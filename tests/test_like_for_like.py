@@ -11,15 +11,31 @@ import pandas as pd
 
 
 def deliver(landing, c_waste: str = "1900"):
-    landing.plants([["A", "Plant A", "BU", "JP", "", ""],
-                    ["B", "Plant B", "BU", "JP", "", "2006-03"],
-                    ["C", "Plant C", "BU", "JP", "2006-04", ""]])
-    landing.waste("waste.csv", [["A", "2005-04", "scrap", "landfilled", "2100", "t"],
-                                ["B", "2005-04", "scrap", "landfilled", "1900", "t"],
-                                ["A", "2006-04", "scrap", "landfilled", "1800", "t"],
-                                ["C", "2006-04", "scrap", "landfilled", c_waste, "t"]])
-    landing.production("production.csv", [["A", "2005-04", "100", "t"], ["B", "2005-04", "100", "t"],
-                                          ["A", "2006-04", "100", "t"], ["C", "2006-04", "100", "t"]])
+    landing.plants(
+        [
+            ["A", "Plant A", "BU", "JP", "", ""],
+            ["B", "Plant B", "BU", "JP", "", "2006-03"],
+            ["C", "Plant C", "BU", "JP", "2006-04", ""],
+        ]
+    )
+    landing.waste(
+        "waste.csv",
+        [
+            ["A", "2005-04", "scrap", "landfilled", "2100", "t"],
+            ["B", "2005-04", "scrap", "landfilled", "1900", "t"],
+            ["A", "2006-04", "scrap", "landfilled", "1800", "t"],
+            ["C", "2006-04", "scrap", "landfilled", c_waste, "t"],
+        ],
+    )
+    landing.production(
+        "production.csv",
+        [
+            ["A", "2005-04", "100", "t"],
+            ["B", "2005-04", "100", "t"],
+            ["A", "2006-04", "100", "t"],
+            ["C", "2006-04", "100", "t"],
+        ],
+    )
 
 
 def row(landing, scope_id: str, fiscal_year: int = 2006) -> pd.Series:
@@ -46,7 +62,10 @@ def test_like_for_like_with_an_acquisition_and_a_divestment_structural_change_ex
     # A plant compares with itself; the acquired plant has no base year, so nothing like for like.
     plant_a = row(landing, "A")
     assert (plant_a.like_for_like_base_value, plant_a.like_for_like_value, plant_a.structural_change_pct) == (
-        21.0, 18.0, 0.0)
+        21.0,
+        18.0,
+        0.0,
+    )
     plant_c = row(landing, "C")
     assert pd.isna(plant_c.like_for_like_value) and pd.isna(plant_c.structural_change_pct)
 
@@ -64,8 +83,12 @@ def test_like_for_like_columns_are_appended_and_empty_for_a_kpi_without_base_yea
     deliver(landing)
     landing.run()
     frame = pd.read_csv(landing.settings.reports / "kpi_results.csv")
-    assert list(frame.columns[-4:]) == ["like_for_like_base_value", "like_for_like_value",
-                                        "like_for_like_change_pct", "structural_change_pct"]
+    assert list(frame.columns[-4:]) == [
+        "like_for_like_base_value",
+        "like_for_like_value",
+        "like_for_like_change_pct",
+        "structural_change_pct",
+    ]
     assert list(frame.columns[:16])[-1] == "completeness_pct"
     rate = frame[frame.kpi == "recycling_rate"]
     assert len(rate) and rate[frame.columns[-4:]].isna().all().all()

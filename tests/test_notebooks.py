@@ -36,8 +36,14 @@ P1_KWH = {2005: 1000, 2006: 900}
 P1_KWH_RESTATED_2006_06 = 1200  # first delivered as 900, corrected in the second run
 P2_M3 = 100  # every month except 2007-03, which P2 never delivered
 P3_MWH = 2
-PRODUCTION_T = {("P1", 2005): 10, ("P1", 2006): 12, ("P2", 2005): 5, ("P2", 2006): 5,
-                ("P3", 2005): 20, ("P3", 2006): 25}
+PRODUCTION_T = {
+    ("P1", 2005): 10,
+    ("P1", 2006): 12,
+    ("P2", 2005): 5,
+    ("P2", 2006): 5,
+    ("P3", 2005): 20,
+    ("P3", 2006): 25,
+}
 # (waste_type, treatment, quantity in t); valuables count as recycled.
 WASTE_T = {
     ("P1", 2005): [("scrap", "recycled", 0.5), ("sludge", "landfilled", 0.5)],
@@ -49,8 +55,14 @@ WASTE_T = {
 }
 # P1 sent its March 2007 scrap to incineration: a month with waste but nothing recycled.
 P1_SCRAP_INCINERATED = "2007-03"
-CHEMICALS_KG = {("P1", 2005): 2.0, ("P1", 2006): 1.5, ("P2", 2005): 1.0, ("P2", 2006): 1.0,
-                ("P3", 2005): 0.5, ("P3", 2006): 0.5}
+CHEMICALS_KG = {
+    ("P1", 2005): 2.0,
+    ("P1", 2006): 1.5,
+    ("P2", 2005): 1.0,
+    ("P2", 2006): 1.0,
+    ("P3", 2005): 0.5,
+    ("P3", 2006): 0.5,
+}
 
 # --- the group's figures, by hand ---------------------------------------------------------
 P1_GJ_2005 = 12 * 1000 * GJ_PER_KWH  # 117.12
@@ -112,8 +124,9 @@ def deliver_first_run(landing: Path) -> None:
     write_csv(landing / "plants.csv", plants, PLANTS, 1)
     write_csv(landing / "targets.csv", ["kpi", "fiscal_year", "target_pct", "scope_id"], TARGETS, 1)
     # "Magnet" is not a business unit: the file is rejected, and fixed in the second run.
-    write_csv(landing / "targets_bu.csv", ["kpi", "fiscal_year", "target_pct", "scope_id"],
-              [BU_TARGET[:3] + ["Magnet"]], 1)
+    write_csv(
+        landing / "targets_bu.csv", ["kpi", "fiscal_year", "target_pct", "scope_id"], [BU_TARGET[:3] + ["Magnet"]], 1
+    )
     for fiscal_year in (2005, 2006):
         energy = []
         if fiscal_year == 2005:
@@ -131,33 +144,57 @@ def deliver_first_run(landing: Path) -> None:
                     energy.append(["P3", period, "electricity", P3_MWH, "MWh"])
                 tonnes = PRODUCTION_T[(plant_id, fiscal_year)]
                 # P2 reports production in kg.
-                production.append([plant_id, period, tonnes * 1000, "kg"] if plant_id == "P2"
-                                  else [plant_id, period, tonnes, "t"])
+                production.append(
+                    [plant_id, period, tonnes * 1000, "kg"] if plant_id == "P2" else [plant_id, period, tonnes, "t"]
+                )
                 for waste_type, treatment, quantity in WASTE_T[(plant_id, fiscal_year)]:
                     if (plant_id, period, waste_type) == ("P1", P1_SCRAP_INCINERATED, "scrap"):
                         treatment = "incinerated"
                     waste.append([plant_id, period, waste_type, treatment, quantity, "t"])
                 # P3 reports chemicals in g.
                 kilograms = CHEMICALS_KG[(plant_id, fiscal_year)]
-                chemicals.append([plant_id, period, "toluene", "air", kilograms * 1000, "g"] if plant_id == "P3"
-                                 else [plant_id, period, "toluene", "air", kilograms, "kg"])
-        write_csv(landing / f"energy_FY{fiscal_year}.csv",
-                  ["plant_id", "period", "energy_type", "quantity", "unit"], energy, 2)
-        write_csv(landing / f"production_FY{fiscal_year}.csv", ["plant_id", "period", "quantity", "unit"],
-                  production, 2)
-        write_csv(landing / f"waste_FY{fiscal_year}.csv",
-                  ["plant_id", "period", "waste_type", "treatment", "quantity", "unit"], waste, 2)
-        write_csv(landing / f"chemicals_FY{fiscal_year}.csv",
-                  ["plant_id", "period", "substance", "medium", "quantity", "unit"], chemicals, 2)
+                chemicals.append(
+                    [plant_id, period, "toluene", "air", kilograms * 1000, "g"]
+                    if plant_id == "P3"
+                    else [plant_id, period, "toluene", "air", kilograms, "kg"]
+                )
+        write_csv(
+            landing / f"energy_FY{fiscal_year}.csv",
+            ["plant_id", "period", "energy_type", "quantity", "unit"],
+            energy,
+            2,
+        )
+        write_csv(
+            landing / f"production_FY{fiscal_year}.csv", ["plant_id", "period", "quantity", "unit"], production, 2
+        )
+        write_csv(
+            landing / f"waste_FY{fiscal_year}.csv",
+            ["plant_id", "period", "waste_type", "treatment", "quantity", "unit"],
+            waste,
+            2,
+        )
+        write_csv(
+            landing / f"chemicals_FY{fiscal_year}.csv",
+            ["plant_id", "period", "substance", "medium", "quantity", "unit"],
+            chemicals,
+            2,
+        )
     # A negative quantity: rejected whole in both runs; its row is not loaded.
-    write_csv(landing / "chemicals_P2_2006-04_resend.csv",
-              ["plant_id", "period", "substance", "medium", "quantity", "unit"],
-              [["P2", "2006-04", "toluene", "air", "-1", "kg"]], 3)
+    write_csv(
+        landing / "chemicals_P2_2006-04_resend.csv",
+        ["plant_id", "period", "substance", "medium", "quantity", "unit"],
+        [["P2", "2006-04", "toluene", "air", "-1", "kg"]],
+        3,
+    )
 
 
 def deliver_second_run(landing: Path) -> None:
-    write_csv(landing / "energy_P1_2006-06.csv", ["plant_id", "period", "energy_type", "quantity", "unit"],
-              [["P1", "2006-06", "electricity", P1_KWH_RESTATED_2006_06, "kWh"]], 10)
+    write_csv(
+        landing / "energy_P1_2006-06.csv",
+        ["plant_id", "period", "energy_type", "quantity", "unit"],
+        [["P1", "2006-06", "electricity", P1_KWH_RESTATED_2006_06, "kWh"]],
+        10,
+    )
     write_csv(landing / "targets_bu.csv", ["kpi", "fiscal_year", "target_pct", "scope_id"], [BU_TARGET], 10)
 
 
@@ -165,8 +202,12 @@ def deliver_second_run(landing: Path) -> None:
 def settings(tmp_path_factory) -> Settings:
     """The published snapshot after both runs, in a temporary folder (never the repository's)."""
     root = tmp_path_factory.mktemp("published_group")
-    settings = Settings().with_overrides(landing=root / "landing", warehouse=root / "warehouse" / "warehouse.duckdb",
-                                         reports=root / "reports", published=root / "published")
+    settings = Settings().with_overrides(
+        landing=root / "landing",
+        warehouse=root / "warehouse" / "warehouse.duckdb",
+        reports=root / "reports",
+        published=root / "published",
+    )
     deliver_first_run(settings.landing)
     run(settings)
     # FY2006 is published (contract 10) before the second run restates it.
@@ -194,8 +235,13 @@ def test_restatements_since_publication_name_the_file_that_changed_each_publishe
     assert magnets.files == "targets_bu.csv" and magnets.published_value == magnets.current_value
     # energy, co2_intensity and both Scope 2 figures (electricity) of the group, Magnets and P1,
     # and Magnets' recycling rating
-    assert set(frame.kpi) == {"energy_intensity", "co2_intensity", "scope2_location_co2", "scope2_market_co2",
-                              "recycling_rate"}
+    assert set(frame.kpi) == {
+        "energy_intensity",
+        "co2_intensity",
+        "scope2_location_co2",
+        "scope2_market_co2",
+        "recycling_rate",
+    }
     assert len(frame) == 13
 
 
@@ -232,7 +278,11 @@ def test_kpi_results_filter_by_one_value_or_a_list(settings):
     assert set(one_year["fiscal_year"]) == {2006}
     assert set(one_year["scope_id"]) == {"group", "Magnets", "Cables", "P1", "P2", "P3"}
     assert sorted(zip(both_plants["scope_id"], both_plants["fiscal_year"])) == [
-        ("P1", 2005), ("P1", 2006), ("P2", 2005), ("P2", 2006)]
+        ("P1", 2005),
+        ("P1", 2006),
+        ("P2", 2005),
+        ("P2", 2006),
+    ]
     assert published.kpi_results(scope_id="P9", settings=settings).empty
 
 
@@ -257,8 +307,7 @@ def test_ratings_show_as_the_stars_of_the_csr_results_table(settings):
 
 
 def test_a_figure_with_a_missing_plant_month_is_flagged_incomplete(settings):
-    results = published.kpi_results(fiscal_year=2006, kpi=["energy_intensity", "waste_intensity"],
-                                    settings=settings)
+    results = published.kpi_results(fiscal_year=2006, kpi=["energy_intensity", "waste_intensity"], settings=settings)
 
     # P2 never delivered its 2007-03 energy: 35 of the group's 36 plant-months are complete.
     assert one(results, scope_id="group", kpi="energy_intensity")["completeness_pct"] == pytest.approx(35 / 36 * 100)
@@ -271,9 +320,17 @@ def test_plant_months_are_wide_by_measure_in_reporting_units(settings):
     monthly = published.plant_months("P2", 2006, settings=settings).set_index("period")
 
     assert list(monthly.index) == months(2006)
-    assert list(monthly.columns) == ["energy_gj", "production_t", "waste_t", "chemicals_kg", "recycled_t",
-                                     "co2_t_co2", "scope1_co2_t_co2", "scope2_location_co2_t_co2",
-                                     "scope2_market_co2_t_co2"]
+    assert list(monthly.columns) == [
+        "energy_gj",
+        "production_t",
+        "waste_t",
+        "chemicals_kg",
+        "recycled_t",
+        "co2_t_co2",
+        "scope1_co2_t_co2",
+        "scope2_location_co2_t_co2",
+        "scope2_market_co2_t_co2",
+    ]
     # P2 burns city gas only: Scope 1, and no Scope 2 (a month with energy records: 0, not empty)
     assert monthly.loc["2006-04", "scope1_co2_t_co2"] == pytest.approx(100 * 0.00223)
     assert monthly.loc["2006-04", "scope2_location_co2_t_co2"] == 0
@@ -313,7 +370,8 @@ def test_rejections_name_file_row_column_value_and_reason_of_files_still_rejecte
 
     # targets_bu.csv was rejected in the first run and fixed under the same name in the second.
     assert rejections[["file", "row", "column", "value"]].values.tolist() == [
-        ["chemicals_P2_2006-04_resend.csv", 2, "quantity", "-1"]]
+        ["chemicals_P2_2006-04_resend.csv", 2, "quantity", "-1"]
+    ]
     assert "negative" in rejections["reason"].iloc[0]
     assert rejections["kind"].iloc[0] == "chemicals"
 
@@ -324,8 +382,12 @@ def test_completeness_is_the_share_of_plant_months_with_production_and_the_own_k
 
     incomplete = plants[~plants["complete"]]
     assert incomplete[["scope_id", "fiscal_year", "kpi"]].values.tolist() == [
-        ["P2", 2006, "co2_intensity"], ["P2", 2006, "energy_intensity"], ["P2", 2006, "scope1_co2"],
-        ["P2", 2006, "scope2_location_co2"], ["P2", 2006, "scope2_market_co2"]]
+        ["P2", 2006, "co2_intensity"],
+        ["P2", 2006, "energy_intensity"],
+        ["P2", 2006, "scope1_co2"],
+        ["P2", 2006, "scope2_location_co2"],
+        ["P2", 2006, "scope2_market_co2"],
+    ]
     assert one(plants, scope_id="P3", fiscal_year=2005, kpi="energy_intensity")["completeness_pct"] == 100
     assert set(groups["scope_level"]) == {"group"}
     assert one(groups, fiscal_year=2006, kpi="co2_intensity")["completeness_pct"] == pytest.approx(35 / 36 * 100)
@@ -345,7 +407,10 @@ def test_restatements_name_the_replaced_file_and_its_replacement(settings):
     assert len(restatements) == 1
     restated = restatements.iloc[0]
     assert (restated["kind"], restated["file"], restated["replaced_by"]) == (
-        "energy", "energy_FY2006.csv", "energy_P1_2006-06.csv")
+        "energy",
+        "energy_FY2006.csv",
+        "energy_P1_2006-06.csv",
+    )
     assert (restated["slices"], restated["rows"], restated["detail"]) == (1, 1, "P1 2006-06")
     assert restated["replaced_at"] > restated["delivered_at"]
 
@@ -361,17 +426,24 @@ def test_plants_and_runs_describe_the_snapshot(settings):
     runs = published.runs(settings=settings)
 
     assert plants[["plant_id", "business_unit"]].values.tolist() == [
-        ["P1", "Magnets"], ["P2", "Magnets"], ["P3", "Cables"]]
+        ["P1", "Magnets"],
+        ["P2", "Magnets"],
+        ["P3", "Cables"],
+    ]
     assert one(plants, plant_id="P3")["in_scope_from"] == "2005-10"
     assert runs["files_loaded"].tolist() == [10, 2]
     assert runs["files_rejected"].tolist() == [2, 1]
 
 
 def test_query_binds_values_as_parameters(settings):
-    by_name = published.query("select count(*) as n from kpi_results where scope_id = $scope and fiscal_year = $fy",
-                              {"scope": "P1", "fy": 2006}, settings=settings)
-    by_position = published.query("select count(*) as n from kpi_results where scope_id = ?",
-                                  ["P1' or '1'='1"], settings=settings)
+    by_name = published.query(
+        "select count(*) as n from kpi_results where scope_id = $scope and fiscal_year = $fy",
+        {"scope": "P1", "fy": 2006},
+        settings=settings,
+    )
+    by_position = published.query(
+        "select count(*) as n from kpi_results where scope_id = ?", ["P1' or '1'='1"], settings=settings
+    )
 
     # one row per KPI of the registry that reads a kind the group delivers: the four v1 KPIs,
     # co2_intensity and the three Scope KPIs (energy); none of water, sales, purchases
@@ -450,12 +522,15 @@ def test_every_notebook_runs_top_to_bottom_on_the_published_snapshot(path, setti
         injected.metadata["tags"] = ["injected-parameters"]
         notebook.cells.insert(position + 1, injected)
 
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
     text = "\n".join(
         str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
-        for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
     )
     assert str(settings.published) in text  # says which snapshot it read
     if path.stem == "data_quality":  # contract 10: what changed since the publication of FY2006
@@ -480,7 +555,9 @@ def test_people_tables_have_no_index_no_nan_human_names_and_thousands_separators
     from envkpi.reporting.notebook_display import people_table
 
     frame = pd.DataFrame({"energy_gj": [1234567.891, None], "fiscal_year": [2017, 2018], "plant_id": ["P1", None]})
-    html = people_table(frame, {"plant_id": "Plant", "fiscal_year": "Fiscal year", "energy_gj": "Energy (GJ)"}).to_html()
+    html = people_table(
+        frame, {"plant_id": "Plant", "fiscal_year": "Fiscal year", "energy_gj": "Energy (GJ)"}
+    ).to_html()
     assert "1,234,567.9" in html and "2017" in html and "2,017" not in html
     assert "nan" not in html.lower() and "None" not in html and "<NA>" not in html
     assert "energy_gj" not in html and "Energy (GJ)" in html
@@ -504,10 +581,12 @@ def _executed(path: Path, settings, tmp_path, monkeypatch, values: dict):
     notebook = jupytext.read(path)
     if values:
         position = next(i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", []))
-        notebook.cells.insert(position + 1, nbformat.v4.new_code_cell(
-            "\n".join(f"{name} = {value!r}" for name, value in values.items())))
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+        notebook.cells.insert(
+            position + 1, nbformat.v4.new_code_cell("\n".join(f"{name} = {value!r}" for name, value in values.items()))
+        )
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     return notebook
 
 

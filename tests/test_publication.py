@@ -28,8 +28,9 @@ def publish(landing, fiscal_year: int, note: str | None = None, pack: bool = Fal
 
 
 def restatements(landing) -> pd.DataFrame:
-    return pd.read_csv(landing.settings.reports / "restatements_since_publication.csv", keep_default_na=False,
-                       na_values=[""])
+    return pd.read_csv(
+        landing.settings.reports / "restatements_since_publication.csv", keep_default_na=False, na_values=[""]
+    )
 
 
 def one(frame: pd.DataFrame, kpi: str, scope_id: str, fiscal_year: int = 2017) -> pd.Series:
@@ -49,16 +50,29 @@ def test_the_restatements_report_has_the_contract_columns_and_is_empty_before_an
     landing.run()
     frame = restatements(landing)
     assert list(frame.columns) == [
-        "scope_level", "scope_id", "kpi", "fiscal_year", "published_version", "published_value", "current_value",
-        "difference", "published_change_vs_base_pct", "current_change_vs_base_pct", "published_rating",
-        "current_rating", "files"]
+        "scope_level",
+        "scope_id",
+        "kpi",
+        "fiscal_year",
+        "published_version",
+        "published_value",
+        "current_value",
+        "difference",
+        "published_change_vs_base_pct",
+        "current_change_vs_base_pct",
+        "published_rating",
+        "current_rating",
+        "files",
+    ]
     assert frame.empty and run_summary(landing)["published_figures_changed"] == 0
 
 
 def test_a_restated_plant_month_is_listed_with_the_file_that_restated_it_and_the_difference(landing):
     two_plants(landing)
-    landing.waste("waste.csv", [["P1", "2017-04", "scrap", "landfilled", "30", "t"],
-                                ["P2", "2017-04", "scrap", "landfilled", "20", "t"]])
+    landing.waste(
+        "waste.csv",
+        [["P1", "2017-04", "scrap", "landfilled", "30", "t"], ["P2", "2017-04", "scrap", "landfilled", "20", "t"]],
+    )
     landing.production("production.csv", [["P1", "2017-04", "100", "t"], ["P2", "2017-04", "100", "t"]])
     landing.run()
     publication = publish(landing, 2017, note="CSR report 2018")
@@ -102,9 +116,14 @@ def test_a_restated_plant_month_is_listed_with_the_file_that_restated_it_and_the
 
 def test_a_base_year_restatement_is_listed_for_every_published_year_it_changes(landing):
     landing.plants([["P1", "Plant 1", "BU-A", "JP", "", ""]])
-    landing.waste("waste.csv", [["P1", "2005-04", "scrap", "landfilled", "40", "t"],
-                                ["P1", "2016-04", "scrap", "landfilled", "30", "t"],
-                                ["P1", "2017-04", "scrap", "landfilled", "20", "t"]])
+    landing.waste(
+        "waste.csv",
+        [
+            ["P1", "2005-04", "scrap", "landfilled", "40", "t"],
+            ["P1", "2016-04", "scrap", "landfilled", "30", "t"],
+            ["P1", "2017-04", "scrap", "landfilled", "20", "t"],
+        ],
+    )
     landing.production("production.csv", [["P1", period, "100", "t"] for period in ("2005-04", "2016-04", "2017-04")])
     landing.run()
     publish(landing, 2016)
@@ -142,20 +161,32 @@ def test_a_factor_table_delivered_after_publication_is_listed_the_same_way(landi
 
 
 def sha256_tree(folder) -> dict[str, str]:
-    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_publishing_again_makes_v2_and_leaves_v1_byte_for_byte_and_the_pack_marks_restated_figures(landing):
     landing.settings = landing.settings.with_overrides(drawing_workers=1)
     landing.plants([["P1", "Plant 1", "BU-A", "JP", "", ""]])
-    landing.waste("waste.csv", [["P1", period, "scrap", "landfilled", "10", "t"] for period in months("2017-04", "2018-03")])
+    landing.waste(
+        "waste.csv", [["P1", period, "scrap", "landfilled", "10", "t"] for period in months("2017-04", "2018-03")]
+    )
     landing.production("production.csv", [["P1", period, "100", "t"] for period in months("2017-04", "2018-03")])
     landing.run()
     first = publish(landing, 2017, note="first", pack=True)
     v1 = sha256_tree(first.folder)
-    assert {"kpi_results.csv", "publication.json", "pack/report_pack_FY2017.pdf", "pack/results_FY2017.md",
-            "pack/results_FY2017.xlsx", "pack/results_FY2017.csv", "pack/results_FY2017.html"} <= set(v1)
+    assert {
+        "kpi_results.csv",
+        "publication.json",
+        "pack/report_pack_FY2017.pdf",
+        "pack/results_FY2017.md",
+        "pack/results_FY2017.xlsx",
+        "pack/results_FY2017.csv",
+        "pack/results_FY2017.html",
+    } <= set(v1)
     published_rows = pd.read_csv(first.folder / "kpi_results.csv")
     assert set(published_rows.fiscal_year) == {2017}
     assert one(published_rows, "waste_intensity", "group").value == 120 / 1200
@@ -225,7 +256,9 @@ def pack_rows(structural: float, published_value: float | None = None):
     frame["structural_change_pct"] = structural
     published = None
     if published_value is not None:
-        published = frame[["scope_level", "scope_id", "kpi", "fiscal_year", "value", "change_vs_base_pct", "rating"]].copy()
+        published = frame[
+            ["scope_level", "scope_id", "kpi", "fiscal_year", "value", "change_vs_base_pct", "rating"]
+        ].copy()
         published["value"] = published_value
         published["change_vs_base_pct"] = (1 - published_value / 1.0) * 100
         published["published_version"] = "v1"
@@ -270,9 +303,21 @@ def test_the_deprecated_published_option_still_names_the_snapshot_folder_with_a_
 
     landing.plants([["P1", "Plant 1", "BU-A", "JP", "", ""]])
     landing.production("production.csv", [["P1", "2017-04", "100", "t"]])
-    done = CliRunner().invoke(app, ["run", "--landing", str(landing.path), "--warehouse", str(landing.settings.warehouse),
-                                    "--reports", str(landing.settings.reports), "--published", str(tmp_path / "old")],
-                              env={"ENVKPI_DATA_DOCS": "0", "ENVKPI_DRAWING_WORKERS": "1"})
+    done = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--landing",
+            str(landing.path),
+            "--warehouse",
+            str(landing.settings.warehouse),
+            "--reports",
+            str(landing.settings.reports),
+            "--published",
+            str(tmp_path / "old"),
+        ],
+        env={"ENVKPI_DATA_DOCS": "0", "ENVKPI_DRAWING_WORKERS": "1"},
+    )
     assert done.exit_code == 0, done.output
     assert "--published is deprecated: use --snapshot" in done.output
     assert (tmp_path / "old" / "warehouse.duckdb").is_file()

@@ -31,8 +31,12 @@ def rejection_rows(landing, file: str) -> pd.DataFrame:
 
 
 def accepted_production(landing) -> list[tuple[str, str, float]]:
-    return [tuple(r) for r in landing.query(
-        "select plant_id, strftime(period_month, '%Y-%m'), cast(quantity as double) from accepted_production order by all").values.tolist()]
+    return [
+        tuple(r)
+        for r in landing.query(
+            "select plant_id, strftime(period_month, '%Y-%m'), cast(quantity as double) from accepted_production order by all"
+        ).values.tolist()
+    ]
 
 
 # --- 1. file names that are not UTF-8 ---------------------------------------------------------
@@ -57,8 +61,9 @@ def test_file_names_that_are_not_utf8_are_listed_and_the_night_goes_on(landing):
     summary = json.loads((landing.settings.reports / "run_summary.json").read_text(encoding="utf-8"))
     assert "production_\\xff\\xfe.csv" in summary["ignored"]
     # Nothing in the landing folder was renamed or removed.
-    assert sorted(os.listdir(folder)) == sorted([b"notes_\x82\xa0.txt", b"plants.csv", b"production_P1.csv",
-                                                 b"production_\xff\xfe.csv", b"sub_\xe9"])
+    assert sorted(os.listdir(folder)) == sorted(
+        [b"notes_\x82\xa0.txt", b"plants.csv", b"production_P1.csv", b"production_\xff\xfe.csv", b"sub_\xe9"]
+    )
 
 
 # --- 2. an unreadable file or folder -----------------------------------------------------------
@@ -151,13 +156,16 @@ def test_a_file_growing_during_the_run_is_left_for_the_next_run_and_nothing_of_i
     files, ignored = discover(landing.path)
     with open(growing, "ab") as handle:  # the export appends its next row
         handle.write(b"P1,2017-05,20,t\r\n")
-    summary = Ingest(connection, "grow", pd.Timestamp("2018-05-01"), 4, make_validator(landing.settings),
-                     settings=landing.settings).run(files, ignored)
+    summary = Ingest(
+        connection, "grow", pd.Timestamp("2018-05-01"), 4, make_validator(landing.settings), settings=landing.settings
+    ).run(files, ignored)
 
     assert summary.loaded == ["plants.csv"]
     assert [(f, p.reason) for f, p in summary.problems][0][0] == "production_P1.csv"
     assert "changed while it was being read" in summary.problems[0][1].reason
-    assert connection.execute("select count(*) from delivery where source_file = 'production_P1.csv'").fetchone() == (0,)
+    assert connection.execute("select count(*) from delivery where source_file = 'production_P1.csv'").fetchone() == (
+        0,
+    )
 
 
 def test_hash_size_and_rows_of_a_delivery_come_from_the_same_bytes(landing):
@@ -165,8 +173,9 @@ def test_hash_size_and_rows_of_a_delivery_come_from_the_same_bytes(landing):
     path = landing.production("production_P1.csv", [["P1", "2017-04", "10", "t"], ["P1", "2017-05", "11", "t"]])
     landing.run()
     content = path.read_bytes()
-    delivery = landing.query("select sha256, size_bytes, row_count from delivery where source_file = ?",
-                             [path.name]).iloc[0]
+    delivery = landing.query(
+        "select sha256, size_bytes, row_count from delivery where source_file = ?", [path.name]
+    ).iloc[0]
     assert delivery.sha256 == hashlib.sha256(content).hexdigest()
     assert delivery.size_bytes == len(content)
     assert delivery.row_count == content.count(b"\n") - 1
@@ -222,10 +231,15 @@ def test_a_percent_cell_is_read_as_the_percent_it_shows_by_run_and_by_check(land
     from envkpi.validation.checking import check_files
 
     landing.plants(TWO_PLANTS)
-    rows = [["kpi", "fiscal_year", "target_pct", "scope_id"], ["energy_intensity", 2017, 0.115, ""],
-            ["waste_intensity", 2017, 0.075, ""], ["recycling_rate", 2017, 72, ""]]
-    path = _xlsx(landing.path / "targets_2017.xlsx", {"targets": rows},
-                 {("targets", "C2"): "0.0%", ("targets", "C3"): "0.0%"})  # C4: a plain number cell
+    rows = [
+        ["kpi", "fiscal_year", "target_pct", "scope_id"],
+        ["energy_intensity", 2017, 0.115, ""],
+        ["waste_intensity", 2017, 0.075, ""],
+        ["recycling_rate", 2017, 72, ""],
+    ]
+    path = _xlsx(
+        landing.path / "targets_2017.xlsx", {"targets": rows}, {("targets", "C2"): "0.0%", ("targets", "C3"): "0.0%"}
+    )  # C4: a plain number cell
 
     outcome = check_files([path], landing.settings)
     assert outcome.summary.loaded == [str(path)], outcome.lines()
@@ -257,11 +271,15 @@ ODD_CSVS = {
     "production_quote_then_digit.csv": b'plant_id,period,quantity,unit\r\nP1,2017-04,"12"3,t\r\n',
     "production_quote_then_digit_blank_line.csv": b'plant_id,period,quantity,unit\r\nP1,2017-04,"12"3,t\r\n\r\n',
     "production_long_field.csv": b"plant_id,period,quantity,unit,note\r\nP1,2017-04,1,t," + b"x" * 200_000 + b"\r\n",
-    "production_long_field_blank_line.csv": (b"plant_id,period,quantity,unit,note\r\n\r\nP1,2017-04,1,t,"
-                                             + b"x" * 200_000 + b"\r\n"),
-    "production_field_over_limit.csv": b"plant_id,period,quantity,unit,note\r\nP1,2017-04,1,t," + b"x" * 20_000 + b"\r\n",
-    "production_field_over_limit_blank_line.csv": (b"plant_id,period,quantity,unit,note\r\nP1,2017-04,1,t,"
-                                                   + b"x" * 20_000 + b"\r\n\r\n"),
+    "production_long_field_blank_line.csv": (
+        b"plant_id,period,quantity,unit,note\r\n\r\nP1,2017-04,1,t," + b"x" * 200_000 + b"\r\n"
+    ),
+    "production_field_over_limit.csv": b"plant_id,period,quantity,unit,note\r\nP1,2017-04,1,t,"
+    + b"x" * 20_000
+    + b"\r\n",
+    "production_field_over_limit_blank_line.csv": (
+        b"plant_id,period,quantity,unit,note\r\nP1,2017-04,1,t," + b"x" * 20_000 + b"\r\n\r\n"
+    ),
     "production_quoted_fine.csv": b'plant_id,period,quantity,unit,note\r\nP1,2017-04,"12",t,"a ""b"", c"\r\n',
     "production_quote_inside.csv": b'plant_id,period,quantity,unit,note\r\nP1,2017-04,12,t,5" pipe\r\n',
 }
@@ -286,7 +304,9 @@ def test_the_batch_and_the_careful_csv_reader_agree_on_every_file(tmp_path):
     from envkpi.ingest.readers import read_deliveries
 
     for stem in ("production_quote_then_digit", "production_long_field", "production_field_over_limit"):
-        outcomes = [read_deliveries({n: tmp_path / n}, "production")[n] for n in (f"{stem}.csv", f"{stem}_blank_line.csv")]
+        outcomes = [
+            read_deliveries({n: tmp_path / n}, "production")[n] for n in (f"{stem}.csv", f"{stem}_blank_line.csv")
+        ]
         assert [t.readable for t in outcomes] == [False, False], stem
     long_field = read_deliveries({"f": tmp_path / "production_field_over_limit.csv"}, "production")["f"]
     first = long_field.problems[0]
@@ -303,7 +323,8 @@ def test_the_batch_and_the_careful_csv_reader_agree_on_every_file(tmp_path):
 def test_an_overlong_line_is_rejected_by_the_limit_with_its_line_number(landing):
     landing.plants(TWO_PLANTS)
     (landing.path / "production_long_line.csv").write_bytes(
-        b"plant_id,period,quantity,unit\r\nP1,2017-04,1,t\r\nP1,2017-05," + b"9" * 3_000_000 + b",t\r\n")
+        b"plant_id,period,quantity,unit\r\nP1,2017-04,1,t\r\nP1,2017-05," + b"9" * 3_000_000 + b",t\r\n"
+    )
     landing.production("production_P2.csv", [["P2", "2017-04", "5", "t"]])
 
     result = landing.run()
@@ -343,8 +364,15 @@ def test_periods_outside_the_plausible_range_are_rejected(landing):
     landing.plants(TWO_PLANTS)
     last = f"{pd.Timestamp.now().year + 1}-12"
     after = f"{pd.Timestamp.now().year + 2}-01"
-    landing.production("production_typos.csv", [["P1", "0000-01", "1", "t"], ["P1", "9999-12", "1", "t"],
-                                                 ["P1", "1989-12", "1", "t"], ["P1", after, "1", "t"]])
+    landing.production(
+        "production_typos.csv",
+        [
+            ["P1", "0000-01", "1", "t"],
+            ["P1", "9999-12", "1", "t"],
+            ["P1", "1989-12", "1", "t"],
+            ["P1", after, "1", "t"],
+        ],
+    )
     landing.production("production_edges.csv", [["P1", "1990-01", "1", "t"], ["P1", last, "1", "t"]])
 
     result = landing.run()
@@ -352,14 +380,20 @@ def test_periods_outside_the_plausible_range_are_rejected(landing):
     assert "production_edges.csv" in result.ingest.loaded
     rows = rejection_rows(landing, "production_typos.csv")
     assert rows[["row", "column", "value"]].values.tolist() == [
-        ["2", "period", "0000-01"], ["3", "period", "9999-12"], ["4", "period", "1989-12"], ["5", "period", after]]
+        ["2", "period", "0000-01"],
+        ["3", "period", "9999-12"],
+        ["4", "period", "1989-12"],
+        ["5", "period", after],
+    ]
     assert all(f"1990-01 .. {last}" in reason for reason in rows.reason)
 
 
 def test_key_text_with_an_invisible_character_is_rejected(landing):
     landing.plants(TWO_PLANTS)
-    landing.plants([["P3", "Plant Three", "BU-A", "JP", "", ""], ["P1\u200b", "Plant One again", "BU-A", "JP", "", ""]],
-                   name="plants_new.csv")
+    landing.plants(
+        [["P3", "Plant Three", "BU-A", "JP", "", ""], ["P1\u200b", "Plant One again", "BU-A", "JP", "", ""]],
+        name="plants_new.csv",
+    )
     landing.production("production_P2.csv", [["P2", "2017-04", "5", "t"], ["P2\u2060", "2017-05", "5", "t"]])
     landing.production("production_separator.csv", [["P2\x1fX", "2017-04", "5", "t"]])  # the slice key's separator
 
@@ -405,8 +439,9 @@ def test_identical_rows_are_counted_once_with_a_warning(landing):
     from envkpi.validation.checking import check_files
 
     landing.plants(TWO_PLANTS)
-    path = landing.production("production_P1.csv", [["P1", "2017-04", "10", "t"], ["P1", "2017-05", "11", "t"],
-                                                    ["P1", "2017-04", "10", "t"]])
+    path = landing.production(
+        "production_P1.csv", [["P1", "2017-04", "10", "t"], ["P1", "2017-05", "11", "t"], ["P1", "2017-04", "10", "t"]]
+    )
     landing.run()
 
     assert accepted_production(landing) == [("P1", "2017-04", 10.0), ("P1", "2017-05", 11.0)]
@@ -422,10 +457,13 @@ def test_identical_rows_are_counted_once_with_a_warning(landing):
 
 def test_data_not_on_the_first_sheet_names_the_sheets(landing):
     landing.plants(TWO_PLANTS)
-    _xlsx(landing.path / "production_2017.xlsx", {
-        "codes": [["unit", "meaning"], ["t", "tonnes"], ["kg", "kilograms"]],
-        "data": [PRODUCTION, ["P1", "2017-04", 10, "t"]],
-    })
+    _xlsx(
+        landing.path / "production_2017.xlsx",
+        {
+            "codes": [["unit", "meaning"], ["t", "tonnes"], ["kg", "kilograms"]],
+            "data": [PRODUCTION, ["P1", "2017-04", 10, "t"]],
+        },
+    )
 
     landing.run()
 
@@ -451,12 +489,23 @@ def test_a_wrong_unit_is_reported_against_the_unit_column_by_run_and_by_check(la
     from envkpi.validation.checking import check_files
 
     landing.plants(TWO_PLANTS)
-    path = landing.energy("energy_P1.csv", [["P1", "2017-04", "electricity", "1", "kWh"],
-                                            ["P1", "2017-05", "electricity", "1", "litre"],
-                                            ["P1", "2017-06", "moonlight", "1", "kWh"]])
+    path = landing.energy(
+        "energy_P1.csv",
+        [
+            ["P1", "2017-04", "electricity", "1", "kWh"],
+            ["P1", "2017-05", "electricity", "1", "litre"],
+            ["P1", "2017-06", "moonlight", "1", "kWh"],
+        ],
+    )
     landing.run()
     rows = rejection_rows(landing, "energy_P1.csv")
-    assert rows[["row", "column", "value"]].values.tolist() == [["3", "unit", "litre"], ["4", "energy_type", "moonlight"]]
-    assert "has no conversion factor for electricity" in rows.reason.iloc[0] and "unknown energy type" in rows.reason.iloc[1]
+    assert rows[["row", "column", "value"]].values.tolist() == [
+        ["3", "unit", "litre"],
+        ["4", "energy_type", "moonlight"],
+    ]
+    assert (
+        "has no conversion factor for electricity" in rows.reason.iloc[0]
+        and "unknown energy type" in rows.reason.iloc[1]
+    )
     lines = check_files([path], landing.settings).lines()
     assert any("row 3, column unit, value 'litre'" in line for line in lines), lines

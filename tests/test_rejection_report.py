@@ -21,8 +21,10 @@ def xlsx_rows(path):
 
 def test_every_run_writes_the_report_per_plant_and_file_with_what_to_do(landing):
     landing.plants([["P01", "One", "BU1", "JP", "", ""], ["P02", "Two", "BU1", "JP", "", ""]])
-    landing.energy("energy_P01_2017-04.csv", [["P01", "2017-04", "electricity", "12a", "kWh"],
-                                              ["P01", "2017-05", "electricity", "=1+1", "kWh"]])
+    landing.energy(
+        "energy_P01_2017-04.csv",
+        [["P01", "2017-04", "electricity", "12a", "kWh"], ["P01", "2017-05", "electricity", "=1+1", "kWh"]],
+    )
     landing.energy("energy_P02_2017-04.csv", [["P02", "2017-4", "electricity", "5", "kWh"]])
     landing.production("production_P02.csv", [["P02", "2017-04", 10, "t"]])
     landing.run()
@@ -71,14 +73,32 @@ def test_a_run_without_rejections_writes_a_report_that_says_so(landing):
 
 def test_check_report_writes_the_report_for_the_files_checked(tmp_path):
     file = write_csv(tmp_path / "energy_P07_2018-04.csv", ENERGY, [["P07", "2018-04", "electricity", "1,234", "kWh"]])
-    result = CliRunner().invoke(app, ["check", str(file), "--report", str(tmp_path / "out" / "P07.xlsx"),
-                                      "--warehouse", str(tmp_path / "none.duckdb")],
-                                env={"ENVKPI_PUBLISHED": str(tmp_path / "nothing-published")})
+    result = CliRunner().invoke(
+        app,
+        [
+            "check",
+            str(file),
+            "--report",
+            str(tmp_path / "out" / "P07.xlsx"),
+            "--warehouse",
+            str(tmp_path / "none.duckdb"),
+        ],
+        env={"ENVKPI_PUBLISHED": str(tmp_path / "nothing-published")},
+    )
     assert result.exit_code == 1, result.output
     rows = xlsx_rows(tmp_path / "out" / "P07.xlsx")
     assert [(r["plant"], r["row"], r["column"], r["value found"]) for r in rows] == [("P07", 2, "quantity", "1,234")]
-    html_result = CliRunner().invoke(app, ["check", str(file), "--report", str(tmp_path / "out" / "P07.html"),
-                                           "--warehouse", str(tmp_path / "none.duckdb")],
-                                     env={"ENVKPI_PUBLISHED": str(tmp_path / "nothing-published")})
+    html_result = CliRunner().invoke(
+        app,
+        [
+            "check",
+            str(file),
+            "--report",
+            str(tmp_path / "out" / "P07.html"),
+            "--warehouse",
+            str(tmp_path / "none.duckdb"),
+        ],
+        env={"ENVKPI_PUBLISHED": str(tmp_path / "nothing-published")},
+    )
     assert html_result.exit_code == 1
     assert "1,234" in (tmp_path / "out" / "P07.html").read_text(encoding="utf-8")

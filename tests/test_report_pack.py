@@ -57,22 +57,30 @@ def test_results_table_reproduces_the_fy2017_csr_table():
 
     assert list(table.columns) == [PLANNED, RESULTS, "Self-assessment", NEXT, "Note"]
     assert table[[PLANNED, RESULTS, "Self-assessment", NEXT]].values.tolist() == [
-        ["Reduce energy per production unit (11.5% compared to base year FY2005)",
-         "Reduced energy per production unit (6.6% compared to base year FY2005)",
-         "*",
-         "Reduce energy per production unit (13% compared to base year FY2005)"],
-        ["Reduce waste and valuables per production unit (7.5% compared to base year FY2005)",
-         "Reduced waste and valuables per production unit (11% compared to base year FY2005)",
-         "***",
-         "Reduce waste and valuables per production unit (8% compared to base year FY2005)"],
-        ["Reduce chemical emissions per production unit (32% compared to base year FY2006)",
-         "Reduced chemical emissions per production unit (19% compared to base year FY2006) †",
-         "*",
-         "Reduce chemical emissions per production unit (34% compared to base year FY2006)"],
-        ["Increase the recycling rate (72%)",
-         "Increased the recycling rate (79%)",
-         "***",
-         "Increase the recycling rate (74%)"],
+        [
+            "Reduce energy per production unit (11.5% compared to base year FY2005)",
+            "Reduced energy per production unit (6.6% compared to base year FY2005)",
+            "*",
+            "Reduce energy per production unit (13% compared to base year FY2005)",
+        ],
+        [
+            "Reduce waste and valuables per production unit (7.5% compared to base year FY2005)",
+            "Reduced waste and valuables per production unit (11% compared to base year FY2005)",
+            "***",
+            "Reduce waste and valuables per production unit (8% compared to base year FY2005)",
+        ],
+        [
+            "Reduce chemical emissions per production unit (32% compared to base year FY2006)",
+            "Reduced chemical emissions per production unit (19% compared to base year FY2006) †",
+            "*",
+            "Reduce chemical emissions per production unit (34% compared to base year FY2006)",
+        ],
+        [
+            "Increase the recycling rate (72%)",
+            "Increased the recycling rate (79%)",
+            "***",
+            "Increase the recycling rate (74%)",
+        ],
     ]
 
 
@@ -80,7 +88,11 @@ def test_an_incomplete_result_is_marked_and_explained():
     table = report_pack.results_table(fy2017(), 2017, REGISTRY)
 
     assert table["Note"].tolist() == [
-        "", "", "† Incomplete data: 95.8% of plant-months reported; the result may change", ""]
+        "",
+        "",
+        "† Incomplete data: 95.8% of plant-months reported; the result may change",
+        "",
+    ]
 
 
 def test_self_assessment_shows_90_percent_achieved_as_two_stars():
@@ -107,8 +119,9 @@ def test_the_next_years_plan_needs_a_target_not_a_result_row():
 
 
 def test_an_intensity_that_rose_is_reported_as_an_increase():
-    data = pd.DataFrame([kpi_row("group", "group", "energy_intensity", 2017, 10.32, 10.0, 11.5, "not achieved")],
-                        columns=COLUMNS)
+    data = pd.DataFrame(
+        [kpi_row("group", "group", "energy_intensity", 2017, 10.32, 10.0, 11.5, "not achieved")], columns=COLUMNS
+    )
 
     table = report_pack.results_table(data, 2017, REGISTRY)
 
@@ -116,22 +129,28 @@ def test_an_intensity_that_rose_is_reported_as_an_increase():
 
 
 def test_results_show_one_decimal_where_needed():
-    data = pd.DataFrame([kpi_row("group", "group", "waste_intensity", 2017, 0.17748, 0.2, 7.5, "achieved"),
-                         kpi_row("group", "group", "recycling_rate", 2017, 64.96, target=72.0, rating="90% achieved")],
-                        columns=COLUMNS)
+    data = pd.DataFrame(
+        [
+            kpi_row("group", "group", "waste_intensity", 2017, 0.17748, 0.2, 7.5, "achieved"),
+            kpi_row("group", "group", "recycling_rate", 2017, 64.96, target=72.0, rating="90% achieved"),
+        ],
+        columns=COLUMNS,
+    )
 
     table = report_pack.results_table(data, 2017, REGISTRY)
 
     # 11.26 % and 64.96 % round half up to one decimal.
     assert table[RESULTS].tolist() == [
         "Reduced waste and valuables per production unit (11.3% compared to base year FY2005)",
-        "Recorded a recycling rate of 65%"]
+        "Recorded a recycling rate of 65%",
+    ]
 
 
 def test_a_missed_target_never_prints_as_the_target_itself():
     # 11.46 % would round to 11.5 %, the target, next to a "**" self-assessment.
-    data = pd.DataFrame([kpi_row("group", "group", "energy_intensity", 2017, 8.854, 10.0, 11.5, "90% achieved")],
-                        columns=COLUMNS)
+    data = pd.DataFrame(
+        [kpi_row("group", "group", "energy_intensity", 2017, 8.854, 10.0, 11.5, "90% achieved")], columns=COLUMNS
+    )
 
     table = report_pack.results_table(data, 2017, REGISTRY)
 
@@ -164,16 +183,22 @@ def pack(tmp_path_factory) -> dict[str, Path]:
 
 def test_the_pack_is_written_in_every_format_with_deterministic_names(pack):
     assert {fmt: path.name for fmt, path in pack.items()} == {
-        "md": "results_FY2017.md", "html": "results_FY2017.html", "xlsx": "results_FY2017.xlsx",
-        "csv": "results_FY2017.csv", "pdf": "report_pack_FY2017.pdf"}
+        "md": "results_FY2017.md",
+        "html": "results_FY2017.html",
+        "xlsx": "results_FY2017.xlsx",
+        "csv": "results_FY2017.csv",
+        "pdf": "report_pack_FY2017.pdf",
+    }
     assert all(path.stat().st_size > 0 for path in pack.values())
 
 
 def test_markdown_renders_the_figures_and_escaped_stars(pack):
     text = pack["md"].read_text(encoding="utf-8")
 
-    assert "| Reduce energy per production unit (11.5% compared to base year FY2005) " \
-           "| Reduced energy per production unit (6.6% compared to base year FY2005) | \\* |" in text
+    assert (
+        "| Reduce energy per production unit (11.5% compared to base year FY2005) "
+        "| Reduced energy per production unit (6.6% compared to base year FY2005) | \\* |" in text
+    )
     assert "(11% compared to base year FY2005) | \\*\\*\\* |" in text
     assert "Period covered: FY2017 (Apr 2017 – Mar 2018). Figures as of: 2018-05-15." in text
 
@@ -247,18 +272,23 @@ def test_every_page_is_numbered_and_the_contents_page_lists_them(pack):
     contents = pages[1]
     assert "Contents" in contents
     # Title page 1, contents 2, overview 3, then per KPI in registry order a trend and a breakdown.
-    listed = {"Overview: all KPIs of the group, FY2017": 3,
-              "Energy per production unit: trend to FY2017": 4,
-              "Energy per production unit: FY2017 by business unit and plant": 5,
-              "Waste and valuables per production unit: trend to FY2017": 6,
-              "Chemical emissions per production unit: FY2017 by business unit and plant": 9}
+    listed = {
+        "Overview: all KPIs of the group, FY2017": 3,
+        "Energy per production unit: trend to FY2017": 4,
+        "Energy per production unit: FY2017 by business unit and plant": 5,
+        "Waste and valuables per production unit: trend to FY2017": 6,
+        "Chemical emissions per production unit: FY2017 by business unit and plant": 9,
+    }
     lines = [line.strip() for line in contents.splitlines()]
     for title, number in listed.items():
         assert f"{title} {number}" in lines, title  # the title, then its page number on the same line
     assert "Energy per production unit: FY2017 by business unit and plant" in pages[4]
     assert "Environmental results FY2017 and plans for FY2018" in pages[0]
     assert [item.title for item in reader.outline][:3] == [
-        "Results FY2017 and plans for FY2018", "Contents", "Overview: all KPIs of the group, FY2017"]
+        "Results FY2017 and plans for FY2018",
+        "Contents",
+        "Overview: all KPIs of the group, FY2017",
+    ]
 
 
 def _fonts(resources, seen: set) -> list:
@@ -339,8 +369,9 @@ def test_a_chart_page_of_the_pack_looks_as_the_chart_merged_onto_its_a4_page(tmp
 
     data = fy2017()
     charts.save_figure(charts.overview_figure(data, 2017, DATES, REGISTRY), tmp_path, "overview")
-    title = report_pack.write_title_page(report_pack.results_table(data, 2017, REGISTRY), tmp_path / "title.pdf",
-                                         2017, DATES)
+    title = report_pack.write_title_page(
+        report_pack.results_table(data, 2017, REGISTRY), tmp_path / "title.pdf", 2017, DATES
+    )
     titles = ["Results", "Contents", "Overview"]
     report_pack.join_pdf([title, tmp_path / "overview.pdf"], tmp_path / "pack.pdf", 2017, DATES, titles)
 
@@ -350,11 +381,28 @@ def test_a_chart_page_of_the_pack_looks_as_the_chart_merged_onto_its_a4_page(tmp
     box_width, box_height = 841.889764 - 2 * 32.4, 595.275591 - 28.8 - 43.2
     width, height = float(chart.mediabox.width), float(chart.mediabox.height)
     scale = min(box_width / width, box_height / height)
-    merged.pages[2].merge_transformed_page(chart, Transformation().scale(scale, scale).translate(
-        32.4 + (box_width - scale * width) / 2, 43.2 + (box_height - scale * height) / 2))
+    merged.pages[2].merge_transformed_page(
+        chart,
+        Transformation()
+        .scale(scale, scale)
+        .translate(32.4 + (box_width - scale * width) / 2, 43.2 + (box_height - scale * height) / 2),
+    )
     merged.write(tmp_path / "merged.pdf")
 
     for name in ("pack", "merged"):
-        subprocess.run(["pdftoppm", "-r", "100", "-f", "3", "-l", "3", "-png", str(tmp_path / f"{name}.pdf"),
-                        str(tmp_path / name)], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "100",
+                "-f",
+                "3",
+                "-l",
+                "3",
+                "-png",
+                str(tmp_path / f"{name}.pdf"),
+                str(tmp_path / name),
+            ],
+            check=True,
+        )
     assert (tmp_path / "pack-3.png").read_bytes() == (tmp_path / "merged-3.png").read_bytes()

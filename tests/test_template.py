@@ -38,24 +38,57 @@ def lists_of(workbook, sheet):
 def fy2018_energy_pairs():
     """(type, unit) with a GJ factor valid in FY2018, read straight from the shipped factors."""
     with (PROJECT_DIR / "data" / "reference" / "energy_factors.csv").open(encoding="utf-8") as handle:
-        return {(r["energy_type"], r["unit"]) for r in csv.DictReader(handle)
-                if int(r["valid_from_fy"] or 0) <= 2018 <= int(r["valid_to_fy"] or 9999)}
+        return {
+            (r["energy_type"], r["unit"])
+            for r in csv.DictReader(handle)
+            if int(r["valid_from_fy"] or 0) <= 2018 <= int(r["valid_to_fy"] or 9999)
+        }
 
 
 def test_an_energy_template_has_the_columns_the_months_and_lists_of_types_and_units_with_a_factor(tmp_path):
     out = tmp_path / "energy_P01_FY2018.xlsx"
-    result = invoke("template", "energy", "--plant", "P01", "--fy", "2018", "--out", str(out),
-                    "--warehouse", str(tmp_path / "none.duckdb"), env={"ENVKPI_PUBLISHED": str(tmp_path / "none")})
+    result = invoke(
+        "template",
+        "energy",
+        "--plant",
+        "P01",
+        "--fy",
+        "2018",
+        "--out",
+        str(out),
+        "--warehouse",
+        str(tmp_path / "none.duckdb"),
+        env={"ENVKPI_PUBLISHED": str(tmp_path / "none")},
+    )
     assert result.exit_code == 0, result.output
     workbook = load_workbook(out)
     sheet = workbook.worksheets[0]
     # the contract's columns, required then optional (contract 6: meter and supplier)
-    assert [c.value for c in sheet[1]] == ["plant_id", "period", "energy_type", "quantity", "unit", "meter_id",
-                                           "supplier"]
+    assert [c.value for c in sheet[1]] == [
+        "plant_id",
+        "period",
+        "energy_type",
+        "quantity",
+        "unit",
+        "meter_id",
+        "supplier",
+    ]
     rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if any(r)]
     # FY2018 with an April start: 2018-04 .. 2019-03
-    assert [r[1] for r in rows] == ["2018-04", "2018-05", "2018-06", "2018-07", "2018-08", "2018-09", "2018-10",
-                                    "2018-11", "2018-12", "2019-01", "2019-02", "2019-03"]
+    assert [r[1] for r in rows] == [
+        "2018-04",
+        "2018-05",
+        "2018-06",
+        "2018-07",
+        "2018-08",
+        "2018-09",
+        "2018-10",
+        "2018-11",
+        "2018-12",
+        "2019-01",
+        "2019-02",
+        "2019-03",
+    ]
     assert {r[0] for r in rows} == {"P01"}
     lists = lists_of(workbook, sheet)
     pairs = fy2018_energy_pairs()
@@ -67,15 +100,15 @@ def test_an_energy_template_has_the_columns_the_months_and_lists_of_types_and_un
 
 
 def test_waste_and_chemicals_templates_list_treatments_media_and_units(tmp_path):
-    for kind, column, expected in (("waste", "treatment", {"recycled", "valuable", "incinerated", "landfilled", "other",
-                                                                  "energy_recovery"}),
-                                   ("waste", "unit", {"t", "kg"}),
-                                   ("chemicals", "medium", {"air", "water", "soil", "landfill", "sewer", "offsite"}),
-                                   ("water", "source", {"municipal", "groundwater", "surface", "seawater", "rainwater",
-                                                        "other"}),
-                                   ("sales", "eco_product", {"yes", "no"}),
-                                   ("chemicals", "unit", {"kg", "g", "t"}),
-                                   ("production", "unit", {"t", "kg"})):
+    for kind, column, expected in (
+        ("waste", "treatment", {"recycled", "valuable", "incinerated", "landfilled", "other", "energy_recovery"}),
+        ("waste", "unit", {"t", "kg"}),
+        ("chemicals", "medium", {"air", "water", "soil", "landfill", "sewer", "offsite"}),
+        ("water", "source", {"municipal", "groundwater", "surface", "seawater", "rainwater", "other"}),
+        ("sales", "eco_product", {"yes", "no"}),
+        ("chemicals", "unit", {"kg", "g", "t"}),
+        ("production", "unit", {"t", "kg"}),
+    ):
         out = tmp_path / f"{kind}.xlsx"
         assert invoke("template", kind, "--plant", "P01", "--fy", "2017", "--out", str(out)).exit_code == 0
         workbook = load_workbook(out)
@@ -101,8 +134,14 @@ def test_a_filled_template_passes_check_and_loads(landing, tmp_path):
         sheet.cell(row=row, column=5, value="kWh")
     workbook.save(out)
     plants = landing.plants(PLANTS)
-    result = invoke("check", str(plants), str(out), "--warehouse", str(tmp_path / "none.duckdb"),
-                    env={"ENVKPI_PUBLISHED": str(tmp_path / "nothing")})
+    result = invoke(
+        "check",
+        str(plants),
+        str(out),
+        "--warehouse",
+        str(tmp_path / "none.duckdb"),
+        env={"ENVKPI_PUBLISHED": str(tmp_path / "nothing")},
+    )
     assert result.exit_code == 0, result.output
     assert f"OK        {out}" in result.output
 

@@ -62,7 +62,10 @@ def test_a_phase_inside_another_is_subtracted_from_the_outer_one(fake):
     assert totals["outer"].peak_growth_mb == pytest.approx(2.0)
     # inner: four calls, 2 x (2.0 + 0.25) = 4.5 s, 2 x 512 KB.
     assert (totals["inner"].seconds, totals["inner"].calls, totals["inner"].peak_growth_kb) == (
-        pytest.approx(4.5), 4, pytest.approx(1024.0))
+        pytest.approx(4.5),
+        4,
+        pytest.approx(1024.0),
+    )
     # block: 4.0 s of its own; the 3.75 s of outer inside it excluded.
     assert totals["block"].seconds == pytest.approx(4.0)
     assert totals["block"].peak_growth_kb == pytest.approx(0.0)

@@ -13,8 +13,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-FIGURES = [("energy_intensity", "group"), ("energy_intensity", "Specialty Materials"), ("energy_intensity", "P03"),
-           ("waste_intensity", "group"), ("recycling_rate", "Magnetic Products"), ("chemical_intensity", "P01")]
+FIGURES = [
+    ("energy_intensity", "group"),
+    ("energy_intensity", "Specialty Materials"),
+    ("energy_intensity", "P03"),
+    ("waste_intensity", "group"),
+    ("recycling_rate", "Magnetic Products"),
+    ("chemical_intensity", "P01"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +36,9 @@ def exact_figure(settings, kpi, scope_id, fiscal_year=2017):
     try:
         return connection.execute(
             "select cast(numerator as varchar), cast(denominator as varchar) from kpi_results "
-            "where kpi = ? and scope_id = ? and fiscal_year = ?", [kpi, scope_id, fiscal_year]).fetchone()
+            "where kpi = ? and scope_id = ? and fiscal_year = ?",
+            [kpi, scope_id, fiscal_year],
+        ).fetchone()
     finally:
         connection.close()
 
@@ -42,11 +50,14 @@ def test_the_traced_rows_sum_exactly_to_the_numerator_and_denominator(demo_run, 
     _, settings = demo_run
     traced = published.trace(kpi, 2017, scope_id, settings=settings)
     rows = traced[traced.record == "row"]
-    figure = kpi_results_csv[(kpi_results_csv.kpi == kpi) & (kpi_results_csv.scope_id == scope_id)
-                             & (kpi_results_csv.fiscal_year == 2017)].iloc[0]
+    figure = kpi_results_csv[
+        (kpi_results_csv.kpi == kpi) & (kpi_results_csv.scope_id == scope_id) & (kpi_results_csv.fiscal_year == 2017)
+    ].iloc[0]
     numerator, denominator = exact_figure(settings, kpi, scope_id)
-    for role, exact, reported in (("numerator", numerator, figure.numerator),
-                                  ("denominator", denominator, figure.denominator)):
+    for role, exact, reported in (
+        ("numerator", numerator, figure.numerator),
+        ("denominator", denominator, figure.denominator),
+    ):
         amounts = [Decimal(text) for text in rows[rows.role == role].amount_exact]
         assert amounts, f"no {role} rows"
         assert sum(amounts) == Decimal(exact)
@@ -81,8 +92,22 @@ def test_envkpi_trace_writes_csv_and_xlsx_by_suffix(demo_run, tmp_path):
     _, settings = demo_run
     runner = CliRunner()
     for name in ("trace.csv", "trace.xlsx"):
-        done = runner.invoke(app, ["trace", "--kpi", "waste_intensity", "--fy", "2017", "--scope", "P05",
-                                   "--warehouse", str(settings.warehouse), "--out", str(tmp_path / name)])
+        done = runner.invoke(
+            app,
+            [
+                "trace",
+                "--kpi",
+                "waste_intensity",
+                "--fy",
+                "2017",
+                "--scope",
+                "P05",
+                "--warehouse",
+                str(settings.warehouse),
+                "--out",
+                str(tmp_path / name),
+            ],
+        )
         assert done.exit_code == 0, done.output
         assert "reconciles: yes" in done.output
     csv = pd.read_csv(tmp_path / "trace.csv", dtype={"amount_exact": str})
@@ -90,6 +115,20 @@ def test_envkpi_trace_writes_csv_and_xlsx_by_suffix(demo_run, tmp_path):
     assert set(sheets) == {"trace", "reconciliation"}
     assert len(sheets["trace"]) == (csv.record != "total").sum()
     assert list(sheets["reconciliation"].reconciles) == ["yes", "yes"]
-    unknown = runner.invoke(app, ["trace", "--kpi", "waste_intensity", "--fy", "2017", "--scope", "P99",
-                                  "--warehouse", str(settings.warehouse), "--out", str(tmp_path / "x.csv")])
+    unknown = runner.invoke(
+        app,
+        [
+            "trace",
+            "--kpi",
+            "waste_intensity",
+            "--fy",
+            "2017",
+            "--scope",
+            "P99",
+            "--warehouse",
+            str(settings.warehouse),
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+    )
     assert unknown.exit_code == 2 and "P99" in unknown.output

@@ -47,8 +47,10 @@ from envkpi.validation.validator import SOURCE_FILE, ReferenceData, Validation, 
 from envkpi.warehouse.database import one_row, rebuild_conversion, unstorable_numbers
 
 REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
-UNSTORABLE_REASON = ("{column} cannot be stored as an exact decimal (too many digits or too large an exponent): "
-                     "write a plain decimal number, e.g. 1234.5")
+UNSTORABLE_REASON = (
+    "{column} cannot be stored as an exact decimal (too many digits or too large an exponent): "
+    "write a plain decimal number, e.g. 1234.5"
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,13 @@ class IngestSummary:
     def rejections(self) -> pd.DataFrame:
         """The rows of ``rejections.csv``: one per problem found in a rejected or ignored file."""
         rows = [
-            {"file": file, "row": problem.row, "column": problem.column, "value": problem.value,
-             "reason": problem.reason}
+            {
+                "file": file,
+                "row": problem.row,
+                "column": problem.column,
+                "value": problem.value,
+                "reason": problem.reason,
+            }
             for file, problem in self.problems
         ]
         frame = pd.DataFrame(rows, columns=REJECTION_COLUMNS)
@@ -94,7 +101,9 @@ class IngestSummary:
 
 
 # Contract 1: the kind is the file name's first word, up to the first `_`, `-` or `.`.
-EXPECTED_NAME = f"<kind>_...csv or <kind>_...xlsx, where <kind> is one of {', '.join(KINDS)} (e.g. energy_P01_2017-04.csv)"
+EXPECTED_NAME = (
+    f"<kind>_...csv or <kind>_...xlsx, where <kind> is one of {', '.join(KINDS)} (e.g. energy_P01_2017-04.csv)"
+)
 NOT_A_CONTRACT_FILE = f"not a contract file: the name names no kind; name it {EXPECTED_NAME}; left alone"
 
 
@@ -104,17 +113,22 @@ def not_a_contract_file_reason(name: str) -> str:
     if first.casefold() in KINDS:  # `Energy P01 April.csv`: a kind, but followed by a space
         suffix = Path(name).suffix.lower()
         meant = "_".join(word for word in re.split(r"\s+", Path(name).stem) if word)
-        meant = first.casefold() + meant[len(first):] + (suffix if suffix in READABLE_SUFFIXES else ".csv")
-        return (f"not a contract file: the name names no kind (a kind followed by _, - or .); name it "
-                f"{EXPECTED_NAME}; here: {meant}; left alone")
+        meant = first.casefold() + meant[len(first) :] + (suffix if suffix in READABLE_SUFFIXES else ".csv")
+        return (
+            f"not a contract file: the name names no kind (a kind followed by _, - or .); name it "
+            f"{EXPECTED_NAME}; here: {meant}; left alone"
+        )
     return NOT_A_CONTRACT_FILE
 
 
-NOT_UTF8_NAME = ("the {what} name is not valid UTF-8 (shown with \\x escapes): rename it with plain characters; "
-                 "left alone")
+NOT_UTF8_NAME = (
+    "the {what} name is not valid UTF-8 (shown with \\x escapes): rename it with plain characters; left alone"
+)
 UNREADABLE = "cannot be read ({error}): make the {what} readable for the user that runs envkpi; left alone this run"
-STILL_BEING_WRITTEN = ("modified {age} before the run started (less than {settle:g} s): probably still being copied or "
-                       "written, so left for the next run")
+STILL_BEING_WRITTEN = (
+    "modified {age} before the run started (less than {settle:g} s): probably still being copied or "
+    "written, so left for the next run"
+)
 
 
 def shown_name(name: str) -> str:
@@ -127,8 +141,9 @@ def shown_name(name: str) -> str:
 
 
 @timing.phase("discover files")
-def discover(landing: Path, started_ns: int | None = None,
-             settle_seconds: float = 0) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
+def discover(
+    landing: Path, started_ns: int | None = None, settle_seconds: float = 0
+) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
     """Every regular file under ``landing``, and the ones that are not contract files.
 
     Hidden files and folders (a leading dot, as editors and OS tools leave them) are skipped
@@ -150,8 +165,17 @@ def discover(landing: Path, started_ns: int | None = None,
             if folder == root:
                 raise  # no landing folder at all is the run's problem, not a delivery's
             label = prefix.rstrip("/")
-            ignored.append((label, Problem(None, "", label.rsplit("/", 1)[-1], UNREADABLE.format(
-                error=error.strerror or type(error).__name__, what="folder"))))
+            ignored.append(
+                (
+                    label,
+                    Problem(
+                        None,
+                        "",
+                        label.rsplit("/", 1)[-1],
+                        UNREADABLE.format(error=error.strerror or type(error).__name__, what="folder"),
+                    ),
+                )
+            )
             continue
         subfolders = []
         for entry in listed:
@@ -164,8 +188,9 @@ def discover(landing: Path, started_ns: int | None = None,
                     what = "folder" if entry.is_dir(follow_symlinks=False) else "file"
                     ignored.append((relative, Problem(None, "", name, NOT_UTF8_NAME.format(what=what))))
                 elif entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
-                    ignored.append((relative, Problem(None, "", entry.name,
-                                                      "not a regular file (a link or a device): left alone")))
+                    ignored.append(
+                        (relative, Problem(None, "", entry.name, "not a regular file (a link or a device): left alone"))
+                    )
                 elif entry.is_dir():
                     subfolders.append((Path(entry.path), relative + "/"))
                 elif (kind := kind_of(entry.name)) is None:
@@ -174,13 +199,31 @@ def discover(landing: Path, started_ns: int | None = None,
                     stat = entry.stat()
                     age = (started_ns - stat.st_mtime_ns) / 1e9 if started_ns is not None else None
                     if age is not None and settle_seconds > 0 and age < settle_seconds:
-                        ignored.append((relative, Problem(None, "", entry.name, STILL_BEING_WRITTEN.format(
-                            age=f"{max(age, 0):.0f} s", settle=settle_seconds))))
+                        ignored.append(
+                            (
+                                relative,
+                                Problem(
+                                    None,
+                                    "",
+                                    entry.name,
+                                    STILL_BEING_WRITTEN.format(age=f"{max(age, 0):.0f} s", settle=settle_seconds),
+                                ),
+                            )
+                        )
                     else:
                         found.append(LandedFile(Path(entry.path), relative, kind, stat.st_size, stat.st_mtime_ns))
             except OSError as error:
-                ignored.append((relative, Problem(None, "", entry.name, UNREADABLE.format(
-                    error=error.strerror or type(error).__name__, what="file"))))
+                ignored.append(
+                    (
+                        relative,
+                        Problem(
+                            None,
+                            "",
+                            entry.name,
+                            UNREADABLE.format(error=error.strerror or type(error).__name__, what="file"),
+                        ),
+                    )
+                )
         pending.extend(reversed(subfolders))  # depth first, in name order
     return found, ignored
 
@@ -191,9 +234,13 @@ def sha256_of(path: Path) -> str:
 
 
 @timing.phase("reference for checks")
-def current_reference(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int,
-                      plants_known: bool = True, reporting_currency: str = "JPY",
-                      period_range: tuple[str, str] = ("0000-01", "9999-12")) -> ReferenceData:
+def current_reference(
+    connection: duckdb.DuckDBPyConnection,
+    fiscal_year_start_month: int,
+    plants_known: bool = True,
+    reporting_currency: str = "JPY",
+    period_range: tuple[str, str] = ("0000-01", "9999-12"),
+) -> ReferenceData:
     """The boundary, factors and KPIs that deliveries are checked against right now."""
     plants = connection.execute("select plant_id, business_unit from accepted_plants").fetchall()
     factor_keys = connection.execute(
@@ -224,8 +271,13 @@ def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
     """
     names = KINDS[kind].columns
     if not tables:
-        return pa.table({SOURCE_FILE: pa.array([], pa.string()), SOURCE_ROW: pa.array([], pa.int64()),
-                         **{name: pa.array([], pa.string()) for name in [*names, "extra_columns"]}})
+        return pa.table(
+            {
+                SOURCE_FILE: pa.array([], pa.string()),
+                SOURCE_ROW: pa.array([], pa.int64()),
+                **{name: pa.array([], pa.string()) for name in [*names, "extra_columns"]},
+            }
+        )
     # Columns are gathered as lists of pieces and joined once: tens of thousands of small
     # tables, or kernels run over as many chunks, cost more than the rows themselves.
     labels, counts = list(tables), np.array([len(table) for table in tables.values()], dtype=np.int64)
@@ -239,8 +291,9 @@ def kind_table(kind: str, tables: dict[str, DeliveredTable]) -> pa.Table:
         first, count = run[0], sum(len(table) for table in run)
         if first.batch is not None:  # the files' rows are one slice of the batch they were parsed in
             part = first.batch.slice(first.batch_start, count)
-            values = {name: part.column(name) if name in part.column_names else pa.nulls(count, pa.string())
-                      for name in names}
+            values = {
+                name: part.column(name) if name in part.column_names else pa.nulls(count, pa.string()) for name in names
+            }
         else:
             values = first.arrow(names)
         for name, column in values.items():
@@ -281,8 +334,10 @@ def _extra_columns_json(table: DeliveredTable) -> pa.Array:
     extras = zip(*(table.arrow(table.extra_columns)[c].to_pylist() for c in table.extra_columns))
     values = [[(v or "").strip() for v in row] for row in extras]
     # No JSON for a row whose extra cells are all empty: a blank row stays recognisably blank.
-    return pa.array([json.dumps(dict(zip(table.extra_columns, row)), ensure_ascii=False) if any(row) else None
-                     for row in values], pa.string())
+    return pa.array(
+        [json.dumps(dict(zip(table.extra_columns, row)), ensure_ascii=False) if any(row) else None for row in values],
+        pa.string(),
+    )
 
 
 class _BatchesAhead:
@@ -294,8 +349,14 @@ class _BatchesAhead:
     monthly batch (a second and a half with one core busy, on the benchmark's machine).
     """
 
-    def __init__(self, reader: ThreadPoolExecutor, checker: ThreadPoolExecutor, work: list[tuple[str, list]],
-                 limits: Limits = Limits(), loaded_content: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        reader: ThreadPoolExecutor,
+        checker: ThreadPoolExecutor,
+        work: list[tuple[str, list]],
+        limits: Limits = Limits(),
+        loaded_content: frozenset[str] = frozenset(),
+    ):
         self._reader, self._checker = reader, checker
         self._limits = limits
         self._loaded_content = loaded_content
@@ -327,8 +388,9 @@ class _BatchesAhead:
 
     def _fill(self) -> None:
         while len(self._ahead) < (2 if self._check else 4) and (following := next(self._work, None)):
-            self._ahead.append([following[0], self._reader.submit(_read_batch, *following, self._limits,
-                                                                    self._loaded_content), None])
+            self._ahead.append(
+                [following[0], self._reader.submit(_read_batch, *following, self._limits, self._loaded_content), None]
+            )
         for entry in self._ahead:
             kind, reading, checking = entry
             if checking is None and self._check and KINDS[kind].monthly:
@@ -341,12 +403,16 @@ class _BatchesAhead:
 Checked = tuple[Validation | None, list[tuple[str, int, str, str]], list[tuple[str, Problem]]]
 
 
-def _checked(kind: str, rows: pa.Table, validator: Validator, reference: ReferenceData,
-             connection: duckdb.DuckDBPyConnection) -> Checked:
+def _checked(
+    kind: str, rows: pa.Table, validator: Validator, reference: ReferenceData, connection: duckdb.DuckDBPyConnection
+) -> Checked:
     if not len(rows):
         return None, [], []
-    return (validator.validate(kind, rows, reference), unstorable_numbers(connection, rows),
-            implausible(kind, rows, reference.period_range))
+    return (
+        validator.validate(kind, rows, reference),
+        unstorable_numbers(connection, rows),
+        implausible(kind, rows, reference.period_range),
+    )
 
 
 def _checked_ahead(kind: str, reading: Future, validator: Validator, reference: ReferenceData) -> Checked:
@@ -355,8 +421,10 @@ def _checked_ahead(kind: str, reading: Future, validator: Validator, reference: 
         return _checked(kind, rows, validator, reference, scratch)
 
 
-CHANGED_WHILE_READ = ("changed while it was being read (size or modification time differ from when the run found "
-                      "it): probably still being copied or written, so left for the next run")
+CHANGED_WHILE_READ = (
+    "changed while it was being read (size or modification time differ from when the run found "
+    "it): probably still being copied or written, so left for the next run"
+)
 
 
 @dataclass(frozen=True)
@@ -382,17 +450,28 @@ def read_landed(landed: LandedFile) -> tuple[bytes | None, ReadContent]:
             raw = handle.read()
             after = os.fstat(handle.fileno())
     except OSError as error:
-        return None, ReadContent(None, landed.size, landed.modified_ns, Problem(None, "", landed.path.name, UNREADABLE.format(
-            error=error.strerror or type(error).__name__, what="file")))
+        return None, ReadContent(
+            None,
+            landed.size,
+            landed.modified_ns,
+            Problem(
+                None, "", landed.path.name, UNREADABLE.format(error=error.strerror or type(error).__name__, what="file")
+            ),
+        )
     stats = {(s.st_size, s.st_mtime_ns) for s in (before, after)} | {(landed.size, landed.modified_ns)}
     if len(stats) > 1 or len(raw) != after.st_size:
-        return None, ReadContent(None, len(raw), after.st_mtime_ns, Problem(None, "", landed.path.name, CHANGED_WHILE_READ))
+        return None, ReadContent(
+            None, len(raw), after.st_mtime_ns, Problem(None, "", landed.path.name, CHANGED_WHILE_READ)
+        )
     return raw, ReadContent(hashlib.sha256(raw).hexdigest(), len(raw), after.st_mtime_ns)
 
 
-def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
-                limits: Limits = Limits(), loaded_content: frozenset[str] = frozenset(),
-                ) -> tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]]:
+def _read_batch(
+    kind: str,
+    candidates: list[tuple[LandedFile, str | None, int | None]],
+    limits: Limits = Limits(),
+    loaded_content: frozenset[str] = frozenset(),
+) -> tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]]:
     """A batch's files as read (or why not), the rows of the readable ones as one table, and what
     each read gave (files whose sha256 the run knew by their status are read too: their rows).
     A file whose stored rejection the run reuses (a rejected delivery_id as the candidate's third
@@ -407,13 +486,23 @@ def _read_batch(kind: str, candidates: list[tuple[LandedFile, str | None, int | 
         if raw is not None and reads[landed.relative].sha256 in loaded_content:
             tables[landed.relative] = DeliveredTable()  # unchanged: the run reports it so by its sha256
         elif raw is not None and landed.path.suffix.casefold() not in READABLE_SUFFIXES:
-            tables[landed.relative] = DeliveredTable(problems=[Problem(
-                None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)")])
+            tables[landed.relative] = DeliveredTable(
+                problems=[
+                    Problem(
+                        None, "", landed.path.suffix, "unsupported file format: deliver CSV (.csv) or Excel (.xlsx)"
+                    )
+                ]
+            )
         elif raw is not None:
             contents[landed.relative] = raw
-    tables.update(read_deliveries(
-        {landed.relative: landed.path for landed, _, _ in candidates if landed.relative in contents}, kind,
-        contents, limits))
+    tables.update(
+        read_deliveries(
+            {landed.relative: landed.path for landed, _, _ in candidates if landed.relative in contents},
+            kind,
+            contents,
+            limits,
+        )
+    )
     contents.clear()
     for landed, _, _ in candidates:
         if landed.relative not in tables:  # not readable, or changed while being read
@@ -451,9 +540,16 @@ def _batches(candidates: list) -> list[list]:
 class Ingest:
     """One run's ingest into an open warehouse connection (the caller owns the transaction)."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, run_id: str, ingested_at: pd.Timestamp,
-                 fiscal_year_start_month: int, make_validator, plants_known: bool = True,
-                 settings: Settings | None = None):
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        run_id: str,
+        ingested_at: pd.Timestamp,
+        fiscal_year_start_month: int,
+        make_validator,
+        plants_known: bool = True,
+        settings: Settings | None = None,
+    ):
         settings = settings or Settings()
         self.settings = settings
         self.limits = settings.limits
@@ -474,11 +570,14 @@ class Ingest:
         self._stored_problems: dict[int, list[Problem]] = {}  # of the rejections this run reuses
         self._new_statuses: list[tuple[str, int, int, str]] = []  # of loaded content under a new status
         self.plants_known = plants_known
-        self._next_delivery_id = 1 + one_row(
-            connection,
-            "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
-            "                coalesce((select max(delivery_id) from current_slice), 0))"
-        )[0]
+        self._next_delivery_id = (
+            1
+            + one_row(
+                connection,
+                "select greatest(coalesce((select max(delivery_id) from delivery), 0),"
+                "                coalesce((select max(delivery_id) from current_slice), 0))",
+            )[0]
+        )
 
     @property
     def validator(self) -> Validator:
@@ -492,8 +591,9 @@ class Ingest:
         return self._validator_build.result() if self._validator_build else self._make_validator(0)
 
     def _reference(self) -> ReferenceData:
-        return current_reference(self.connection, self.fiscal_year_start_month, self.plants_known,
-                                 self.reporting_currency, self.period_range)
+        return current_reference(
+            self.connection, self.fiscal_year_start_month, self.plants_known, self.reporting_currency, self.period_range
+        )
 
     @timing.phase("ingest bookkeeping (known files, order, waiting for reads)")
     def run(self, files: list[LandedFile], ignored: list[tuple[str, Problem]]) -> IngestSummary:
@@ -523,8 +623,13 @@ class Ingest:
                 self._validator_build = checker.submit(self._make_validator, new_bytes)  # something is new
             candidates = self._candidates(files, known, summary)
             batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
-            ahead = _BatchesAhead(reader, checker, [(kind, batch) for kind in KINDS for batch in batches_of[kind]],
-                                  self.limits, frozenset(self._accepted_content))
+            ahead = _BatchesAhead(
+                reader,
+                checker,
+                [(kind, batch) for kind in KINDS for batch in batches_of[kind]],
+                self.limits,
+                frozenset(self._accepted_content),
+            )
             for kind in KINDS:
                 to_check = any(candidate[2] is None for batch in batches_of[kind] for candidate in batch)
                 if KINDS[kind].monthly and to_check and not ahead.checking:
@@ -557,7 +662,9 @@ class Ingest:
             pass
 
     @timing.phase("ingest bookkeeping (known files, order, waiting for reads)")
-    def _candidates(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> list[tuple[LandedFile, str | None, int | None]]:
+    def _candidates(
+        self, files: list[LandedFile], known: dict, summary: IngestSummary
+    ) -> list[tuple[LandedFile, str | None, int | None]]:
         """The files whose content may be new, in delivery order, with the sha256 their status gives.
 
         A file whose path, size and modification time an earlier delivery had is known by that
@@ -580,8 +687,9 @@ class Ingest:
             candidates.append((landed, sha, rejected))
         return self._reusing_rejections(candidates, known)
 
-    def _reusing_rejections(self, candidates: list[tuple[LandedFile, str | None, int | None]],
-                            known: dict) -> list[tuple[LandedFile, str | None, int | None]]:
+    def _reusing_rejections(
+        self, candidates: list[tuple[LandedFile, str | None, int | None]], known: dict
+    ) -> list[tuple[LandedFile, str | None, int | None]]:
         """The candidates, each rejected file marked (by its rejected delivery_id) only where the
         run would check it against exactly what it was checked against when it was rejected.
 
@@ -599,11 +707,16 @@ class Ingest:
             if not KINDS[kind].monthly and any(c[0].kind == kind and c[2] is None for c in candidates):
                 may_change = True
         checked_against = {status["rejected_id"]: status["checked_against"] for status in known["by_sha"].values()}
-        reused = {rejected for landed, _, rejected in candidates
-                  if rejected is not None and same_reference[landed.kind] and checked_against[rejected] == basis}
+        reused = {
+            rejected
+            for landed, _, rejected in candidates
+            if rejected is not None and same_reference[landed.kind] and checked_against[rejected] == basis
+        }
         self._stored_problems = self._stored_rejections(reused)
-        return [(landed, sha, rejected if rejected in self._stored_problems else None)
-                for landed, sha, rejected in candidates]
+        return [
+            (landed, sha, rejected if rejected in self._stored_problems else None)
+            for landed, sha, rejected in candidates
+        ]
 
     def _stored_rejections(self, delivery_ids: set[int]) -> dict[int, list[Problem]]:
         """The problems of these rejected deliveries, in the order their run listed them."""
@@ -651,9 +764,16 @@ class Ingest:
         return {"by_stat": by_stat, "by_sha": by_sha}
 
     @timing.phase("kind bookkeeping (accepted rows, slice keys)")
-    def _ingest_kind(self, kind: str, candidates: list[tuple[LandedFile, str | None, int | None]],
-                     tables: dict[str, DeliveredTable], rows: pa.Table, summary: IngestSummary,
-                     checked: Checked | None, reads: dict[str, ReadContent]) -> None:
+    def _ingest_kind(
+        self,
+        kind: str,
+        candidates: list[tuple[LandedFile, str | None, int | None]],
+        tables: dict[str, DeliveredTable],
+        rows: pa.Table,
+        summary: IngestSummary,
+        checked: Checked | None,
+        reads: dict[str, ReadContent],
+    ) -> None:
         if checked is None and len(rows):  # not checked ahead
             reference = self._reference()
             checked = _checked(kind, rows, self.validator, reference, self.connection)
@@ -713,8 +833,11 @@ class Ingest:
         if delivery_ids:
             if validation is not None and validation.is_repeat.any():
                 repeats = rows.filter(pa.array(validation.is_repeat)).select([SOURCE_FILE, SOURCE_ROW]).to_pydict()
-                summary.repeated_rows.extend((file, int(row)) for file, row in zip(repeats[SOURCE_FILE], repeats[SOURCE_ROW])
-                                             if file in delivery_ids)
+                summary.repeated_rows.extend(
+                    (file, int(row))
+                    for file, row in zip(repeats[SOURCE_FILE], repeats[SOURCE_ROW])
+                    if file in delivery_ids
+                )
             # No validation when the batch has no rows: none repeats.
             is_repeat = validation.is_repeat if validation is not None else np.zeros(len(rows), dtype=bool)
             self._load(kind, rows.append_column("is_repeat", pa.array(is_repeat)), delivery_ids)
@@ -725,9 +848,18 @@ class Ingest:
         if len(problems) <= limit:
             return problems
         rest = len(problems) - limit
-        return [*problems[:limit], Problem(None, "", f"{rest:,} more", (
-            f"{rest:,} more problems in this file are not listed (at most {limit:,} are, setting "
-            f"max_problems_per_file): fix the ones above, then check the file again"))]
+        return [
+            *problems[:limit],
+            Problem(
+                None,
+                "",
+                f"{rest:,} more",
+                (
+                    f"{rest:,} more problems in this file are not listed (at most {limit:,} are, setting "
+                    f"max_problems_per_file): fix the ones above, then check the file again"
+                ),
+            ),
+        ]
 
     @timing.phase("delivery rows", memory=False)
     def _record_delivery(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable, status: str) -> int:
@@ -735,8 +867,19 @@ class Ingest:
         delivery_id = self._next_delivery_id
         self._next_delivery_id += 1
         self._pending_deliveries.append(
-            (delivery_id, self.run_id, landed.relative, sha, landed.size, landed.modified_ns, kind, status,
-             len(table), table.encoding or None, self.ingested_at)
+            (
+                delivery_id,
+                self.run_id,
+                landed.relative,
+                sha,
+                landed.size,
+                landed.modified_ns,
+                kind,
+                status,
+                len(table),
+                table.encoding or None,
+                self.ingested_at,
+            )
         )
         return delivery_id
 
@@ -745,8 +888,19 @@ class Ingest:
         """One insert for a kind's deliveries: a statement per file costs more than reading the file."""
         if not self._pending_deliveries:
             return
-        columns = ["delivery_id", "run_id", "source_file", "sha256", "size_bytes", "modified_ns", "kind", "status",
-                   "row_count", "encoding", "ingested_at"]
+        columns = [
+            "delivery_id",
+            "run_id",
+            "source_file",
+            "sha256",
+            "size_bytes",
+            "modified_ns",
+            "kind",
+            "status",
+            "row_count",
+            "encoding",
+            "ingested_at",
+        ]
         self.connection.register("incoming_deliveries", pd.DataFrame(self._pending_deliveries, columns=columns))
         try:
             self.connection.execute("insert into delivery by name select * from incoming_deliveries")
@@ -755,8 +909,16 @@ class Ingest:
         self._pending_deliveries = []
 
     @timing.phase("rejection rows", memory=False)
-    def _record_rejection(self, landed: LandedFile, sha: str, kind: str, table: DeliveredTable,
-                          problems: list[Problem], rejected_before: int | None, checked_against: str) -> None:
+    def _record_rejection(
+        self,
+        landed: LandedFile,
+        sha: str,
+        kind: str,
+        table: DeliveredTable,
+        problems: list[Problem],
+        rejected_before: int | None,
+        checked_against: str,
+    ) -> None:
         if rejected_before is None:
             delivery_id = self._record_delivery(landed, sha, kind, table, "rejected")
         else:

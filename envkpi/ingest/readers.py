@@ -142,13 +142,17 @@ def _decode(raw: bytes) -> tuple[str, str] | Problem:
     except UnicodeDecodeError:
         line = raw[: utf8_failure.start].count(b"\n") + 1
         return Problem(
-            line, "", repr(raw[utf8_failure.start : utf8_failure.start + 4]),
+            line,
+            "",
+            repr(raw[utf8_failure.start : utf8_failure.start + 4]),
             "text is neither UTF-8 nor Shift_JIS (CP932): save the file as CSV UTF-8 or CSV (Shift_JIS)",
         )
     if _has_utf8_multibyte(raw):
         line = raw[: utf8_failure.start].count(b"\n") + 1
         return Problem(
-            line, "", repr(raw[utf8_failure.start : utf8_failure.start + 4]),
+            line,
+            "",
+            repr(raw[utf8_failure.start : utf8_failure.start + 4]),
             "mixed encodings: part of the file is UTF-8 and part is not; save the whole file in one encoding",
         )
     return text, "cp932"
@@ -202,21 +206,33 @@ def _quotes_well_formed(body: bytes) -> bool:
 
 
 def line_too_long(line: int, length: int, limits: Limits) -> Problem:
-    return Problem(line, "", f"{length:,} characters",
-                   f"line {line} is {length:,} characters long, more than the {limits.max_line_chars:,} a delivery "
-                   f"may have (setting max_line_chars): a file of monthly rows has short lines; check the export")
+    return Problem(
+        line,
+        "",
+        f"{length:,} characters",
+        f"line {line} is {length:,} characters long, more than the {limits.max_line_chars:,} a delivery "
+        f"may have (setting max_line_chars): a file of monthly rows has short lines; check the export",
+    )
 
 
 def field_too_long(row: int, column: str, length: int, limits: Limits) -> Problem:
-    return Problem(row, column, f"{length:,} characters",
-                   f"a value of {length:,} characters, more than the {limits.max_field_chars:,} a cell may hold "
-                   f"(setting max_field_chars): check the export (an unclosed quote joins many cells into one)")
+    return Problem(
+        row,
+        column,
+        f"{length:,} characters",
+        f"a value of {length:,} characters, more than the {limits.max_field_chars:,} a cell may hold "
+        f"(setting max_field_chars): check the export (an unclosed quote joins many cells into one)",
+    )
 
 
 def too_many_columns(count: int, limits: Limits) -> Problem:
-    return Problem(1, "", f"{count:,} columns",
-                   f"the header row has {count:,} columns, more than the {limits.max_columns:,} a delivery may have "
-                   f"(setting max_columns): deliver the contract's columns only")
+    return Problem(
+        1,
+        "",
+        f"{count:,} columns",
+        f"the header row has {count:,} columns, more than the {limits.max_columns:,} a delivery may have "
+        f"(setting max_columns): deliver the contract's columns only",
+    )
 
 
 @dataclass(frozen=True)
@@ -258,8 +274,10 @@ def _plain_csv(label: str, raw: bytes, limits: Limits = Limits()) -> _PlainCsv |
     if rest.isspace() or rest.startswith((b"\n", b"\r\n")) or b"\n\n" in rest:
         return None
     if (b"\r" in rest or b"\r" in header_line) and (
-            b"\n\r\n" in rest or rest.count(b"\r") != rest.count(b"\r\n")
-            or header_line.count(b"\r") > int(header_line.endswith(b"\r"))):
+        b"\n\r\n" in rest
+        or rest.count(b"\r") != rest.count(b"\r\n")
+        or header_line.count(b"\r") > int(header_line.endswith(b"\r"))
+    ):
         return None
     return _PlainCsv(label, header_line.rstrip(b"\r"), rest, rest.count(b"\n"), encoding)
 
@@ -276,7 +294,12 @@ def _read_plain_batch(kind: str, files: list[_PlainCsv], limits: Limits = Limits
     except (StopIteration, csv.Error):
         return None
     header = [normalise_header(name) for name in raw_header]
-    if len(header) > limits.max_columns or "" in header or len(set(header)) != len(header) or any(n not in header for n in KINDS[kind].required):
+    if (
+        len(header) > limits.max_columns
+        or "" in header
+        or len(set(header)) != len(header)
+        or any(n not in header for n in KINDS[kind].required)
+    ):
         return None
     try:
         table = pa_csv.read_csv(
@@ -288,7 +311,8 @@ def _read_plain_batch(kind: str, files: list[_PlainCsv], limits: Limits = Limits
             # Every column is text: no type inference may turn "007" into 7.
             convert_options=pa_csv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(len(header))},
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid:
@@ -296,15 +320,20 @@ def _read_plain_batch(kind: str, files: list[_PlainCsv], limits: Limits = Limits
     if table.num_rows != sum(f.rows for f in files):
         return None
     if any(len(f.body) > limits.max_field_chars for f in files) and any(
-            (pc.max(pc.utf8_length(column)).as_py() or 0) > limits.max_field_chars for column in table.columns):
+        (pc.max(pc.utf8_length(column)).as_py() or 0) > limits.max_field_chars for column in table.columns
+    ):
         return None  # the careful path names the cell
     if any(len(f.body) > limits.max_line_chars for f in files):
         # Each line's bytes are at most its fields' bytes, their quotes doubled, a pair of quotes
         # and a separator per field: when no line can reach the limit, none does (in C++, per row).
         most = pa.scalar(3 * len(header), pa.int64())
         for column in table.columns:
-            most = pc.add(most, pc.add(pc.cast(pc.binary_length(column), pa.int64()),
-                                       pc.cast(pc.count_substring(column, '"'), pa.int64())))
+            most = pc.add(
+                most,
+                pc.add(
+                    pc.cast(pc.binary_length(column), pa.int64()), pc.cast(pc.count_substring(column, '"'), pa.int64())
+                ),
+            )
         if (pc.max(most).as_py() or 0) > limits.max_line_chars:
             return None  # the careful path names the line
     extra = tuple(name for name in header if name not in KINDS[kind].columns)
@@ -316,15 +345,19 @@ def _read_plain_batch(kind: str, files: list[_PlainCsv], limits: Limits = Limits
         offset += file.rows
         tables[file.label] = DeliveredTable(
             columns={name: part.column(i) for i, name in enumerate(header)},
-            source_rows=range(2, 2 + file.rows), encoding=file.encoding, extra_columns=extra,
-            batch=named, batch_start=offset - file.rows,
+            source_rows=range(2, 2 + file.rows),
+            encoding=file.encoding,
+            extra_columns=extra,
+            batch=named,
+            batch_start=offset - file.rows,
         )
     return tables
 
 
 @timing.phase("read files")
-def read_deliveries(paths: dict[str, Path], kind: str, contents: dict[str, bytes] | None = None,
-                    limits: Limits = Limits()) -> dict[str, DeliveredTable]:
+def read_deliveries(
+    paths: dict[str, Path], kind: str, contents: dict[str, bytes] | None = None, limits: Limits = Limits()
+) -> dict[str, DeliveredTable]:
     """Read several delivered files of one kind: plain CSVs in batches, every other file on its own.
 
     ``contents`` holds the bytes of files already read (each file is read once per run). Whatever
@@ -344,8 +377,11 @@ def read_deliveries(paths: dict[str, Path], kind: str, contents: dict[str, bytes
     for files in batches.values():
         read = _read_plain_batch(kind, files, limits)
         for file in files:
-            tables[file.label] = (read[file.label] if read is not None
-                                  else read_delivery(paths[file.label], kind, raws[file.label], limits))
+            tables[file.label] = (
+                read[file.label]
+                if read is not None
+                else read_delivery(paths[file.label], kind, raws[file.label], limits)
+            )
     return {label: tables[label] for label in paths}
 
 
@@ -432,8 +468,7 @@ def _xlsx_records(raw: bytes) -> tuple[list[list[str]], str, list[str]] | Proble
         # (too small): forget it, so that every row and cell the sheet holds is read.
         sheet.reset_dimensions()
         records = [
-            ["" if (text := _xlsx_text(cell)) is None else text for cell in row]
-            for row in sheet.iter_rows(min_row=1)
+            ["" if (text := _xlsx_text(cell)) is None else text for cell in row] for row in sheet.iter_rows(min_row=1)
         ]
     except Exception as error:  # a truncated sheet part surfaces only while iterating
         return Problem(None, "", "", f"not a readable XLSX workbook ({type(error).__name__}: {error})")
@@ -448,8 +483,11 @@ def _xlsx_records(raw: bytes) -> tuple[list[list[str]], str, list[str]] | Proble
 
 def _xlsx_text(cell) -> str | None:
     value = getattr(cell, "value", None)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and _is_percent_format(
-            getattr(cell, "number_format", None)):
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and _is_percent_format(getattr(cell, "number_format", None))
+    ):
         return _percent_text(value)
     return _xlsx_cell_text(value)
 
@@ -482,9 +520,18 @@ def read_delivery(path: Path, kind: str, raw: bytes | None = None, limits: Limit
     missing = [p for p in table.problems if p.reason.startswith(("missing required column", "empty file"))]
     if missing and len(sheets) > 1:
         names = ", ".join(f"'{name}'" for name in sheets)
-        table.problems.insert(0, Problem(1, "", sheets[0], (
-            f"the data must be on the first sheet, with the header on row 1: this workbook's sheets are {names}, "
-            f"and the first, '{sheets[0]}', lacks the required columns; move the data sheet to the front")))
+        table.problems.insert(
+            0,
+            Problem(
+                1,
+                "",
+                sheets[0],
+                (
+                    f"the data must be on the first sheet, with the header on row 1: this workbook's sheets are {names}, "
+                    f"and the first, '{sheets[0]}', lacks the required columns; move the data sheet to the front"
+                ),
+            ),
+        )
     return table
 
 
@@ -511,7 +558,10 @@ def missing_column_reason(name: str, delivered: list[str], known: tuple[str, ...
 
 
 def _table_from_records(
-    records: list[list[str]], required: tuple[str, ...], known: tuple[str, ...], encoding: str,
+    records: list[list[str]],
+    required: tuple[str, ...],
+    known: tuple[str, ...],
+    encoding: str,
     limits: Limits = Limits(),
 ) -> DeliveredTable:
     # Blank lines still count as spreadsheet rows, so row numbers stay as a person sees them.
@@ -527,9 +577,17 @@ def _table_from_records(
     leading = next((i for i, name in enumerate(header) if name), 0)
     if leading:
         first = _column_letters(leading + 1)
-        problems.append(Problem(1, f"column {leading + 1}", header[leading], (
-            f"the table starts in column {first}, not in column A: the header must start in cell A1; "
-            f"delete the empty column{'s' if leading > 1 else ''} before it")))
+        problems.append(
+            Problem(
+                1,
+                f"column {leading + 1}",
+                header[leading],
+                (
+                    f"the table starts in column {first}, not in column A: the header must start in cell A1; "
+                    f"delete the empty column{'s' if leading > 1 else ''} before it"
+                ),
+            )
+        )
     for position, name in enumerate(header, start=1):
         if not name:
             if position > leading:
@@ -589,13 +647,15 @@ def _regular_rows(body: list[list[str]], width: int, problems: list[Problem]) ->
         if len(record) > width:
             # Trailing empty fields (a trailing comma from some exports) carry nothing.
             if not _is_blank(record[width:]):
-                problems.append(Problem(offset, "", str(len(record)),
-                                        f"row has {len(record)} fields but the header has {width}"))
+                problems.append(
+                    Problem(offset, "", str(len(record)), f"row has {len(record)} fields but the header has {width}")
+                )
                 continue
             record = record[:width]
         elif len(record) < width:
-            problems.append(Problem(offset, "", str(len(record)),
-                                    f"row has {len(record)} fields but the header has {width}"))
+            problems.append(
+                Problem(offset, "", str(len(record)), f"row has {len(record)} fields but the header has {width}")
+            )
             continue
         rows.append(record)
         source_rows.append(offset)

@@ -46,9 +46,14 @@ def energy_factor_pairs(settings: Settings, fiscal_year: int) -> list[tuple[str,
 
     connection, _ = reference_connection(settings)
     try:
-        return [tuple(pair) for pair in connection.execute(
-            "select distinct energy_type, unit from normalised_conversion where measure = 'energy' "
-            "and fiscal_year = ? order by energy_type, unit", [fiscal_year]).fetchall()]
+        return [
+            tuple(pair)
+            for pair in connection.execute(
+                "select distinct energy_type, unit from normalised_conversion where measure = 'energy' "
+                "and fiscal_year = ? order by energy_type, unit",
+                [fiscal_year],
+            ).fetchall()
+        ]
     finally:
         connection.close()
 
@@ -58,8 +63,9 @@ def default_name(kind: str, plant: str | None, fiscal_year: int | None) -> str:
     return "_".join(parts) + ".xlsx"
 
 
-def write_template(kind: str, path: Path, settings: Settings, plant: str | None = None,
-                   fiscal_year: int | None = None) -> Path:
+def write_template(
+    kind: str, path: Path, settings: Settings, plant: str | None = None, fiscal_year: int | None = None
+) -> Path:
     """Write the template of ``kind`` to ``path`` (monthly kinds need the plant and fiscal year)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -79,7 +85,9 @@ def write_template(kind: str, path: Path, settings: Settings, plant: str | None 
         lists["energy_type"] = sorted({t for t, _ in pairs})
         if "unit" in columns:
             lists["unit"] = sorted({u for _, u in pairs}, key=str.casefold)
-    months = fiscal_year_months(fiscal_year, settings.fiscal_year_start_month) if fiscal_year is not None and monthly else []
+    months = (
+        fiscal_year_months(fiscal_year, settings.fiscal_year_start_month) if fiscal_year is not None and monthly else []
+    )
 
     def write(tmp: Path) -> None:
         workbook = Workbook()
@@ -115,9 +123,14 @@ def write_template(kind: str, path: Path, settings: Settings, plant: str | None 
             for row, value in enumerate(values, start=2):
                 choices.cell(row=row, column=index, value=neutralise_formula(value))
             target = get_column_letter(columns.index(column) + 1)
-            validation = DataValidation(type="list", formula1=f"=lists!${letter}$2:${letter}${len(values) + 1}",
-                                        allow_blank=True, showErrorMessage=True, errorTitle=f"{column}",
-                                        error=f"{column} must be one of the list: {', '.join(values)}"[:255])
+            validation = DataValidation(
+                type="list",
+                formula1=f"=lists!${letter}$2:${letter}${len(values) + 1}",
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=f"{column}",
+                error=f"{column} must be one of the list: {', '.join(values)}"[:255],
+            )
             validation.add(f"{target}2:{target}{last_row}")
             sheet.add_data_validation(validation)
         choices.sheet_state = "hidden"
@@ -130,16 +143,29 @@ def write_template(kind: str, path: Path, settings: Settings, plant: str | None 
             (f"The file name must start with the kind: {default_name(kind, plant, fiscal_year)} is fine.", False),
         ]
         if months:
-            lines += [(f"The twelve months of FY{fiscal_year} ({months[0]} to {months[-1]}) are filled in, one row each.",
-                       False)]
+            lines += [
+                (
+                    f"The twelve months of FY{fiscal_year} ({months[0]} to {months[-1]}) are filled in, one row each.",
+                    False,
+                )
+            ]
             items = [column.replace("_", " ") for column in KINDS[kind].row_key if column not in ("plant_id", "period")]
             if items:
-                lines += [(f"For more than one {' and '.join(items)} a month, add rows: copy plant_id and period "
-                           f"and fill in the rest.", False)]
-            lines += [("Delete a pre-filled row you do not use: a row with a month but no quantity is rejected.", False)]
-        lines += [("Cells with a drop-down list accept only the values of the list.", False),
-                  ("quantity: a plain number >= 0, no thousands separators (1234.5, not 1,234.5).", False),
-                  ("Check the file before sending it: envkpi check FILE", False)]
+                lines += [
+                    (
+                        f"For more than one {' and '.join(items)} a month, add rows: copy plant_id and period "
+                        f"and fill in the rest.",
+                        False,
+                    )
+                ]
+            lines += [
+                ("Delete a pre-filled row you do not use: a row with a month but no quantity is rejected.", False)
+            ]
+        lines += [
+            ("Cells with a drop-down list accept only the values of the list.", False),
+            ("quantity: a plain number >= 0, no thousands separators (1234.5, not 1,234.5).", False),
+            ("Check the file before sending it: envkpi check FILE", False),
+        ]
         if pairs:
             lines += [("", False), ("Energy types and their units with a conversion factor:", True)]
             by_type: dict[str, list[str]] = {}

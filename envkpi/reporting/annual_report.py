@@ -56,7 +56,10 @@ def jobs(kpis: list[str]) -> list[Job]:
     """Everything the annual report draws, in the order its files are put in place: the charts
     of each KPI (``charts.write_charts``' order), the overview, then the pack's title page and XLSX."""
     return [job for kpi in kpis for job in (("trend", kpi), ("breakdown", kpi))] + [
-        ("overview", None), ("title", None), ("xlsx", None)]
+        ("overview", None),
+        ("title", None),
+        ("xlsx", None),
+    ]
 
 
 def _draw(job: Job) -> list[str]:
@@ -94,24 +97,49 @@ def _workers(todo: list[Job], wanted: int) -> int:
     return max(1, min(len(todo), available, worth))
 
 
-def write_annual_report(kpi_results: pd.DataFrame, reports: Path, fiscal_year: int, dates: charts.ReportDates,
-                        registry: pd.DataFrame, workers: int = 0, plant_names: dict[str, str] | None = None,
-                        published: pd.DataFrame | None = None,
-                        recalculation_threshold_pct: float = 5.0) -> dict[str, Path]:
+def write_annual_report(
+    kpi_results: pd.DataFrame,
+    reports: Path,
+    fiscal_year: int,
+    dates: charts.ReportDates,
+    registry: pd.DataFrame,
+    workers: int = 0,
+    plant_names: dict[str, str] | None = None,
+    published: pd.DataFrame | None = None,
+    recalculation_threshold_pct: float = 5.0,
+) -> dict[str, Path]:
     """Charts under ``reports/charts`` and the report pack under ``reports/pack`` for one year.
 
     Returns the files by name (``chart:<file>``, ``pack:<format>``). ``workers`` processes draw
     (0: as many as the work and the available cores are worth; 1: this process alone).
     ``published`` (the year's latest publication) and the threshold as for ``report_pack.results_table``.
     """
-    return write_files(kpi_results, fiscal_year, dates, registry, reports / "charts", reports / "pack", workers,
-                       plant_names, published, recalculation_threshold_pct)
+    return write_files(
+        kpi_results,
+        fiscal_year,
+        dates,
+        registry,
+        reports / "charts",
+        reports / "pack",
+        workers,
+        plant_names,
+        published,
+        recalculation_threshold_pct,
+    )
 
 
-def write_files(kpi_results: pd.DataFrame, fiscal_year: int, dates: charts.ReportDates,
-                registry: pd.DataFrame | Path | None, charts_folder: Path | None = None,
-                pack_folder: Path | None = None, workers: int = 1, plant_names: dict[str, str] | None = None,
-                published: pd.DataFrame | None = None, recalculation_threshold_pct: float = 5.0) -> dict[str, Path]:
+def write_files(
+    kpi_results: pd.DataFrame,
+    fiscal_year: int,
+    dates: charts.ReportDates,
+    registry: pd.DataFrame | Path | None,
+    charts_folder: Path | None = None,
+    pack_folder: Path | None = None,
+    workers: int = 1,
+    plant_names: dict[str, str] | None = None,
+    published: pd.DataFrame | None = None,
+    recalculation_threshold_pct: float = 5.0,
+) -> dict[str, Path]:
     """The charts into ``charts_folder`` and the pack into ``pack_folder`` (either may be None:
     not written); returns the files by name, ``chart:<file>`` and ``pack:<format>``.
 
@@ -124,8 +152,15 @@ def write_files(kpi_results: pd.DataFrame, fiscal_year: int, dates: charts.Repor
     todo = [job for job in jobs(kpis) if pack_folder is not None or job[0] in CHART_JOBS]
     with tempfile.TemporaryDirectory(prefix="envkpi-drawing-") as folder:
         staging = Path(folder)
-        inputs = {"kpi_results": kpi_results, "registry": registry, "fiscal_year": fiscal_year,
-                  "dates": dates, "staging": staging, "table": table, "plant_names": plant_names or {}}
+        inputs = {
+            "kpi_results": kpi_results,
+            "registry": registry,
+            "fiscal_year": fiscal_year,
+            "dates": dates,
+            "staging": staging,
+            "table": table,
+            "plant_names": plant_names or {},
+        }
         staged = _draw_all(todo, inputs, workers)
 
         def put(job: Job, folder: Path) -> list[Path]:
@@ -147,10 +182,16 @@ def write_files(kpi_results: pd.DataFrame, fiscal_year: int, dates: charts.Repor
         (paths["xlsx"],) = put(("xlsx", None), pack_folder)
         paths["csv"] = write_csv(table, pack_folder / f"results_FY{fiscal_year}.csv")
         # The pack's pages are the charts just drawn, behind the title page (and the contents).
-        pages = [staging / "title.pdf"] + [staging / f"{stem}.pdf"
-                                           for stem in report_pack.pack_pages(kpi_results, fiscal_year, registry)]
-        paths["pdf"] = report_pack.join_pdf(pages, pack_folder / f"report_pack_FY{fiscal_year}.pdf", fiscal_year,
-                                            dates, report_pack.page_titles(kpi_results, fiscal_year, registry))
+        pages = [staging / "title.pdf"] + [
+            staging / f"{stem}.pdf" for stem in report_pack.pack_pages(kpi_results, fiscal_year, registry)
+        ]
+        paths["pdf"] = report_pack.join_pdf(
+            pages,
+            pack_folder / f"report_pack_FY{fiscal_year}.pdf",
+            fiscal_year,
+            dates,
+            report_pack.page_titles(kpi_results, fiscal_year, registry),
+        )
         written.update({f"pack:{fmt}": path for fmt, path in paths.items()})
     return written
 
@@ -182,9 +223,15 @@ def _draw_all(todo: list[Job], inputs: dict, wanted: int) -> dict[Job, list[str]
     with inputs_file.open("wb") as handle:
         pickle.dump(inputs, handle, protocol=pickle.HIGHEST_PROTOCOL)
     answers = [inputs["staging"] / f"worker{i}.json" for i in range(1, drawers)]
-    processes = [subprocess.Popen(library_command("envkpi.reporting.annual_report", str(inputs_file), json.dumps(share), str(answer)),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=library_environment())
-                 for share, answer in zip(shares[1:], answers)]
+    processes = [
+        subprocess.Popen(
+            library_command("envkpi.reporting.annual_report", str(inputs_file), json.dumps(share), str(answer)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=library_environment(),
+        )
+        for share, answer in zip(shares[1:], answers)
+    ]
     try:
         staged = _draw_here(shares[0], inputs)
     finally:

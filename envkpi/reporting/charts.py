@@ -50,8 +50,10 @@ NO_VALUE_COLOUR = "#777777"
 RATING_COLOURS = {"***": "#009E73", "**": "#E69F00", "*": "#D55E00"}
 # A business unit's or plant's bar takes the colour of its own rating; grey where it has no target.
 NO_TARGET_COLOUR = "#A0A0A0"
-RATING_NAMES = {**{r.symbol: f"{r.shown_as[:1].upper()}{r.shown_as[1:]} ({r.symbol})" for r in RATINGS},
-                "": "No target of its own"}
+RATING_NAMES = {
+    **{r.symbol: f"{r.shown_as[:1].upper()}{r.shown_as[1:]} ({r.symbol})" for r in RATINGS},
+    "": "No target of its own",
+}
 RATINGS_FOOTER = "Ratings: " + ", ".join(f"{r.symbol} {r.shown_as}" for r in RATINGS)
 
 INCOMPLETE_NOTE = "Incomplete data (< 100 % of plant-months)"
@@ -130,9 +132,7 @@ def kpis_in_order(kpi_results: pd.DataFrame, registry: pd.DataFrame) -> list[str
 def kpi_info(kpi: str, registry: pd.DataFrame, kpi_results: pd.DataFrame | None = None) -> KpiInfo:
     """Label, unit, base year and kind of ``kpi``; falls back on kpi_results for unknown KPIs."""
     rows = registry[registry["kpi"].astype(str) == kpi]
-    results = (
-        kpi_results[kpi_results["kpi"] == kpi] if kpi_results is not None else pd.DataFrame()
-    )
+    results = kpi_results[kpi_results["kpi"] == kpi] if kpi_results is not None else pd.DataFrame()
     if not rows.empty:
         row = rows.iloc[0]
         is_rate = str(row.get("target_kind", "")).strip() == "rate"
@@ -145,13 +145,16 @@ def kpi_info(kpi: str, registry: pd.DataFrame, kpi_results: pd.DataFrame | None 
             base_year=int(base) if pd.notna(base) else _results_base_year(results),
             is_rate=is_rate,
             denominator_measure=str(row.get("denominator_measure", "denominator"))
-            if pd.notna(row.get("denominator_measure")) else "",
+            if pd.notna(row.get("denominator_measure"))
+            else "",
         )
     # Not in the registry: say what kpi_results says rather than drop the KPI.
     base_year = _results_base_year(results)
     units = results[["numerator_unit", "denominator_unit"]].dropna() if not results.empty else pd.DataFrame()
     unit = value_unit(units.iloc[0, 0], units.iloc[0, 1], 1) if not units.empty else None  # taken as a ratio
-    return KpiInfo(kpi, kpi.replace("_", " ").capitalize(), unit or "value", base_year, base_year is None, "denominator")
+    return KpiInfo(
+        kpi, kpi.replace("_", " ").capitalize(), unit or "value", base_year, base_year is None, "denominator"
+    )
 
 
 def _results_base_year(results: pd.DataFrame) -> int | None:
@@ -262,18 +265,32 @@ def _legend(fig: Figure, handles: list, ncols: int, fontsize: float | None = Non
     if not isinstance(engine, ConstrainedLayoutEngine):
         raise TypeError("the legend's strip is left by constrained layout: draw the figure with it")
     engine.set(rect=(0, strip, 1, 1 - strip))
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, FOOTER_INCHES / height),
-               ncols=ncols, fontsize=fontsize)
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, FOOTER_INCHES / height),
+        ncols=ncols,
+        fontsize=fontsize,
+    )
 
 
 def add_footer(fig: Figure, dates: ReportDates, note: str = "") -> None:
     """The source and the two dates at the bottom left of ``fig``; an optional note on the line above."""
     y = 0.1 / fig.get_figheight()
-    fig.text(0.01, y, f"Source: {SOURCE}  ·  {dates.text}", fontsize=8, color="#555555",
-             ha="left", va="bottom", gid="footer")
+    fig.text(
+        0.01, y, f"Source: {SOURCE}  ·  {dates.text}", fontsize=8, color="#555555", ha="left", va="bottom", gid="footer"
+    )
     if note:
-        fig.text(0.01, y + 0.19 / fig.get_figheight(), note, fontsize=8, color="#555555", ha="left", va="bottom",
-                 gid="footer_note")
+        fig.text(
+            0.01,
+            y + 0.19 / fig.get_figheight(),
+            note,
+            fontsize=8,
+            color="#555555",
+            ha="left",
+            va="bottom",
+            gid="footer_note",
+        )
 
 
 def _fiscal_year_axis(ax: Axes, first: int, last: int, labelled: dict[int, str], nbins: int = 7) -> None:
@@ -284,8 +301,11 @@ def _fiscal_year_axis(ax: Axes, first: int, last: int, labelled: dict[int, str],
     ticks = set(labelled)
     ticks |= {t for t in candidates if all(abs(t - year) >= 0.6 * step for year in labelled)}
     ax.xaxis.set_major_locator(FixedLocator(sorted(ticks)))
-    ax.xaxis.set_major_formatter(FuncFormatter(
-        lambda x, _pos: f"FY{int(round(x))}" + (f"\n{labelled[int(round(x))]}" if int(round(x)) in labelled else "")))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(
+            lambda x, _pos: f"FY{int(round(x))}" + (f"\n{labelled[int(round(x))]}" if int(round(x)) in labelled else "")
+        )
+    )
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
@@ -348,24 +368,50 @@ def _draw_trend(ax: Axes, rows: pd.DataFrame, info: KpiInfo, fiscal_year: int | 
     years = actual["fiscal_year"].to_numpy()
     values = actual["metric"].to_numpy()
     complete_at = [i for i, flag in enumerate(incomplete.to_numpy()) if not flag]
-    ax.plot(years, values, color=ACTUAL_COLOUR, marker="o", markevery=complete_at, label="Actual",
-            gid="actual", zorder=3)
+    ax.plot(
+        years, values, color=ACTUAL_COLOUR, marker="o", markevery=complete_at, label="Actual", gid="actual", zorder=3
+    )
     if incomplete.any():
-        ax.plot(years[incomplete.to_numpy()], values[incomplete.to_numpy()], linestyle="none", marker="o",
-                markerfacecolor="white", markeredgecolor=ACTUAL_COLOUR, markeredgewidth=1.8, markersize=8,
-                label=INCOMPLETE_NOTE, gid="incomplete", zorder=4)
+        ax.plot(
+            years[incomplete.to_numpy()],
+            values[incomplete.to_numpy()],
+            linestyle="none",
+            marker="o",
+            markerfacecolor="white",
+            markeredgecolor=ACTUAL_COLOUR,
+            markeredgewidth=1.8,
+            markersize=8,
+            label=INCOMPLETE_NOTE,
+            gid="incomplete",
+            zorder=4,
+        )
 
     shown_values = list(values) + ([0.0] if not info.is_rate else [])
     if not targets.empty:
-        ax.plot(targets["fiscal_year"].to_numpy(), targets["target"].to_numpy(), linestyle="none", marker="D",
-                markersize=6, color=TARGET_COLOUR, label="Target", gid="target", zorder=5)
+        ax.plot(
+            targets["fiscal_year"].to_numpy(),
+            targets["target"].to_numpy(),
+            linestyle="none",
+            marker="D",
+            markersize=6,
+            color=TARGET_COLOUR,
+            label="Target",
+            gid="target",
+            zorder=5,
+        )
         shown_values += list(targets["target"])
         latest = targets.iloc[-1]
         if not info.is_rate and info.base_year is not None and latest["fiscal_year"] > info.base_year:
-            ax.plot([info.base_year, latest["fiscal_year"]], [0.0, latest["target"]], linestyle="--",
-                    linewidth=1.2, color=TRAJECTORY_COLOUR,
-                    label=f"Trajectory FY{info.base_year} to FY{int(latest['fiscal_year'])} target",
-                    gid="trajectory", zorder=2)
+            ax.plot(
+                [info.base_year, latest["fiscal_year"]],
+                [0.0, latest["target"]],
+                linestyle="--",
+                linewidth=1.2,
+                color=TRAJECTORY_COLOUR,
+                label=f"Trajectory FY{info.base_year} to FY{int(latest['fiscal_year'])} target",
+                gid="trajectory",
+                zorder=2,
+            )
 
     # The data in the lower three quarters of the axes, the self-assessments in a row above it:
     # a rating never sits on a target marker, and no line runs through it.
@@ -378,8 +424,18 @@ def _draw_trend(ax: Axes, rows: pd.DataFrame, info: KpiInfo, fiscal_year: int | 
         mark = stars(row.get("rating"))
         if not mark or pd.isna(row["target"]):
             continue
-        ax.text(row["fiscal_year"], 0.965, mark, transform=ax.get_xaxis_transform(), ha="center", va="top",
-                fontsize=9 if compact else 11, fontweight="bold", color=RATING_COLOURS[mark], gid="rating")
+        ax.text(
+            row["fiscal_year"],
+            0.965,
+            mark,
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=9 if compact else 11,
+            fontweight="bold",
+            color=RATING_COLOURS[mark],
+            gid="rating",
+        )
 
     ax.set_xlabel("Fiscal year (FY)", fontsize=8 if compact else None)
     ax.set_ylabel(info.axis_label, fontsize=8 if compact else None)
@@ -436,8 +492,9 @@ def _rating_mark(row: pd.Series) -> str:
     return stars(row.get("rating")) if pd.notna(target) else ""
 
 
-def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, group_denominator: float,
-                      plant_names: dict | None) -> set[str]:
+def _draw_ranked_bars(
+    ax: Axes, rows: pd.DataFrame, info: KpiInfo, group_denominator: float, plant_names: dict | None
+) -> set[str]:
     """Ranked bars, each in the colour of its own rating; the labels in a column right of the axes,
     where no line of the plot can cross them. Returns the ratings shown (for the legend)."""
     rows = rows.assign(metric=plotted_metric(rows, info)).copy()
@@ -446,17 +503,31 @@ def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, group_denomin
     order = list(with_value["scope_id"]) + list(without["scope_id"])
     positions = {scope: i for i, scope in enumerate(order)}
     shown_ratings: set[str] = set()
-    label_style: dict[str, Any] = {"xycoords": ("axes fraction", "data"), "xytext": (6, 0), "textcoords": "offset points",
-                   "ha": "left", "va": "center", "fontsize": 8, "annotation_clip": False}
+    label_style: dict[str, Any] = {
+        "xycoords": ("axes fraction", "data"),
+        "xytext": (6, 0),
+        "textcoords": "offset points",
+        "ha": "left",
+        "va": "center",
+        "fontsize": 8,
+        "annotation_clip": False,
+    }
 
     for _, row in with_value.iterrows():
         incomplete = bool(_is_incomplete(row.to_frame().T).iloc[0])
         mark = _rating_mark(row)
         shown_ratings.add(mark)
         colour = RATING_COLOURS.get(mark, NO_TARGET_COLOUR)
-        bar = ax.barh(positions[row["scope_id"]], row["metric"], height=0.62, color=colour,
-                      alpha=0.55 if incomplete else 1.0, hatch="///" if incomplete else None,
-                      edgecolor=colour if incomplete else "none", linewidth=0.8)[0]
+        bar = ax.barh(
+            positions[row["scope_id"]],
+            row["metric"],
+            height=0.62,
+            color=colour,
+            alpha=0.55 if incomplete else 1.0,
+            hatch="///" if incomplete else None,
+            edgecolor=colour if incomplete else "none",
+            linewidth=0.8,
+        )[0]
         bar.set_gid(str(row["scope_id"]))
         text = f"{format_label(row['metric'])} %"
         denominator = pd.to_numeric(pd.Series([row.get("denominator")]), errors="coerce").iloc[0]
@@ -467,8 +538,14 @@ def _draw_ranked_bars(ax: Axes, rows: pd.DataFrame, info: KpiInfo, group_denomin
         has_value = pd.notna(pd.to_numeric(pd.Series([row.get("value")]), errors="coerce").iloc[0])
         # A plant acquired after the base year has a value but nothing to compare it with.
         reason = "no base year" if has_value and not info.is_rate else "no data"
-        ax.annotate(reason, xy=(1.0, positions[row["scope_id"]]), fontstyle="italic", color=NO_VALUE_COLOUR,
-                    gid="no_base_year" if reason == "no base year" else "no_data", **label_style)
+        ax.annotate(
+            reason,
+            xy=(1.0, positions[row["scope_id"]]),
+            fontstyle="italic",
+            color=NO_VALUE_COLOUR,
+            gid="no_base_year" if reason == "no base year" else "no_data",
+            **label_style,
+        )
 
     ax.set_yticks(range(len(order)), [display_name(s, plant_names) for s in order])
     ax.set_ylim(len(order) - 0.5, -0.5)  # rank 1 at the top
@@ -492,8 +569,9 @@ def breakdown_figure(
     """
     registry = read_registry(registry)
     info = kpi_info(kpi, registry, kpi_results)
-    year_rows = kpi_results[(kpi_results["kpi"] == kpi)
-                            & (pd.to_numeric(kpi_results["fiscal_year"], errors="coerce") == fiscal_year)]
+    year_rows = kpi_results[
+        (kpi_results["kpi"] == kpi) & (pd.to_numeric(kpi_results["fiscal_year"], errors="coerce") == fiscal_year)
+    ]
     group = year_rows[year_rows["scope_level"] == GROUP]
     group_metric = plotted_metric(group, info).dropna()
     group_value = float(group_metric.iloc[0]) if not group_metric.empty else None
@@ -525,8 +603,9 @@ def breakdown_figure(
     with house_style():
         # About 0.28 in a bar: the demo's 14 bars fit an A4 landscape page of the pack at 86 %.
         fig = _figure(10.0, 2.1 + 0.28 * sum(counts) + 0.7 * len(counts))
-        axes = fig.subplots(len(counts), 1, sharex=True, squeeze=False,
-                            gridspec_kw={"height_ratios": [c + 1.2 for c in counts]})[:, 0]
+        axes = fig.subplots(
+            len(counts), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": [c + 1.2 for c in counts]}
+        )[:, 0]
         any_incomplete = False
         ratings: set[str] = set()
         for ax, (level, title, rows) in zip(axes, panels):
@@ -541,18 +620,38 @@ def breakdown_figure(
             if target_value is not None:
                 ax.axvline(target_value, color=TARGET_COLOUR, linestyle=":", linewidth=1.6, gid="target_line")
         if not panels:
-            axes[0].text(0.5, 0.5, f"No business unit or plant results for FY{fiscal_year}",
-                         transform=axes[0].transAxes, ha="center", va="center")
+            axes[0].text(
+                0.5,
+                0.5,
+                f"No business unit or plant results for FY{fiscal_year}",
+                transform=axes[0].transAxes,
+                ha="center",
+                va="center",
+            )
         axes[-1].set_xlim(lo - pad if lo < 0 else 0, hi + pad)
 
         fig.suptitle(f"{info.label}: FY{fiscal_year} by business unit and plant", x=0.01, ha="left")
         handles: list[Artist] = []
         if group_value is not None:
-            handles.append(Line2D([], [], color=ACTUAL_COLOUR, linestyle="--",
-                                  label=f"Group FY{fiscal_year}: {format_label(group_value)} %"))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=ACTUAL_COLOUR,
+                    linestyle="--",
+                    label=f"Group FY{fiscal_year}: {format_label(group_value)} %",
+                )
+            )
         if target_value is not None:
-            handles.append(Line2D([], [], color=TARGET_COLOUR, linestyle=":",
-                                  label=f"Target FY{fiscal_year}: {format_target_label(target_value)} %"))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=TARGET_COLOUR,
+                    linestyle=":",
+                    label=f"Target FY{fiscal_year}: {format_target_label(target_value)} %",
+                )
+            )
         for mark in (*RATING_SYMBOLS.values(), ""):
             if mark in ratings:
                 handles.append(Patch(facecolor=RATING_COLOURS.get(mark, NO_TARGET_COLOUR), label=RATING_NAMES[mark]))
@@ -566,9 +665,16 @@ def breakdown_figure(
 # --- 3. overview ----------------------------------------------------------------------------
 
 
-def draw_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], col_widths: Sequence[float],
-               wrap: Sequence[int], fontsize: float = 8.5, estimated_height_pts: float | None = None,
-               centred: Sequence[int] = ()):
+def draw_table(
+    ax: Axes,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    col_widths: Sequence[float],
+    wrap: Sequence[int],
+    fontsize: float = 8.5,
+    estimated_height_pts: float | None = None,
+    centred: Sequence[int] = (),
+):
     """A table filling ``ax`` from the top, cells wrapped to ``wrap`` characters (0: never),
     rows as tall as their text; the columns numbered in ``centred`` are centred."""
     ax.axis("off")
@@ -581,8 +687,13 @@ def draw_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], c
     # to match (the columns hold more characters), until every row is as tall as its text.
     scale = 1.0
     for _ in range(16):
-        wrapped = [[textwrap.fill(str(cell), max(1, int(width / scale))) if width else str(cell)
-                    for cell, width in zip(row, wrap)] for row in [list(header), *rows]]
+        wrapped = [
+            [
+                textwrap.fill(str(cell), max(1, int(width / scale))) if width else str(cell)
+                for cell, width in zip(row, wrap)
+            ]
+            for row in [list(header), *rows]
+        ]
         lines = [max(cell.count("\n") + 1 for cell in row) for row in wrapped]
         unit = fontsize * scale * 1.3 / estimated_height_pts
         padding = unit * 0.9
@@ -593,8 +704,14 @@ def draw_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], c
     if total > 1:  # still too tall at the smallest font: the rows share the space
         unit, padding = unit / total, padding / total
     fontsize *= scale
-    table = ax.table(cellText=wrapped[1:], colLabels=wrapped[0], colWidths=list(col_widths),
-                     loc="upper center", cellLoc="left", colLoc="left")
+    table = ax.table(
+        cellText=wrapped[1:],
+        colLabels=wrapped[0],
+        colWidths=list(col_widths),
+        loc="upper center",
+        cellLoc="left",
+        colLoc="left",
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(fontsize)
     for (r, c), cell in table.get_celld().items():
@@ -644,20 +761,29 @@ def overview_figure(
                 result += " (incomplete)"
             target = pd.to_numeric(this_year["target_pct"], errors="coerce").dropna()
             plan = pd.to_numeric(next_year["target_pct"], errors="coerce").dropna()
-            summary.append([
-                info.label,
-                result,
-                f"{format_target_label(target.iloc[0])} %" if not target.empty else "–",
-                mark or "–",
-                f"{format_target_label(plan.iloc[0])} %" if not plan.empty else "–",
-            ])
+            summary.append(
+                [
+                    info.label,
+                    result,
+                    f"{format_target_label(target.iloc[0])} %" if not target.empty else "–",
+                    mark or "–",
+                    f"{format_target_label(plan.iloc[0])} %" if not plan.empty else "–",
+                ]
+            )
         table_ax = axes[len(kpis)]
         header = ["KPI (group)", f"FY{fiscal_year} result", "Target", "Rating", f"FY{fiscal_year + 1} target"]
-        draw_table(table_ax, header, summary, col_widths=[0.36, 0.2, 0.13, 0.11, 0.2],
-                   wrap=[24 if ncols == 2 else 20, 12, 0, 0, 0 if ncols == 2 else 8], fontsize=8.5 if ncols == 2 else 8,
-                   estimated_height_pts=2.6 * 72, centred=[3])
+        draw_table(
+            table_ax,
+            header,
+            summary,
+            col_widths=[0.36, 0.2, 0.13, 0.11, 0.2],
+            wrap=[24 if ncols == 2 else 20, 12, 0, 0, 0 if ncols == 2 else 8],
+            fontsize=8.5 if ncols == 2 else 8,
+            estimated_height_pts=2.6 * 72,
+            centred=[3],
+        )
         table_ax.set_title("Results: reduction vs base year, or rate", fontsize=10)
-        for ax in axes[len(kpis) + 1:]:
+        for ax in axes[len(kpis) + 1 :]:
             ax.axis("off")
 
         fig.suptitle(f"Environmental KPIs of the group: FY{fiscal_year}", x=0.01, ha="left")
@@ -669,8 +795,16 @@ def overview_figure(
 def _trend_legend_handles() -> list:
     return [
         Line2D([], [], color=ACTUAL_COLOUR, marker="o", label="Actual"),
-        Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor=ACTUAL_COLOUR,
-               markeredgewidth=1.8, label=INCOMPLETE_NOTE),
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markerfacecolor="white",
+            markeredgecolor=ACTUAL_COLOUR,
+            markeredgewidth=1.8,
+            label=INCOMPLETE_NOTE,
+        ),
         Line2D([], [], linestyle="none", marker="D", color=TARGET_COLOUR, label="Target"),
         Line2D([], [], linestyle="--", linewidth=1.2, color=TRAJECTORY_COLOUR, label="Trajectory to latest target"),
         Patch(facecolor="#EEEEEE", label="Report year"),
@@ -698,8 +832,9 @@ def write_charts(
     """
     from envkpi.reporting import annual_report  # it draws with this module
 
-    written = annual_report.write_files(kpi_results, fiscal_year, dates, registry, charts_folder=Path(out_dir),
-                                        plant_names=plant_names)
+    written = annual_report.write_files(
+        kpi_results, fiscal_year, dates, registry, charts_folder=Path(out_dir), plant_names=plant_names
+    )
     return list(written.values())
 
 

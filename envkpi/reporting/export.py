@@ -194,7 +194,8 @@ def files_made_from(manifest: Path, inputs: str, base: Path) -> dict[str, Path] 
         made = json.loads(manifest.read_text(encoding="utf-8"))
         files = {name: base / path for name, path in made["files"].items()}
         if made["inputs"] == inputs and all(
-                path.is_file() and _sha256(path) == made["sha256"][name] for name, path in files.items()):
+            path.is_file() and _sha256(path) == made["sha256"][name] for name, path in files.items()
+        ):
             return files
     except (OSError, ValueError, KeyError, TypeError):
         pass  # missing or unreadable: made again
@@ -204,9 +205,11 @@ def files_made_from(manifest: Path, inputs: str, base: Path) -> dict[str, Path] 
 def record_made_from(manifest: Path, inputs: str, files: Mapping[str, Path], base: Path) -> None:
     """Record (atomically) that ``files`` were made from ``inputs``, with each one's sha256; paths
     relative to ``base``, so that a copied or moved folder keeps its record."""
-    record = {"inputs": inputs,
-              "files": {name: Path(path).relative_to(base).as_posix() for name, path in files.items()},
-              "sha256": {name: _sha256(Path(path)) for name, path in files.items()}}
+    record = {
+        "inputs": inputs,
+        "files": {name: Path(path).relative_to(base).as_posix() for name, path in files.items()},
+        "sha256": {name: _sha256(Path(path)) for name, path in files.items()},
+    }
     replace_atomically(manifest, lambda tmp: tmp.write_text(json.dumps(record, indent=1), encoding="utf-8"))
 
 
@@ -221,8 +224,7 @@ class SheetLayout:
     wrap: bool = True
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path,
-               layouts: Mapping[str, SheetLayout] | None = None) -> Path:
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, layouts: Mapping[str, SheetLayout] | None = None) -> Path:
     """Write one sheet per frame, formula-safe, replacing ``path`` atomically.
 
     A sheet with a ``SheetLayout`` in ``layouts`` gets its widths, formats, wrap and frozen bold
@@ -244,8 +246,10 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path,
             safe = neutralise_frame(frame)
             sheet = workbook.create_sheet(sheet_name[:31])
             layout = (layouts or {}).get(sheet_name)
-            rows = ([storable(value) for value in row]
-                    for row in safe.astype(object).where(safe.notna(), None).itertuples(index=False))
+            rows = (
+                [storable(value) for value in row]
+                for row in safe.astype(object).where(safe.notna(), None).itertuples(index=False)
+            )
             if layout is None:
                 sheet.append([storable(str(c)) for c in safe.columns])
                 for row in rows:

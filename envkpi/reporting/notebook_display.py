@@ -30,8 +30,12 @@ def latest_complete_year(results: pd.DataFrame) -> tuple[int | None, bool]:
     return int(lowest.index.max()), False
 
 
-def people_table(frame: pd.DataFrame, columns: dict[str, str] | None = None,
-                 decimals: dict[str, int] | None = None, default_decimals: int = 1):
+def people_table(
+    frame: pd.DataFrame,
+    columns: dict[str, str] | None = None,
+    decimals: dict[str, int] | None = None,
+    default_decimals: int = 1,
+):
     """``frame`` as a styled table: the ``columns`` chosen and renamed (old -> shown), no index,
     empty cells for missing values, thousands separators, ``decimals`` per shown column."""
     shown = frame if columns is None else frame[list(columns)].rename(columns=columns)
@@ -46,9 +50,14 @@ def people_table(frame: pd.DataFrame, columns: dict[str, str] | None = None,
         elif pd.api.types.is_numeric_dtype(shown[name]):
             places = decimals.get(name, default_decimals)
             formats[name] = _plain if _is_year(name) else _number(places)
-    return shown.style.hide(axis="index").format(formats, na_rep="").format(
-        lambda value: "" if value is None or (not isinstance(value, str) and pd.isna(value)) else value,
-        subset=[name for name in shown.columns if name not in formats])
+    return (
+        shown.style.hide(axis="index")
+        .format(formats, na_rep="")
+        .format(
+            lambda value: "" if value is None or (not isinstance(value, str) and pd.isna(value)) else value,
+            subset=[name for name in shown.columns if name not in formats],
+        )
+    )
 
 
 def _is_year(name: str) -> bool:

@@ -14,27 +14,41 @@ from envkpi.reporting.rejection_report import plant_of
 MAX_FILES_NAMED = 20
 
 
-def bad_night_message(run_name: str, rejected: list[str], ignored: list[str], reports: str,
-                      failure: str | None = None, restated: int = 0) -> tuple[str, str] | None:
+def bad_night_message(
+    run_name: str, rejected: list[str], ignored: list[str], reports: str, failure: str | None = None, restated: int = 0
+) -> tuple[str, str] | None:
     """(subject, body) for a night that failed, rejected files or changed ``restated`` published
     figures; None for a good night."""
     if failure is not None:
-        return (f"envkpi night {run_name} FAILED",
-                f"The nightly run {run_name} failed: {failure}\n"
-                f"No figures of this night were published; the last complete snapshot stays in place. "
-                f"Look at the run in the Prefect UI, fix the cause, then run again (envkpi run or a new flow run).")
+        return (
+            f"envkpi night {run_name} FAILED",
+            f"The nightly run {run_name} failed: {failure}\n"
+            f"No figures of this night were published; the last complete snapshot stays in place. "
+            f"Look at the run in the Prefect UI, fix the cause, then run again (envkpi run or a new flow run).",
+        )
     if not rejected and not ignored and not restated:
         return None
-    changed = (f"{restated} published figure{'s' * (restated != 1)} changed since their publication: each with "
-               f"the files that caused it in {reports}/restatements_since_publication.csv") if restated else None
+    changed = (
+        (
+            f"{restated} published figure{'s' * (restated != 1)} changed since their publication: each with "
+            f"the files that caused it in {reports}/restatements_since_publication.csv"
+        )
+        if restated
+        else None
+    )
     if not rejected and not ignored:
-        return (f"envkpi night {run_name}: {restated} published figure{'s' * (restated != 1)} changed",
-                f"The nightly run {run_name} completed. {changed}.")
+        return (
+            f"envkpi night {run_name}: {restated} published figure{'s' * (restated != 1)} changed",
+            f"The nightly run {run_name} completed. {changed}.",
+        )
     files = [(file, "rejected") for file in rejected] + [(file, "not a contract file") for file in ignored]
     plants = sorted({plant_of(file) for file in rejected})
-    lines = [f"The nightly run {run_name} completed with {len(rejected)} rejected "
-             f"file{'s' * (len(rejected) != 1)}" + (f" and {len(ignored)} not contract "
-                                                    f"file{'s' * (len(ignored) != 1)}" if ignored else "") + "."]
+    lines = [
+        f"The nightly run {run_name} completed with {len(rejected)} rejected "
+        f"file{'s' * (len(rejected) != 1)}"
+        + (f" and {len(ignored)} not contract file{'s' * (len(ignored) != 1)}" if ignored else "")
+        + "."
+    ]
     if plants:
         lines.append(f"Plants to contact: {', '.join(plants)}.")
     for file, what in files[:MAX_FILES_NAMED]:
@@ -44,6 +58,7 @@ def bad_night_message(run_name: str, rejected: list[str], ignored: list[str], re
     lines.append(f"Each problem with what to do: {reports}/rejections.html (per plant and file) or rejections.xlsx.")
     if changed:
         lines.append(f"Also: {changed}.")
-    subject = (f"envkpi night {run_name}: {len(rejected)} rejected file{'s' * (len(rejected) != 1)}"
-               + (f" from {', '.join(plants)}" if plants else ""))
+    subject = f"envkpi night {run_name}: {len(rejected)} rejected file{'s' * (len(rejected) != 1)}" + (
+        f" from {', '.join(plants)}" if plants else ""
+    )
     return subject, "\n".join(lines)

@@ -49,8 +49,11 @@ def lean_subsets() -> Iterator[None]:
         yield
         return
     original = getattr(_backend_pdf_ps, "subset", None)
-    if not isinstance(original, types.ModuleType) or not hasattr(original, "load_font") \
-            or isinstance(original, _SubsetWithoutLayout):
+    if (
+        not isinstance(original, types.ModuleType)
+        or not hasattr(original, "load_font")
+        or isinstance(original, _SubsetWithoutLayout)
+    ):
         yield  # not the layout this module knows (or already lean): PDFs as matplotlib writes them
         return
     _backend_pdf_ps.subset = _SubsetWithoutLayout(original)

@@ -70,8 +70,9 @@ def open_published(settings: Settings | None = None) -> duckdb.DuckDBPyConnectio
     return connect(path, read_only=True)
 
 
-def query(sql: str, parameters: Sequence[object] | dict[str, object] | None = None,
-          settings: Settings | None = None) -> pd.DataFrame:
+def query(
+    sql: str, parameters: Sequence[object] | dict[str, object] | None = None, settings: Settings | None = None
+) -> pd.DataFrame:
     """Any read-only SQL on the snapshot, for staff who want it; values are bound, never formatted.
 
     Use ``?`` with a list, or ``$name`` with a dict: ``query("... where kpi = ?", ["energy_intensity"])``.
@@ -80,20 +81,26 @@ def query(sql: str, parameters: Sequence[object] | dict[str, object] | None = No
         return connection.execute(sql, parameters).df()
 
 
-def kpi_results(fiscal_year: int | Iterable[int] | None = None, scope_level: str | Iterable[str] | None = None,
-                kpi: str | Iterable[str] | None = None, scope_id: str | Iterable[str] | None = None,
-                settings: Settings | None = None) -> pd.DataFrame:
+def kpi_results(
+    fiscal_year: int | Iterable[int] | None = None,
+    scope_level: str | Iterable[str] | None = None,
+    kpi: str | Iterable[str] | None = None,
+    scope_id: str | Iterable[str] | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
     """``kpi_results`` (contract 5), filtered, with the KPI's ``label``, ``value_unit``, ``rating_symbol`` and ``complete``.
 
     ``rating_symbol`` is ``***``, ``**`` or ``*`` (empty where there is no target); ``complete`` is
     False when some in-boundary plant-month lacked data: such a figure must be flagged where shown.
     """
-    where, parameters = _where({
-        "fiscal_year": ("results.fiscal_year", fiscal_year),
-        "scope_level": ("results.scope_level", scope_level),
-        "kpi": ("results.kpi", kpi),
-        "scope_id": ("results.scope_id", scope_id),
-    })
+    where, parameters = _where(
+        {
+            "fiscal_year": ("results.fiscal_year", fiscal_year),
+            "scope_level": ("results.scope_level", scope_level),
+            "kpi": ("results.kpi", kpi),
+            "scope_id": ("results.scope_id", scope_id),
+        }
+    )
     frame = _frame(
         f"""
         select results.scope_level, results.scope_id, results.kpi, registry.label, results.fiscal_year,
@@ -110,13 +117,19 @@ def kpi_results(fiscal_year: int | Iterable[int] | None = None, scope_level: str
         {where}
         order by scope_order.position, results.scope_id, results.kpi, results.fiscal_year
         """,
-        parameters, settings,
+        parameters,
+        settings,
     )
     # The unit a person reads the value in (GJ/t, or % for a rate), by the one rule of the vocabulary.
     scale = frame.pop("scale")
-    frame.insert(frame.columns.get_loc("value") + 1, "value_unit", [
-        value_unit(numerator, denominator, factor)
-        for numerator, denominator, factor in zip(frame["numerator_unit"], frame["denominator_unit"], scale)])
+    frame.insert(
+        frame.columns.get_loc("value") + 1,
+        "value_unit",
+        [
+            value_unit(numerator, denominator, factor)
+            for numerator, denominator, factor in zip(frame["numerator_unit"], frame["denominator_unit"], scale)
+        ],
+    )
     for column in ("fiscal_year", "base_year"):
         frame[column] = frame[column].astype("Int64")
     frame["rating_symbol"] = frame["rating"].map(RATING_SYMBOLS)
@@ -133,7 +146,8 @@ def plants(settings: Settings | None = None) -> pd.DataFrame:
         from accepted_plants
         order by plant_id
         """,
-        None, settings,
+        None,
+        settings,
     )
 
 
@@ -187,7 +201,8 @@ def plant_months(plant_id: str, fiscal_year: int, settings: Settings | None = No
          and amount.measure = measures.measure
         order by plant_month.period_month, measures.position
         """,
-        {"plant_id": plant_id, "fiscal_year": _scalar(fiscal_year)}, settings,
+        {"plant_id": plant_id, "fiscal_year": _scalar(fiscal_year)},
+        settings,
     )
     if frame.empty:
         raise ValueError(
@@ -221,14 +236,18 @@ def rejections(settings: Settings | None = None) -> pd.DataFrame:
           )
         order by file, rejection."row" nulls first, rejection."column"
         """,
-        None, settings,
+        None,
+        settings,
     )
     frame["row"] = frame["row"].astype("Int64")
     return frame
 
 
-def completeness(fiscal_year: int | Iterable[int] | None = None, scope_level: str | Iterable[str] | None = "plant",
-                 settings: Settings | None = None) -> pd.DataFrame:
+def completeness(
+    fiscal_year: int | Iterable[int] | None = None,
+    scope_level: str | Iterable[str] | None = "plant",
+    settings: Settings | None = None,
+) -> pd.DataFrame:
     """``completeness_pct`` per scope, fiscal year and KPI (plants by default), with ``complete``.
 
     The share of in-boundary plant-months with both a production record and a record of the
@@ -238,13 +257,18 @@ def completeness(fiscal_year: int | Iterable[int] | None = None, scope_level: st
     return frame[["scope_level", "scope_id", "fiscal_year", "kpi", "completeness_pct", "complete"]]
 
 
-def missing_months(fiscal_year: int | Iterable[int] | None = None, plant_id: str | Iterable[str] | None = None,
-                   settings: Settings | None = None) -> pd.DataFrame:
+def missing_months(
+    fiscal_year: int | Iterable[int] | None = None,
+    plant_id: str | Iterable[str] | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
     """In-boundary plant-months without any record of a monthly kind: ``plant_id``, ``period``, ``kind``."""
-    where, parameters = _where({
-        "fiscal_year": ("plant_month.fiscal_year", fiscal_year),
-        "plant_id": ("plant_month.plant_id", plant_id),
-    })
+    where, parameters = _where(
+        {
+            "fiscal_year": ("plant_month.fiscal_year", fiscal_year),
+            "plant_id": ("plant_month.plant_id", plant_id),
+        }
+    )
     parameters["kinds"] = list(monthly_kinds())
     return _frame(
         f"""
@@ -267,7 +291,8 @@ def missing_months(fiscal_year: int | Iterable[int] | None = None, plant_id: str
         )
         order by plant_month.plant_id, plant_month.period_month, monthly_kind.kind
         """,
-        parameters, settings,
+        parameters,
+        settings,
     )
 
 
@@ -308,7 +333,8 @@ def restatements(settings: Settings | None = None) -> pd.DataFrame:
         group by all
         order by replaced_at, file, kind
         """,
-        {"separator": SLICE_KEY_SEPARATOR}, settings,
+        {"separator": SLICE_KEY_SEPARATOR},
+        settings,
     ).astype({"slices": "int64", "rows": "int64"})
 
 
@@ -316,7 +342,8 @@ def boundary_warnings(settings: Settings | None = None) -> pd.DataFrame:
     """Delivered rows for a plant-month outside the plant's boundary: ignored with a warning (contract 2)."""
     frame = _frame(
         'select file, "row", kind, plant_id, period from boundary_excluded_rows order by file, "row"',
-        None, settings,
+        None,
+        settings,
     )
     frame["row"] = frame["row"].astype("Int64")
     return frame
@@ -355,9 +382,14 @@ def energy_conservation(fiscal_year: int, settings: Settings | None = None) -> p
     of ``regulatory/energy_conservation_FY<fy>.csv`` (``sql/filings/energy_conservation_report.sql``)."""
     from envkpi.warehouse.database import sql
 
-    frame = _frame(f"select * exclude (fiscal_year) from ({sql('energy_conservation_report')}) "
-                   "where fiscal_year = $fiscal_year", {"fiscal_year": _scalar(fiscal_year)}, settings)
+    frame = _frame(
+        f"select * exclude (fiscal_year) from ({sql('energy_conservation_report')}) where fiscal_year = $fiscal_year",
+        {"fiscal_year": _scalar(fiscal_year)},
+        settings,
+    )
     return frame
+
+
 def publications(settings: Settings | None = None) -> pd.DataFrame:
     """The publications of fiscal years (``envkpi publish``): year, version, time, note, complete."""
     from envkpi.warehouse.publication import publications as listed

@@ -59,14 +59,23 @@ class RejectionReport:
     rows: pd.DataFrame
 
     @classmethod
-    def of(cls, problems: list[tuple[str, Problem]], known_plants: frozenset[str] | set[str] = frozenset()
-           ) -> RejectionReport:
+    def of(
+        cls, problems: list[tuple[str, Problem]], known_plants: frozenset[str] | set[str] = frozenset()
+    ) -> RejectionReport:
         records = []
         for file, problem in problems:
             reason, action = split_reason(problem.reason)
-            records.append({"plant": plant_of(file, known_plants), "file": file, "row": problem.row,
-                            "column": problem.column, "value found": problem.value, "reason": reason,
-                            "what to do": action})
+            records.append(
+                {
+                    "plant": plant_of(file, known_plants),
+                    "file": file,
+                    "row": problem.row,
+                    "column": problem.column,
+                    "value found": problem.value,
+                    "reason": reason,
+                    "what to do": action,
+                }
+            )
         rows = pd.DataFrame(records, columns=COLUMNS)
         rows["row"] = rows["row"].astype("Int64")
         rows = rows.sort_values(["plant", "file", "row"], na_position="first", kind="stable").reset_index(drop=True)
@@ -96,12 +105,16 @@ class RejectionReport:
             if len(self.rows):
                 sheet.auto_filter.ref = sheet.dimensions
             notes = workbook.create_sheet("about")
-            for line in (["What this workbook holds"],
-                         ["rejections: one row per problem that keeps a delivered file from loading, by plant and file."],
-                         ["row is the spreadsheet row (the header is row 1); empty where the problem is the whole file."],
-                         ["Fix every row of a file, then deliver it again: a rejected file is checked again whenever it or "
-                          "what it is checked against (plants, factors, targets) changes."],
-                         ["Check a file before sending it: envkpi check FILE (or a folder)."]):
+            for line in (
+                ["What this workbook holds"],
+                ["rejections: one row per problem that keeps a delivered file from loading, by plant and file."],
+                ["row is the spreadsheet row (the header is row 1); empty where the problem is the whole file."],
+                [
+                    "Fix every row of a file, then deliver it again: a rejected file is checked again whenever it or "
+                    "what it is checked against (plants, factors, targets) changes."
+                ],
+                ["Check a file before sending it: envkpi check FILE (or a folder)."],
+            ):
                 notes.append(line)
             notes["A1"].font = Font(bold=True)
             notes.column_dimensions["A"].width = 100
@@ -134,32 +147,39 @@ class RejectionReport:
             parts.append("<p>No delivered file was rejected.</p></body></html>")
             return "\n".join(parts)
         files = self.rows.file.nunique()
-        parts.append(f"<p>{len(self.rows)} problem{'s' if len(self.rows) != 1 else ''} in {files} "
-                     f"file{'s' if files != 1 else ''}. Fix every row listed for a file and deliver it again; "
-                     "rows are spreadsheet rows (the header is row 1). A rejected file is checked again whenever it "
-                     "or what it is checked against (plants, factors, targets) changes, and loads on the first "
-                     "night it passes.</p>")
+        parts.append(
+            f"<p>{len(self.rows)} problem{'s' if len(self.rows) != 1 else ''} in {files} "
+            f"file{'s' if files != 1 else ''}. Fix every row listed for a file and deliver it again; "
+            "rows are spreadsheet rows (the header is row 1). A rejected file is checked again whenever it "
+            "or what it is checked against (plants, factors, targets) changes, and loads on the first "
+            "night it passes.</p>"
+        )
         plants = list(dict.fromkeys(self.rows.plant))
         parts.append("<nav><ul>")
         for number, plant in enumerate(plants):
             count = int((self.rows.plant == plant).sum())
-            parts.append(f'<li><a href="#plant-{number}">{escape(plant)}</a>: {count} '
-                         f"problem{'s' if count != 1 else ''}</li>")
+            parts.append(
+                f'<li><a href="#plant-{number}">{escape(plant)}</a>: {count} problem{"s" if count != 1 else ""}</li>'
+            )
         parts.append("</ul></nav>")
         for number, plant in enumerate(plants):
             parts.append(f'<h2 id="plant-{number}">{escape(plant)}</h2>')
             of_plant = self.rows[self.rows.plant == plant]
             for file, of_file in of_plant.groupby("file", sort=False):
                 parts.append(f"<h3>{escape(file)}</h3>")
-                parts.append("<table><thead><tr><th>row</th><th>column</th><th>value found</th><th>reason</th>"
-                             "<th>what to do</th></tr></thead><tbody>")
+                parts.append(
+                    "<table><thead><tr><th>row</th><th>column</th><th>value found</th><th>reason</th>"
+                    "<th>what to do</th></tr></thead><tbody>"
+                )
                 for record in of_file.itertuples(index=False):
                     row = "" if pd.isna(record.row) else str(int(record.row))
                     value = record[COLUMNS.index("value found")]
                     shown = f"<code>{escape(str(value))}</code>" if value not in ("", None) else ""
-                    parts.append(f'<tr><td class="n">{row or "whole file"}</td><td>{escape(str(record.column))}</td>'
-                                 f"<td>{shown}</td><td>{escape(str(record.reason))}</td>"
-                                 f"<td>{escape(str(record[COLUMNS.index('what to do')]))}</td></tr>")
+                    parts.append(
+                        f'<tr><td class="n">{row or "whole file"}</td><td>{escape(str(record.column))}</td>'
+                        f"<td>{shown}</td><td>{escape(str(record.reason))}</td>"
+                        f"<td>{escape(str(record[COLUMNS.index('what to do')]))}</td></tr>"
+                    )
                 parts.append("</tbody></table>")
         parts.append("</body></html>")
         return "\n".join(parts)
@@ -170,8 +190,9 @@ class RejectionReport:
         return path
 
 
-def write_rejection_report(problems: list[tuple[str, Problem]], path: Path,
-                           known_plants: frozenset[str] | set[str] = frozenset()) -> dict[str, Path]:
+def write_rejection_report(
+    problems: list[tuple[str, Problem]], path: Path, known_plants: frozenset[str] | set[str] = frozenset()
+) -> dict[str, Path]:
     """The report as ``path`` says (``.html`` or ``.xlsx``), or both beside each other for any other suffix."""
     report = RejectionReport.of(problems, known_plants)
     suffix = path.suffix.lower()
@@ -179,6 +200,7 @@ def write_rejection_report(problems: list[tuple[str, Problem]], path: Path,
         return {"rejection_report:html": report.write_html(path)}
     if suffix == ".xlsx":
         return {"rejection_report:xlsx": report.write_xlsx(path)}
-    return {"rejection_report:html": report.write_html(path.with_suffix(".html")),
-            "rejection_report:xlsx": report.write_xlsx(path.with_suffix(".xlsx"))}
-
+    return {
+        "rejection_report:html": report.write_html(path.with_suffix(".html")),
+        "rejection_report:xlsx": report.write_xlsx(path.with_suffix(".xlsx")),
+    }

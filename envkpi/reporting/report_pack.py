@@ -41,8 +41,13 @@ ROUNDING_NOTE = "Results rounded half up to one decimal where needed; targets as
 
 
 def _columns(fiscal_year: int) -> list[str]:
-    return [f"FY{fiscal_year} measures (planned)", f"FY{fiscal_year} measures (results)", SELF_ASSESSMENT,
-            f"Measures planned for FY{fiscal_year + 1}", NOTE]
+    return [
+        f"FY{fiscal_year} measures (planned)",
+        f"FY{fiscal_year} measures (results)",
+        SELF_ASSESSMENT,
+        f"Measures planned for FY{fiscal_year + 1}",
+        NOTE,
+    ]
 
 
 def _in_sentence(label: str) -> str:
@@ -72,8 +77,9 @@ def _shown(metric: float, target: float | None) -> str:
     return shown
 
 
-def _result(info: charts.KpiInfo, metric: float, target: float | None, previous: float | None,
-            base_year: int | None) -> str:
+def _result(
+    info: charts.KpiInfo, metric: float, target: float | None, previous: float | None, base_year: int | None
+) -> str:
     """The year's result, worded by its direction as the CSR table words it."""
     what = _in_sentence(info.label)
     shown = _shown(metric, target)
@@ -115,22 +121,30 @@ def report_kpis(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFr
     return charts.kpis_in_order(shown, registry)
 
 
-def _like_for_like_note(this_year: pd.Series | None, info: charts.KpiInfo, base_year: int | None,
-                        threshold: float) -> str:
+def _like_for_like_note(
+    this_year: pd.Series | None, info: charts.KpiInfo, base_year: int | None, threshold: float
+) -> str:
     """Contract 10: the like-for-like figure, and when the boundary moved the figure by at least
     the threshold, that a base-year recalculation is due, with both figures."""
-    like_for_like, structural = _number(this_year, "like_for_like_change_pct"), _number(this_year, "structural_change_pct")
+    like_for_like, structural = (
+        _number(this_year, "like_for_like_change_pct"),
+        _number(this_year, "structural_change_pct"),
+    )
     if this_year is None or info.is_rate or like_for_like is None or structural is None:
         return ""
     direction = "reduction" if like_for_like >= 0 else "increase"
-    note = (f"Like for like (plants in the boundary in FY{base_year} and FY{int(this_year['fiscal_year'])}): "
-            f"{charts.format_pct(abs(like_for_like))}% {direction}; structural change {charts.format_pct(structural)}%.")
+    note = (
+        f"Like for like (plants in the boundary in FY{base_year} and FY{int(this_year['fiscal_year'])}): "
+        f"{charts.format_pct(abs(like_for_like))}% {direction}; structural change {charts.format_pct(structural)}%."
+    )
     if structural >= threshold:
         reported = _number(this_year, "change_vs_base_pct")
         shown = "no result" if reported is None else f"{charts.format_pct(abs(reported))}%"
-        note += (f" A base-year recalculation is due under the group's policy (structural change at or above "
-                 f"{charts.format_target(threshold)}%): reported {shown}, like for like "
-                 f"{charts.format_pct(abs(like_for_like))}%.")
+        note += (
+            f" A base-year recalculation is due under the group's policy (structural change at or above "
+            f"{charts.format_target(threshold)}%): reported {shown}, like for like "
+            f"{charts.format_pct(abs(like_for_like))}%."
+        )
     return note
 
 
@@ -160,12 +174,19 @@ def _restated_note(published: pd.Series, info: charts.KpiInfo) -> str:
     shown = "no result" if metric is None else f"{charts.format_pct(abs(metric))}%"
     rating = charts.stars(published["rating"]) if isinstance(published.get("rating"), str) else ""
     value = _number(published, "value")
-    return (f"{RESTATED_MARK} Restated since publication {published['published_version']} of {when}, which "
-            f"showed {shown}{' ' + rating if rating else ''} (value {'none' if value is None else repr(value)}).")
+    return (
+        f"{RESTATED_MARK} Restated since publication {published['published_version']} of {when}, which "
+        f"showed {shown}{' ' + rating if rating else ''} (value {'none' if value is None else repr(value)})."
+    )
 
 
-def results_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame,
-                  published: pd.DataFrame | None = None, recalculation_threshold_pct: float = 5.0) -> pd.DataFrame:
+def results_table(
+    kpi_results: pd.DataFrame,
+    fiscal_year: int,
+    registry: pd.DataFrame,
+    published: pd.DataFrame | None = None,
+    recalculation_threshold_pct: float = 5.0,
+) -> pd.DataFrame:
     """The CSR results table of ``fiscal_year`` for the group: one row per KPI, text as printed.
 
     ``published``: the rows of the year's latest publication (``publication.published_figures``);
@@ -195,8 +216,7 @@ def results_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Data
                 result += f" {INCOMPLETE_MARK}"
                 # Rounded down: 99.96 % of the plant-months must not read "100%".
                 reported = charts.format_pct(math.floor(completeness * 10) / 10)
-                note = (f"{INCOMPLETE_MARK} Incomplete data: {reported}% of plant-months reported; "
-                        "the result may change")
+                note = f"{INCOMPLETE_MARK} Incomplete data: {reported}% of plant-months reported; the result may change"
         notes = [note] if note else []
         if metric is not None:
             notes.append(_like_for_like_note(this_year, info, base_year, recalculation_threshold_pct))
@@ -207,8 +227,11 @@ def results_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Data
         note = " ".join(n for n in notes if n)
         rating = charts.stars(this_year["rating"]) if this_year is not None and "rating" in this_year.index else ""
         next_target = _number(next_year, "target_pct")
-        plan = (_measure(info, next_target, _base_year(next_year, info)) if next_target is not None
-                else f"No target set for FY{fiscal_year + 1}")
+        plan = (
+            _measure(info, next_target, _base_year(next_year, info))
+            if next_target is not None
+            else f"No target set for FY{fiscal_year + 1}"
+        )
         records.append([planned, result, rating if target is not None and rating else NO_RATING, plan, note])
     return pd.DataFrame(records, columns=_columns(fiscal_year))
 
@@ -230,14 +253,19 @@ def figures_table(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Data
 
 # --- text formats ---------------------------------------------------------------------------
 
+
 def _notes(table: pd.DataFrame) -> list[str]:
     return [note for note in table[NOTE] if note]
 
 
 def to_markdown(table: pd.DataFrame, fiscal_year: int, dates: charts.ReportDates) -> str:
     """The table as a GitHub-flavoured Markdown document (cells escaped)."""
-    lines = [f"# Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}", "",
-             f"Group scope. {markdown_cell(dates.text.replace('  ·  ', '. '))}.", ""]
+    lines = [
+        f"# Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}",
+        "",
+        f"Group scope. {markdown_cell(dates.text.replace('  ·  ', '. '))}.",
+        "",
+    ]
     lines.append("| " + " | ".join(markdown_cell(c) for c in table.columns) + " |")
     lines.append("|" + "|".join(":---:" if c == SELF_ASSESSMENT else "---" for c in table.columns) + "|")
     for row in table.itertuples(index=False):
@@ -264,13 +292,15 @@ def to_html(table: pd.DataFrame, fiscal_year: int, dates: charts.ReportDates) ->
     head = "".join(f'<th scope="col">{e(str(c))}</th>' for c in table.columns)
     body = []
     for row in table.itertuples(index=False):
-        cells = [f'<td class="rating">{e(str(v))}</td>' if c == SELF_ASSESSMENT else f"<td>{e(str(v))}</td>"
-                 for c, v in zip(table.columns, row)]
+        cells = [
+            f'<td class="rating">{e(str(v))}</td>' if c == SELF_ASSESSMENT else f"<td>{e(str(v))}</td>"
+            for c, v in zip(table.columns, row)
+        ]
         body.append("<tr>" + "".join(cells) + "</tr>")
     notes = "".join(f'<p class="small">{e(note)}</p>' for note in _notes(table))
     title = f"Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}"
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{e(title)}</title>\n<style>{_HTML_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{e(title)}</h1>\n<p>Group scope. {e(dates.text.replace('  ·  ', '. '))}.</p>\n"
         f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
@@ -295,16 +325,28 @@ def title_page(table: pd.DataFrame, fiscal_year: int, dates: charts.ReportDates)
     """An A4 landscape page with the results table, for the front of the PDF pack."""
     with charts.house_style():
         fig = Figure(figsize=A4_LANDSCAPE_INCHES)
-        fig.text(0.04, 0.93, f"Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}",
-                 fontsize=18, fontweight="bold", va="top")
+        fig.text(
+            0.04,
+            0.93,
+            f"Environmental results FY{fiscal_year} and plans for FY{fiscal_year + 1}",
+            fontsize=18,
+            fontweight="bold",
+            va="top",
+        )
         fig.text(0.04, 0.875, f"Group scope  ·  {dates.text}", fontsize=11, color="#555555", va="top")
         ax = fig.add_axes((0.04, 0.22, 0.92, 0.62))
-        charts.draw_table(ax, list(table.columns), table.to_numpy().tolist(),
-                          col_widths=[0.25, 0.27, 0.09, 0.25, 0.14], wrap=[34, 36, 11, 34, 20], fontsize=9,
-                          estimated_height_pts=0.62 * 8.27 * 72, centred=[2])
+        charts.draw_table(
+            ax,
+            list(table.columns),
+            table.to_numpy().tolist(),
+            col_widths=[0.25, 0.27, 0.09, 0.25, 0.14],
+            wrap=[34, 36, 11, 34, 20],
+            fontsize=9,
+            estimated_height_pts=0.62 * 8.27 * 72,
+            centred=[2],
+        )
         fig.text(0.04, 0.14, STAR_LEGEND, fontsize=10, va="top")
-        fig.text(0.04, 0.105, ROUNDING_NOTE,
-                 fontsize=8.5, color="#555555", va="top")
+        fig.text(0.04, 0.105, ROUNDING_NOTE, fontsize=8.5, color="#555555", va="top")
         charts.add_footer(fig, dates)
     return fig
 
@@ -328,8 +370,11 @@ def pack_pages(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFra
 def page_titles(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.DataFrame) -> list[str]:
     """The pack's pages as the contents page lists them, title page and contents included."""
     registry = charts.read_registry(registry)
-    titles = [f"Results FY{fiscal_year} and plans for FY{fiscal_year + 1}", "Contents",
-              f"Overview: all KPIs of the group, FY{fiscal_year}"]
+    titles = [
+        f"Results FY{fiscal_year} and plans for FY{fiscal_year + 1}",
+        "Contents",
+        f"Overview: all KPIs of the group, FY{fiscal_year}",
+    ]
     for kpi in charts.kpis_in_order(kpi_results, registry):
         label = charts.kpi_info(kpi, registry, kpi_results).label
         titles += [f"{label}: trend to FY{fiscal_year}", f"{label}: FY{fiscal_year} by business unit and plant"]
@@ -344,15 +389,32 @@ def _frames(titles: list[str], fiscal_year: int, dates: charts.ReportDates) -> b
     width, height = A4_LANDSCAPE_INCHES
     buffer = io.BytesIO()
     total = len(titles)
-    with charts.house_style(), lean_subsets(), \
-            PdfPages(buffer, metadata={"CreationDate": None, "Creator": "envkpi"}) as pdf:
+    with (
+        charts.house_style(),
+        lean_subsets(),
+        PdfPages(buffer, metadata={"CreationDate": None, "Creator": "envkpi"}) as pdf,
+    ):
         for number, title in enumerate(titles, start=1):
             fig = Figure(figsize=(width, height))
             y = 0.25 / height
-            fig.text(PAGE_MARGINS_INCHES["left"] / width, y, f"{pack_title(fiscal_year)}  ·  {title}", fontsize=8,
-                     color="#555555", ha="left", va="bottom")
-            fig.text(1 - PAGE_MARGINS_INCHES["right"] / width, y, f"Page {number} of {total}", fontsize=8,
-                     color="#555555", ha="right", va="bottom")
+            fig.text(
+                PAGE_MARGINS_INCHES["left"] / width,
+                y,
+                f"{pack_title(fiscal_year)}  ·  {title}",
+                fontsize=8,
+                color="#555555",
+                ha="left",
+                va="bottom",
+            )
+            fig.text(
+                1 - PAGE_MARGINS_INCHES["right"] / width,
+                y,
+                f"Page {number} of {total}",
+                fontsize=8,
+                color="#555555",
+                ha="right",
+                va="bottom",
+            )
             if number == 2:
                 _draw_contents(fig, titles, fiscal_year, dates)
             pdf.savefig(fig)
@@ -370,8 +432,7 @@ def _draw_contents(fig: Figure, titles: list[str], fiscal_year: int, dates: char
         fig.text(0.88, y, str(number), fontsize=11, va="top", ha="right")
 
 
-def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.ReportDates,
-             titles: list[str]) -> Path:
+def join_pdf(pages: list[Path], path: Path, fiscal_year: int, dates: charts.ReportDates, titles: list[str]) -> Path:
     """The PDF pack (written atomically): ``titles[i]`` names page i+1; ``pages`` are one-page PDFs
     (the title page, then the charts) placed on the A4 pages, the contents page second."""
     from pypdf import PdfReader, PdfWriter  # only the pack needs it
@@ -416,14 +477,24 @@ def _draw_page_on(writer, frame, page, matrix: Matrix) -> None:
 
     contents = page.get("/Contents")
     stream = contents.get_object() if contents is not None else None
-    if page.get("/Annots") and page["/Annots"].get_object() or stream is None or "/Filter" not in stream \
-            or isinstance(stream, ArrayObject):
+    if (
+        page.get("/Annots")
+        and page["/Annots"].get_object()
+        or stream is None
+        or "/Filter" not in stream
+        or isinstance(stream, ArrayObject)
+    ):
         frame.merge_transformed_page(page, Transformation(matrix))
         return
     form = stream.clone(writer, force_duplicate=True)
-    form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
-                 NameObject("/BBox"): ArrayObject(FloatObject(v) for v in page.mediabox),
-                 NameObject("/Resources"): page["/Resources"].clone(writer)})
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(FloatObject(v) for v in page.mediabox),
+            NameObject("/Resources"): page["/Resources"].clone(writer),
+        }
+    )
     resources = frame["/Resources"].get_object()
     xobjects = resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()
     name = NameObject(f"/envkpi_page{len(xobjects)}")
@@ -463,14 +534,22 @@ def write_report_pack(
     """
     from envkpi.reporting import annual_report  # it draws with this module
 
-    written = annual_report.write_files(kpi_results, fiscal_year, dates, registry, pack_folder=Path(out_dir),
-                                        plant_names=plant_names, published=published,
-                                        recalculation_threshold_pct=recalculation_threshold_pct)
+    written = annual_report.write_files(
+        kpi_results,
+        fiscal_year,
+        dates,
+        registry,
+        pack_folder=Path(out_dir),
+        plant_names=plant_names,
+        published=published,
+        recalculation_threshold_pct=recalculation_threshold_pct,
+    )
     return {name.removeprefix("pack:"): path for name, path in written.items()}
 
 
-def write_table_texts(table: pd.DataFrame, out_dir: Path, fiscal_year: int,
-                      dates: charts.ReportDates) -> dict[str, Path]:
+def write_table_texts(
+    table: pd.DataFrame, out_dir: Path, fiscal_year: int, dates: charts.ReportDates
+) -> dict[str, Path]:
     """The results table as ``results_FY<fy>.md`` and ``.html``; returns the paths by format."""
     stem = f"results_FY{fiscal_year}"
     paths = {"md": out_dir / f"{stem}.md", "html": out_dir / f"{stem}.html"}
@@ -488,25 +567,39 @@ FIGURE_COLUMNS = {
     "scope_level": ("Scope level", "group, business_unit or plant", None),
     "scope_id": ("Scope", "group, the business unit's name, or the plant_id", None),
     "fiscal_year": ("Fiscal year (FY)", "the fiscal year, named for the calendar year it starts in", "0"),
-    "numerator": ("Numerator (numerator unit)", "the total of the KPI's numerator measure, e.g. energy in GJ",
-                  "#,##0.0"),
+    "numerator": (
+        "Numerator (numerator unit)",
+        "the total of the KPI's numerator measure, e.g. energy in GJ",
+        "#,##0.0",
+    ),
     "numerator_unit": ("Numerator unit", "the unit of the numerator", None),
-    "denominator": ("Denominator (denominator unit)", "the total of the denominator measure, e.g. production in t",
-                    "#,##0.0"),
+    "denominator": (
+        "Denominator (denominator unit)",
+        "the total of the denominator measure, e.g. production in t",
+        "#,##0.0",
+    ),
     "denominator_unit": ("Denominator unit", "the unit of the denominator", None),
-    "value": ("Value (numerator unit per denominator unit; % for rates)", "the intensity, or the rate in %",
-              "#,##0.0000"),
+    "value": (
+        "Value (numerator unit per denominator unit; % for rates)",
+        "the intensity, or the rate in %",
+        "#,##0.0000",
+    ),
     "base_year": ("Base year (FY)", "the KPI's base year; empty for rates", "0"),
     "base_value": ("Base-year value (as Value)", "the value in the base year; empty for rates", "#,##0.0000"),
-    "change_vs_base_pct": ("Change vs base year (%, positive = reduction)", "(1 - value / base value) x 100",
-                           "0.0"),
-    "target_pct": ("Target (%)", "the reduction vs base year, or the rate, set as target; empty without one",
-                   "0.0#"),
-    "achievement_ratio": ("Achievement ratio", "result / target: " + ", ".join(
-        f"{r.from_ratio:g} or more {r.shown_as}" for r in RATINGS if r.from_ratio > -math.inf), "0.000"),
+    "change_vs_base_pct": ("Change vs base year (%, positive = reduction)", "(1 - value / base value) x 100", "0.0"),
+    "target_pct": ("Target (%)", "the reduction vs base year, or the rate, set as target; empty without one", "0.0#"),
+    "achievement_ratio": (
+        "Achievement ratio",
+        "result / target: "
+        + ", ".join(f"{r.from_ratio:g} or more {r.shown_as}" for r in RATINGS if r.from_ratio > -math.inf),
+        "0.000",
+    ),
     "rating": ("Rating", ", ".join(f"{r.word} ({r.symbol})" for r in RATINGS) + "; empty without a target", None),
-    "completeness_pct": ("Completeness (% of plant-months)",
-                         "in-boundary plant-months with both production and the KPI's own kind", "0.0"),
+    "completeness_pct": (
+        "Completeness (% of plant-months)",
+        "in-boundary plant-months with both production and the KPI's own kind",
+        "0.0",
+    ),
 }
 
 
@@ -517,8 +610,11 @@ def _figures_sheet(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Dat
 
     figures = figures_table(kpi_results, fiscal_year, registry)
     headers = [FIGURE_COLUMNS.get(column, (column, "", None))[0] for column in figures.columns]
-    formats = {i: number_format for i, c in enumerate(figures.columns)
-               if (number_format := FIGURE_COLUMNS.get(c, (c, "", None))[2])}
+    formats = {
+        i: number_format
+        for i, c in enumerate(figures.columns)
+        if (number_format := FIGURE_COLUMNS.get(c, (c, "", None))[2])
+    }
     # Wide enough for the longest text of a column (at most 40 characters) and for its header
     # wrapped on two or three lines; numbers fit in 12 to 16 characters with their format.
     widths = []
@@ -533,27 +629,47 @@ def _figures_sheet(kpi_results: pd.DataFrame, fiscal_year: int, registry: pd.Dat
     return figures.set_axis(headers, axis=1), layout, list(figures.columns)
 
 
-def _about_sheet(results_sheet: str, figures_sheet: str, figures_columns: list[str], fiscal_year: int,
-                 dates: charts.ReportDates) -> pd.DataFrame:
+def _about_sheet(
+    results_sheet: str, figures_sheet: str, figures_columns: list[str], fiscal_year: int, dates: charts.ReportDates
+) -> pd.DataFrame:
     """What each sheet holds and, for the figures sheet, each column and its kpi_results.csv name."""
     rows = [
         ["Period covered", dates.period_covered, ""],
         ["Figures as of", f"{dates.figures_as_of} (the latest delivery among those the figures include)", ""],
         ["About", "this sheet: what each sheet and column holds", ""],
-        [results_sheet, f"the CSR results table of FY{fiscal_year} and the plans for FY{fiscal_year + 1}, "
-                        "as the report prints it; results rounded half up to one decimal where needed, "
-                        "targets as set; † marks a result from incomplete data", ""],
-        [figures_sheet, f"the unrounded figures behind it: every KPI and scope (group, business units, "
-                        f"plants) of FY{fiscal_year}, one row each, as in kpi_results.csv (contract 5)", ""],
+        [
+            results_sheet,
+            f"the CSR results table of FY{fiscal_year} and the plans for FY{fiscal_year + 1}, "
+            "as the report prints it; results rounded half up to one decimal where needed, "
+            "targets as set; † marks a result from incomplete data",
+            "",
+        ],
+        [
+            figures_sheet,
+            f"the unrounded figures behind it: every KPI and scope (group, business units, "
+            f"plants) of FY{fiscal_year}, one row each, as in kpi_results.csv (contract 5)",
+            "",
+        ],
     ]
-    rows += [[f"{figures_sheet}: {FIGURE_COLUMNS.get(c, (c,))[0]}",
-              FIGURE_COLUMNS[c][1] if c in FIGURE_COLUMNS else "as in kpi_results.csv", c if c != "label" else ""]
-             for c in figures_columns]
+    rows += [
+        [
+            f"{figures_sheet}: {FIGURE_COLUMNS.get(c, (c,))[0]}",
+            FIGURE_COLUMNS[c][1] if c in FIGURE_COLUMNS else "as in kpi_results.csv",
+            c if c != "label" else "",
+        ]
+        for c in figures_columns
+    ]
     return pd.DataFrame(rows, columns=["Sheet or column", "What it holds", "Column in kpi_results.csv"])
 
 
-def write_results_xlsx(kpi_results: pd.DataFrame, table: pd.DataFrame, path: Path, fiscal_year: int,
-                       registry: pd.DataFrame, dates: charts.ReportDates) -> Path:
+def write_results_xlsx(
+    kpi_results: pd.DataFrame,
+    table: pd.DataFrame,
+    path: Path,
+    fiscal_year: int,
+    registry: pd.DataFrame,
+    dates: charts.ReportDates,
+) -> Path:
     """The results as XLSX: a first sheet saying what each sheet and column holds, the results
     table as printed, and the unrounded figures of the year with units in the headers."""
     from envkpi.reporting.export import SheetLayout

@@ -29,14 +29,22 @@ from envkpi.validation.validator import ReferenceData
 def check_basis(reference: ReferenceData, settings: Settings) -> str:
     """The fingerprint (sha256, hex) of everything a file's verdict depends on besides its bytes."""
     digest = hashlib.sha256()
-    fields = {name: sorted(value) if isinstance(value, frozenset) else value
-              for name, value in dataclasses.asdict(reference).items()}
-    digest.update(json.dumps({
-        "reference": fields,
-        "limits": dataclasses.asdict(settings.limits),
-        "max_problems_per_file": settings.max_problems_per_file,
-        "kinds": repr(sorted(KINDS.items())),
-    }, sort_keys=True, default=str).encode("utf-8"))
+    fields = {
+        name: sorted(value) if isinstance(value, frozenset) else value
+        for name, value in dataclasses.asdict(reference).items()
+    }
+    digest.update(
+        json.dumps(
+            {
+                "reference": fields,
+                "limits": dataclasses.asdict(settings.limits),
+                "max_problems_per_file": settings.max_problems_per_file,
+                "kinds": repr(sorted(KINDS.items())),
+            },
+            sort_keys=True,
+            default=str,
+        ).encode("utf-8")
+    )
     for kind in sorted(KINDS):
         suite = settings.expectations / f"{kind}.json"
         digest.update(suite.read_bytes() if suite.exists() else b"(no suite)")
@@ -64,4 +72,3 @@ def _version(distribution: str) -> str:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return "absent"
-

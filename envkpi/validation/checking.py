@@ -64,15 +64,21 @@ class CheckOutcome:
 def _copy_reference(connection: duckdb.DuckDBPyConnection, source: Path) -> None:
     connection.execute("attach ? as source (read_only)", [str(source)])
     try:
-        source_tables = {name for (name,) in connection.execute(
-            "select table_name from duckdb_tables() where database_name = 'source'").fetchall()}
+        source_tables = {
+            name
+            for (name,) in connection.execute(
+                "select table_name from duckdb_tables() where database_name = 'source'"
+            ).fetchall()
+        }
         for kind in _reference_kinds():
             table = f"raw_{kind}"
             if table in source_tables:  # a warehouse from before the kind existed has none
                 # the contract's table names, never a delivered text
                 connection.execute(f"insert into {table} by name select * from source.{table}")
-        connection.execute("insert into current_slice select * from source.current_slice where list_contains(?, kind)",
-                           [_reference_kinds()])
+        connection.execute(
+            "insert into current_slice select * from source.current_slice where list_contains(?, kind)",
+            [_reference_kinds()],
+        )
     finally:
         connection.execute("detach source")
 
@@ -129,9 +135,15 @@ def check_files(paths: list[Path], settings: Settings, progress: Callable[[str],
         notes.append("note: no warehouse and no plants file given, so plant_id values are not checked")
     if progress is not None:
         progress(f"checking {len(files)} file{'s' if len(files) != 1 else ''}")
-    ingest = Ingest(connection, "check", pd.Timestamp.now(), settings.fiscal_year_start_month,
-                    make_validator(settings, data_docs=False),
-                    plants_known=source is not None or delivers_plants, settings=settings)
+    ingest = Ingest(
+        connection,
+        "check",
+        pd.Timestamp.now(),
+        settings.fiscal_year_start_month,
+        make_validator(settings, data_docs=False),
+        plants_known=source is not None or delivers_plants,
+        settings=settings,
+    )
     summary = ingest.run(files, ignored)
     ingest.finish_validation()
     known_plants = {plant for (plant,) in connection.execute("select plant_id from accepted_plants").fetchall()}

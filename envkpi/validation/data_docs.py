@@ -69,10 +69,12 @@ def offline_page(text: str, to_root: str) -> str:
 
 # On each validation page: where the failing values are, by file and spreadsheet row. The monthly
 # kinds are checked by distinct values, so GX's own row ids there number values, not rows.
-WHERE_NOTE = ('<div class="alert alert-info m-3" id="envkpi-where">Each failing value by file, spreadsheet row '
-              'and what to do: <a href="{to_root}../rejections.html">the rejection report</a> '
-              '(<a href="{to_root}../rejections.xlsx">XLSX</a>). The monthly kinds are checked by distinct '
-              'value: a row id on this page numbers a value, not a spreadsheet row.</div>')
+WHERE_NOTE = (
+    '<div class="alert alert-info m-3" id="envkpi-where">Each failing value by file, spreadsheet row '
+    'and what to do: <a href="{to_root}../rejections.html">the rejection report</a> '
+    '(<a href="{to_root}../rejections.xlsx">XLSX</a>). The monthly kinds are checked by distinct '
+    "value: a row id on this page numbers a value, not a spreadsheet row.</div>"
+)
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 
 

@@ -37,7 +37,9 @@ _NUMBER = re.compile(r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$")
 # and C1 controls, soft hyphen, the zero-width and
 # direction-mark family, word joiners and invisible operators, BOM, interlinear annotations.
 INVISIBLE = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{ad}\\x{180e}\\x{200b}-\\x{200f}\\x{202a}-\\x{202e}\\x{2060}-\\x{206f}\\x{feff}\\x{fff9}-\\x{fffb}]"
-_INVISIBLE_PY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+_INVISIBLE_PY = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
 # The most a quantity may be (the suites' bound, compared here exactly).
 MAX_QUANTITY = Decimal(10) ** 15
 TOO_LARGE = "quantity is implausibly large (over 1e15): check the unit and the decimal point"
@@ -61,8 +63,10 @@ def _problems(rows: pa.Table, column: str, values: list[str], reason_of) -> list
     if not values:
         return []
     found = rows.select([SOURCE_FILE, SOURCE_ROW, column]).take(pa.array(_rows_holding(rows[column], values)))
-    return [(file, Problem(int(row), column, value, reason_of(value)))
-            for file, row, value in zip(*(found[c].to_pylist() for c in (SOURCE_FILE, SOURCE_ROW, column)))]
+    return [
+        (file, Problem(int(row), column, value, reason_of(value)))
+        for file, row, value in zip(*(found[c].to_pylist() for c in (SOURCE_FILE, SOURCE_ROW, column)))
+    ]
 
 
 def _invisible_reason(column: str):
@@ -70,9 +74,12 @@ def _invisible_reason(column: str):
         position = _INVISIBLE_PY.search(value)
         character = value[position.start()] if position else ""
         name = unicodedata.name(character, "a control character")
-        return (f"{column} holds an invisible character (U+{ord(character):04X} {name}) at position "
-                f"{position.start() + 1 if position else 0}: it would print like another value but differ; "
-                f"retype the value")
+        return (
+            f"{column} holds an invisible character (U+{ord(character):04X} {name}) at position "
+            f"{position.start() + 1 if position else 0}: it would print like another value but differ; "
+            f"retype the value"
+        )
+
     return reason
 
 
@@ -93,25 +100,48 @@ def implausible(kind: str, rows: pa.Table, period_range: tuple[str, str]) -> lis
         distinct = pc.unique(rows["period"]).drop_null()
         formed = distinct.filter(pc.match_substring_regex(distinct, _PERIOD))
         outside = formed.filter(pc.or_(pc.less(formed, first), pc.greater(formed, last))).to_pylist()
-        problems += _problems(rows, "period", outside, lambda value: (
-            f"period {value} is outside the plausible range {first} .. {last} (settings min_period and "
-            f"max_period_years_ahead): check the year"))
+        problems += _problems(
+            rows,
+            "period",
+            outside,
+            lambda value: (
+                f"period {value} is outside the plausible range {first} .. {last} (settings min_period and "
+                f"max_period_years_ahead): check the year"
+            ),
+        )
     if "quantity" in rows.column_names:
         distinct = pc.unique(rows["quantity"]).drop_null()
         trimmed = pc.utf8_trim_whitespace(distinct)
         # Candidates by float (cheap); the few near or above the bound are decided exactly.
-        near = distinct.filter(pc.fill_null(pc.greater_equal(pc.cast(pc.if_else(
-            pc.match_substring_regex(trimmed, _NUMBER.pattern), trimmed, pa.scalar(None, pa.string())),
-            pa.float64()), 1e15 * (1 - 1e-12)), False)).to_pylist()
+        near = distinct.filter(
+            pc.fill_null(
+                pc.greater_equal(
+                    pc.cast(
+                        pc.if_else(
+                            pc.match_substring_regex(trimmed, _NUMBER.pattern), trimmed, pa.scalar(None, pa.string())
+                        ),
+                        pa.float64(),
+                    ),
+                    1e15 * (1 - 1e-12),
+                ),
+                False,
+            )
+        ).to_pylist()
         problems += _problems(rows, "quantity", [v for v in near if _exceeds(v)], lambda value: TOO_LARGE)
     if kind == "plants":
         for column in ("plant_id", "business_unit"):
             if column in rows.column_names:
                 distinct = pc.unique(rows[column]).drop_null().to_pylist()
                 reserved = [v for v in distinct if v.casefold() == RESERVED_SCOPE]
-                problems += _problems(rows, column, reserved, lambda value, column=column: (
-                    f"'{value}' cannot be a {column.replace('_', ' ')}: 'group' names the whole group in targets "
-                    f"(scope_id) and kpi_results; choose another name"))
+                problems += _problems(
+                    rows,
+                    column,
+                    reserved,
+                    lambda value, column=column: (
+                        f"'{value}' cannot be a {column.replace('_', ' ')}: 'group' names the whole group in targets "
+                        f"(scope_id) and kpi_results; choose another name"
+                    ),
+                )
     return problems
 
 

@@ -40,25 +40,41 @@ ANY_YEAR = "*"
 
 
 def _energy_factor_key(table: pa.Table, reference) -> pa.ChunkedArray:
-    """"energy_type|unit|fiscal_year" of each row: a factor must exist for exactly that.
+    """ "energy_type|unit|fiscal_year" of each row: a factor must exist for exactly that.
 
     A row whose period is not valid (reported on its own) is still checked for a type and unit
     with a factor in some year ("*"), so that a row shows all its problems at once. Which column
     a failure is reported on is decided by validation.energy_factor_problem.
     """
     fiscal_year = fiscal_year_of(table["period"], reference.fiscal_year_start_month)
-    return pc.binary_join_element_wise(table["energy_type"], pc.fill_null(table["unit"], ""),
-                                       pc.fill_null(pc.cast(fiscal_year, pa.string()), ANY_YEAR), "|")
+    return pc.binary_join_element_wise(
+        table["energy_type"],
+        pc.fill_null(table["unit"], ""),
+        pc.fill_null(pc.cast(fiscal_year, pa.string()), ANY_YEAR),
+        "|",
+    )
 
 
 def _not_before(kind: str, later: str, earlier: str, section: str, what: str) -> Rule:
-    return Rule(kind, f"`{later}` is not before `{earlier}` ({what})", {
-        "type": "expect_column_pair_values_a_to_be_greater_than_b",
-        "kwargs": {"column_A": later, "column_B": earlier, "or_equal": True,
-                   "ignore_row_if": "either_value_is_missing"},
-        # Both are validated YYYY-MM or YYYY text, whose order as text is their order in time.
-        "meta": {"contract": f"{section}: {kind} {what}", "column": later, "reason": f"{later} is before {earlier}"},
-    })
+    return Rule(
+        kind,
+        f"`{later}` is not before `{earlier}` ({what})",
+        {
+            "type": "expect_column_pair_values_a_to_be_greater_than_b",
+            "kwargs": {
+                "column_A": later,
+                "column_B": earlier,
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            # Both are validated YYYY-MM or YYYY text, whose order as text is their order in time.
+            "meta": {
+                "contract": f"{section}: {kind} {what}",
+                "column": later,
+                "reason": f"{later} is before {earlier}",
+            },
+        },
+    )
 
 
 def _supplier_of_a_market_row(table: pa.Table, reference) -> pa.ChunkedArray:
@@ -77,9 +93,12 @@ RULES: tuple[Rule, ...] = (
         {
             "type": "expect_column_values_to_not_be_null",
             "kwargs": {"column": "market_supplier"},
-            "meta": {"contract": "7: a market row needs a supplier", "column": "supplier",
-                     "reason": "supplier is empty: a market-based factor applies to one supplier's energy, "
-                               "name it (or deliver the factor with basis location)"},
+            "meta": {
+                "contract": "7: a market row needs a supplier",
+                "column": "supplier",
+                "reason": "supplier is empty: a market-based factor applies to one supplier's energy, "
+                "name it (or deliver the factor with basis location)",
+            },
         },
         derived=("market_supplier", _supplier_of_a_market_row),
     ),
@@ -90,9 +109,12 @@ RULES: tuple[Rule, ...] = (
         {
             "type": "expect_column_values_to_be_in_set",
             "kwargs": {"column": "energy_factor_key", "value_set": {"$PARAMETER": "known_energy_factor_keys"}},
-            "meta": {"contract": "3: unknown energy type without a factor", "column": "energy_type",
-                     "reason": "no conversion factor for this energy type and unit in the month's fiscal year: "
-                               "use a type and unit of data/reference/energy_factors.csv or deliver a factors file"},
+            "meta": {
+                "contract": "3: unknown energy type without a factor",
+                "column": "energy_type",
+                "reason": "no conversion factor for this energy type and unit in the month's fiscal year: "
+                "use a type and unit of data/reference/energy_factors.csv or deliver a factors file",
+            },
         },
         derived=("energy_factor_key", _energy_factor_key),
     ),

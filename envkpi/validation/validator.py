@@ -125,8 +125,6 @@ def _with_derived_columns(kind: str, rows: pa.Table, reference: ReferenceData, n
     return with_rule_columns(kind, derived, reference)
 
 
-
-
 def energy_factor_problem(row: int, energy_type: str, unit: str | None, reference: ReferenceData) -> Problem:
     """A row without a conversion factor, reported where a plant can fix it.
 
@@ -139,16 +137,27 @@ def energy_factor_problem(row: int, energy_type: str, unit: str | None, referenc
     unit = _shown(unit)
     if not units:
         types = ", ".join(sorted({t for t, _ in pairs})) or "none"
-        return Problem(row, "energy_type", _shown(energy_type),
-                       f"unknown energy type (no conversion factor): use one of {types}; for another type, ask "
-                       f"head office to add its factor")
+        return Problem(
+            row,
+            "energy_type",
+            _shown(energy_type),
+            f"unknown energy type (no conversion factor): use one of {types}; for another type, ask "
+            f"head office to add its factor",
+        )
     if unit not in units:
-        return Problem(row, "unit", unit,
-                       f"unit {unit or '(empty)'} has no conversion factor for {energy_type}: use one of "
-                       f"{', '.join(units)}")
-    return Problem(row, "energy_type", _shown(energy_type),
-                   f"no conversion factor for {energy_type} in {unit} in the month's fiscal year: check the period, "
-                   f"or ask head office for the factor of that year")
+        return Problem(
+            row,
+            "unit",
+            unit,
+            f"unit {unit or '(empty)'} has no conversion factor for {energy_type}: use one of {', '.join(units)}",
+        )
+    return Problem(
+        row,
+        "energy_type",
+        _shown(energy_type),
+        f"no conversion factor for {energy_type} in {unit} in the month's fiscal year: check the period, "
+        f"or ask head office for the factor of that year",
+    )
 
 
 def _shown(value: object) -> str:
@@ -163,7 +172,9 @@ def row_key_groups(kind: str, frame: pd.DataFrame) -> pd.Series:
 
 
 @timing.phase("validation: duplicate keys")
-def duplicate_key_problems(kind: str, frame: pd.DataFrame, groups: pd.Series | None = None) -> list[tuple[str, Problem]]:
+def duplicate_key_problems(
+    kind: str, frame: pd.DataFrame, groups: pd.Series | None = None
+) -> list[tuple[str, Problem]]:
     """Rows that repeat another row's key in the same file with different values (contract 3)."""
     groups = row_key_groups(kind, frame) if groups is None else groups
     compared = [c for c in KINDS[kind].columns if c in frame]
@@ -177,11 +188,18 @@ def duplicate_key_problems(kind: str, frame: pd.DataFrame, groups: pd.Series | N
             differing = [c for c in compared if _shown(row[c]) != _shown(first[c])]
             if differing:
                 column = differing[0]
-                problems.append((row[SOURCE_FILE], Problem(
-                    int(row[SOURCE_ROW]), column, _shown(row[column]),
-                    f"duplicate key ({', '.join(KINDS[kind].row_key)}) of row {int(first[SOURCE_ROW])} "
-                    f"with a different {column}",
-                )))
+                problems.append(
+                    (
+                        row[SOURCE_FILE],
+                        Problem(
+                            int(row[SOURCE_ROW]),
+                            column,
+                            _shown(row[column]),
+                            f"duplicate key ({', '.join(KINDS[kind].row_key)}) of row {int(first[SOURCE_ROW])} "
+                            f"with a different {column}",
+                        ),
+                    )
+                )
     return problems
 
 
@@ -232,15 +250,19 @@ class GreatExpectations:
                 site_name="envkpi",
                 site_config={
                     "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                      "base_directory": str(data_docs_dir)},
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(data_docs_dir),
+                    },
                     "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
                 },
             )
         self._datasource = self._context.data_sources.add_pandas("deliveries")
         self._checkpoints: dict[str, Checkpoint] = {}
-        self._suites = {kind: self._context.suites.add(gx.ExpectationSuite(**definition))
-                        for kind, definition in suite_definitions(expectations_dir).items()}
+        self._suites = {
+            kind: self._context.suites.add(gx.ExpectationSuite(**definition))
+            for kind, definition in suite_definitions(expectations_dir).items()
+        }
         # Per checkpoint, the position in its kind's suite of each of its expectations (by GX id).
         self._positions: dict[str, dict[str, int]] = {}
 
@@ -250,8 +272,13 @@ class GreatExpectations:
         if name not in self._checkpoints:
             expectations = self._suites[kind].expectations
             chosen = range(len(expectations)) if positions is None else positions
-            suite = self._suites[kind] if positions is None else self._context.suites.add(self._gx.ExpectationSuite(
-                name=name, expectations=[expectations[i].configuration for i in chosen]))
+            suite = (
+                self._suites[kind]
+                if positions is None
+                else self._context.suites.add(
+                    self._gx.ExpectationSuite(name=name, expectations=[expectations[i].configuration for i in chosen])
+                )
+            )
             # GX gives each expectation of a suite it has added an id.
             self._positions[name] = {e.id: i for e, i in zip(suite.expectations, chosen) if e.id is not None}
             batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
@@ -267,8 +294,9 @@ class GreatExpectations:
             )
         return name, self._checkpoints[name]
 
-    def failures(self, kind: str, table: pa.Table, parameters: dict[str, list[str]],
-                 positions: tuple[int, ...] | None = None) -> list[tuple[int, list[int]]]:
+    def failures(
+        self, kind: str, table: pa.Table, parameters: dict[str, list[str]], positions: tuple[int, ...] | None = None
+    ) -> list[tuple[int, list[int]]]:
         """Run the kind's suite (or the expectations at ``positions`` in it) over ``table``.
 
         Returns each failed expectation's position in the suite and the table rows it failed on.
@@ -318,7 +346,9 @@ class GreatExpectationsProcess:
     def __init__(self, expectations_dir: Path, data_docs_dir: Path | None = None):
         self._process = subprocess.Popen(
             library_command("envkpi.validation.validator", str(expectations_dir), str(data_docs_dir or "")),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=library_environment(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=library_environment(),
         )
         if self._process.stdin is None or self._process.stdout is None:  # both asked for as pipes above
             raise RuntimeError("the validation worker process has no pipes")
@@ -331,14 +361,17 @@ class GreatExpectationsProcess:
             self._requests.flush()
             status, answer = pickle.load(self._answers)
         except (BrokenPipeError, EOFError) as error:
-            raise RuntimeError(f"the validation worker process ended (exit code {self._process.poll()}); "
-                               "its error is above in the run's log") from error
+            raise RuntimeError(
+                f"the validation worker process ended (exit code {self._process.poll()}); "
+                "its error is above in the run's log"
+            ) from error
         if status == "error":
             raise RuntimeError(f"validation in the worker process failed:\n{answer}")
         return answer
 
-    def failures(self, kind: str, table: pa.Table, parameters: dict[str, list[str]],
-                 positions: tuple[int, ...] | None = None) -> list[tuple[int, list[int]]]:
+    def failures(
+        self, kind: str, table: pa.Table, parameters: dict[str, list[str]], positions: tuple[int, ...] | None = None
+    ) -> list[tuple[int, list[int]]]:
         return self._call("failures", kind, table, parameters, positions)
 
     def build_data_docs(self) -> bool:
@@ -398,8 +431,9 @@ class Validator:
         engine = GreatExpectationsProcess if in_worker_process else GreatExpectations
         self._engine = engine(expectations_dir, data_docs_dir)
         self._data_docs_dir = data_docs_dir
-        self.expectations = {kind: definition["expectations"]
-                             for kind, definition in suite_definitions(expectations_dir).items()}
+        self.expectations = {
+            kind: definition["expectations"] for kind, definition in suite_definitions(expectations_dir).items()
+        }
         # Per kind, the columns its expectations read when each reads one value of one column
         # (then GX checks distinct values), or None (then GX checks rows).
         self._value_columns: dict[str, list[str] | None] = {}
@@ -411,9 +445,15 @@ class Validator:
         # the column. The monthly kinds share those of plant_id and period, so a plant id that
         # passed in an energy file is known to pass in a waste file too.
         self._rules: dict[tuple[str, str], str] = {
-            (kind, column): "\n".join(sorted(json.dumps([e["type"], e["kwargs"]], sort_keys=True)
-                                             for e in expectations if e["kwargs"]["column"] == column))
-            for kind, expectations in self.expectations.items() for column in self._value_columns[kind] or ()
+            (kind, column): "\n".join(
+                sorted(
+                    json.dumps([e["type"], e["kwargs"]], sort_keys=True)
+                    for e in expectations
+                    if e["kwargs"]["column"] == column
+                )
+            )
+            for kind, expectations in self.expectations.items()
+            for column in self._value_columns[kind] or ()
         }
         # Per rules of a column and reference: the delivered values that passed them in this run
         # (None once too many to keep; see _failing_rows_by_value).
@@ -437,8 +477,11 @@ class Validator:
     def _run(self, kind: str, table: pa.Table, reference: ReferenceData, columns: list[str] | None = None):
         """The failed expectations of the kind's suite (or of those reading ``columns``) with their row ids."""
         expectations = self.expectations[kind]
-        positions = None if columns is None else tuple(
-            i for i, e in enumerate(expectations) if e["kwargs"]["column"] in columns)
+        positions = (
+            None
+            if columns is None
+            else tuple(i for i, e in enumerate(expectations) if e["kwargs"]["column"] in columns)
+        )
         for position, ids in self._engine.failures(kind, table, reference.parameters(table), positions):
             yield expectations[position], ids
 
@@ -458,19 +501,24 @@ class Validator:
         # that column's distinct values, and of those the ones not judged before.
         source = {column: NUMBER_COLUMNS.get(column, column) for column in value_columns}
         delivered = {name: pc.unique(derived[name]) for name in set(source.values())}
-        fresh = {column: _not_judged_before(delivered[name], self._passed.get(memory[column]))
-                 for column, name in source.items()}
+        fresh = {
+            column: _not_judged_before(delivered[name], self._passed.get(memory[column]))
+            for column, name in source.items()
+        }
         fresh = {column: values for column, values in fresh.items() if len(values)}
         if not fresh:
             return
-        checked = {column: _as_number(values) if column in NUMBER_COLUMNS else values
-                   for column, values in fresh.items()}
+        checked = {
+            column: _as_number(values) if column in NUMBER_COLUMNS else values for column, values in fresh.items()
+        }
         length = max(len(values) for values in checked.values())
         # Columns of one batch have one length: a shorter column repeats its first value, which
         # changes no verdict (a value either passes or fails wherever it stands).
         positions = np.arange(length)
-        padded = {column: values.take(pa.array(np.where(positions < len(values), positions, 0)))
-                  for column, values in checked.items()}
+        padded = {
+            column: values.take(pa.array(np.where(positions < len(values), positions, 0)))
+            for column, values in checked.items()
+        }
         columns = None if len(fresh) == len(source) else sorted(fresh)
         failed: dict[str, set[int]] = {column: set() for column in fresh}
         for expectation, ids in self._run(kind, pa.table(padded), reference, columns):
@@ -521,10 +569,10 @@ class Validator:
             values = failing.get(column, [None] * len(row_ids))
             if expectation["kwargs"].get("column") == "energy_factor_key":
                 keys = derived.select(["energy_type", "unit"]).take(pa.array(row_ids, pa.int64())).to_pydict()
-                for file, row, energy_type, unit in zip(failing[SOURCE_FILE], failing[SOURCE_ROW],
-                                                        keys["energy_type"], keys["unit"]):
-                    problems.setdefault(file, []).append(
-                        energy_factor_problem(int(row), energy_type, unit, reference))
+                for file, row, energy_type, unit in zip(
+                    failing[SOURCE_FILE], failing[SOURCE_ROW], keys["energy_type"], keys["unit"]
+                ):
+                    problems.setdefault(file, []).append(energy_factor_problem(int(row), energy_type, unit, reference))
                 continue
             for file, row, value in zip(failing[SOURCE_FILE], failing[SOURCE_ROW], values):
                 problems.setdefault(file, []).append(Problem(int(row), column, _shown(value), reason))

@@ -94,8 +94,9 @@ def _sql_files() -> dict[str, Path]:
     return files
 
 
-def one_row(connection: duckdb.DuckDBPyConnection, query: str,
-            parameters: Sequence[object] | dict[str, object] | None = None) -> tuple[Any, ...]:
+def one_row(
+    connection: duckdb.DuckDBPyConnection, query: str, parameters: Sequence[object] | dict[str, object] | None = None
+) -> tuple[Any, ...]:
     """The row of a query that always returns one (an aggregate, a lookup known to match)."""
     row = connection.execute(query, parameters).fetchone()
     if row is None:  # a broken warehouse, not a state a run can be in
@@ -214,12 +215,16 @@ def load_reference(connection: duckdb.DuckDBPyConnection, settings: Settings) ->
     )
     connection.unregister("conversion_frame")
     connection.register("scope_frame", _reference_csv(settings, "energy_scopes.csv"))
-    connection.execute("create or replace table reference_energy_scope as "
-                       "select energy_type, cast(scope as integer) as scope, source from scope_frame")
+    connection.execute(
+        "create or replace table reference_energy_scope as "
+        "select energy_type, cast(scope as integer) as scope, source from scope_frame"
+    )
     connection.unregister("scope_frame")
     connection.register("act_frame", _reference_csv(settings, "energy_conservation.csv"))
-    connection.execute("create or replace table reference_energy_conservation as "
-                       "select name, cast(value as decimal(18, 6)) as value, unit, source from act_frame")
+    connection.execute(
+        "create or replace table reference_energy_conservation as "
+        "select name, cast(value as decimal(18, 6)) as value, unit, source from act_frame"
+    )
     connection.unregister("act_frame")
 
 
@@ -234,14 +239,19 @@ def unstorable_numbers(connection: duckdb.DuckDBPyConnection, rows: pa.Table) ->
     for column, sql_type in number_columns().items():
         if column not in rows.column_names or not len(rows):
             continue
-        values = rows.select(["source_file", "source_row", column]).rename_columns(["source_file", "source_row", "value"])
+        values = rows.select(["source_file", "source_row", column]).rename_columns(
+            ["source_file", "source_row", "value"]
+        )
         connection.register("numbers_to_store", values)
         try:
-            found += [(file, int(row), column, value) for file, row, value in connection.execute(
-                # sql_type comes from the fixed map above, never from delivered text
-                f"select source_file, source_row, value from numbers_to_store "
-                f"where value is not null and try_cast(value as {sql_type}) is null order by all"
-            ).fetchall()]
+            found += [
+                (file, int(row), column, value)
+                for file, row, value in connection.execute(
+                    # sql_type comes from the fixed map above, never from delivered text
+                    f"select source_file, source_row, value from numbers_to_store "
+                    f"where value is not null and try_cast(value as {sql_type}) is null order by all"
+                ).fetchall()
+            ]
         finally:
             connection.unregister("numbers_to_store")
     return found
@@ -254,8 +264,9 @@ def rebuild_conversion(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 @timing.phase("KPI rebuild (normalised + kpi_results)")
-def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
-                    since_delivery_id: int | None = None) -> None:
+def rebuild_derived(
+    connection: duckdb.DuckDBPyConnection, settings: Settings, since_delivery_id: int | None = None
+) -> None:
     """Bring the normalised layer and ``kpi_results`` up to date with the accepted layer.
 
     ``since_delivery_id`` is the first delivery of this run: only the slices that deliveries from
@@ -270,10 +281,14 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     fiscal_year_start_month = settings.fiscal_year_start_month
     for table in DERIVED_TABLES[:2]:  # the factors, small and rebuilt whole
         execute_file(connection, table)
-    state = (*one_row(connection, _BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}),
-             _layers_fingerprint())
+    state = (
+        *one_row(connection, _BUILD_STATE, {"fiscal_year_start_month": fiscal_year_start_month}),
+        _layers_fingerprint(),
+    )
     (columns,) = one_row(
-        connection, "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'")
+        connection,
+        "select count(*) from duckdb_columns() where table_name = 'normalised_build' and schema_name = 'main'",
+    )
     if columns != len(state):  # a warehouse built before the state had its current columns: rebuild once
         connection.execute("drop table if exists normalised_build")
     connection.execute(
@@ -284,11 +299,14 @@ def rebuild_derived(connection: duckdb.DuckDBPyConnection, settings: Settings,
     built = connection.execute("select * from normalised_build").fetchone()
     if since_delivery_id is None or built != state:
         since_delivery_id = 0
-    elif not one_row(connection, "select count(*) from delivery where status = 'accepted' and delivery_id >= ?",
-                     [since_delivery_id])[0]:
+    elif not one_row(
+        connection, "select count(*) from delivery where status = 'accepted' and delivery_id >= ?", [since_delivery_id]
+    )[0]:
         return  # the same inputs as the last build: its tables stand (the rejected files change none)
-    parameters: dict[str, object] = {"fiscal_year_start_month": fiscal_year_start_month,
-                                     "since_delivery_id": since_delivery_id}
+    parameters: dict[str, object] = {
+        "fiscal_year_start_month": fiscal_year_start_month,
+        "since_delivery_id": since_delivery_id,
+    }
     for table in DERIVED_TABLES[2:]:
         execute_file(connection, table, parameters)
         fault_point(f"derived:{table}")

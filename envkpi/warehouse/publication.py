@@ -30,14 +30,36 @@ from envkpi.warehouse.database import connect, kpi_results_frame, one_row, sql
 
 RESTATEMENTS_NAME = "restatements_since_publication.csv"
 RESTATEMENT_COLUMNS = [
-    "scope_level", "scope_id", "kpi", "fiscal_year", "published_version", "published_value", "current_value",
-    "difference", "published_change_vs_base_pct", "current_change_vs_base_pct", "published_rating",
-    "current_rating", "files",
+    "scope_level",
+    "scope_id",
+    "kpi",
+    "fiscal_year",
+    "published_version",
+    "published_value",
+    "current_value",
+    "difference",
+    "published_change_vs_base_pct",
+    "current_change_vs_base_pct",
+    "published_rating",
+    "current_rating",
+    "files",
 ]
 # kpi_results' own columns (contract 5), the ones a publication records.
 RESULT_COLUMNS = [
-    "scope_level", "scope_id", "kpi", "numerator", "numerator_unit", "denominator", "denominator_unit", "value",
-    "base_year", "base_value", "change_vs_base_pct", "target_pct", "achievement_ratio", "rating",
+    "scope_level",
+    "scope_id",
+    "kpi",
+    "numerator",
+    "numerator_unit",
+    "denominator",
+    "denominator_unit",
+    "value",
+    "base_year",
+    "base_value",
+    "change_vs_base_pct",
+    "target_pct",
+    "achievement_ratio",
+    "rating",
     "completeness_pct",
 ]
 MANIFEST_NAME = "publication.json"
@@ -69,8 +91,7 @@ def _folder_versions(settings: Settings, fiscal_year: int) -> list[int]:
     folder = year_folder(settings, fiscal_year)
     if not folder.is_dir():
         return []
-    return sorted(int(match[1]) for path in folder.iterdir()
-                  if path.is_dir() and (match := _VERSION.match(path.name)))
+    return sorted(int(match[1]) for path in folder.iterdir() if path.is_dir() and (match := _VERSION.match(path.name)))
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -84,8 +105,15 @@ def _record(connection: duckdb.DuckDBPyConnection, manifest: dict) -> None:
     fiscal_year, version = manifest["fiscal_year"], manifest["version"]
     connection.execute(
         "insert into publication values (?, ?, ?, ?, ?, ?, ?)",
-        [fiscal_year, version, pd.Timestamp(manifest["published_at"]).to_pydatetime(), manifest["note"],
-         manifest["last_delivery_id"], manifest["last_run_id"], manifest["complete"]],
+        [
+            fiscal_year,
+            version,
+            pd.Timestamp(manifest["published_at"]).to_pydatetime(),
+            manifest["note"],
+            manifest["last_delivery_id"],
+            manifest["last_run_id"],
+            manifest["complete"],
+        ],
     )
     rows = pd.DataFrame(manifest["rows"], columns=RESULT_COLUMNS)
     connection.register("publication_rows", rows)
@@ -98,8 +126,10 @@ def _record(connection: duckdb.DuckDBPyConnection, manifest: dict) -> None:
         )
     finally:
         connection.unregister("publication_rows")
-    connection.executemany("insert into publication_delivery values (?, ?, ?)",
-                           [[fiscal_year, version, d["delivery_id"]] for d in manifest["deliveries"]])
+    connection.executemany(
+        "insert into publication_delivery values (?, ?, ?)",
+        [[fiscal_year, version, d["delivery_id"]] for d in manifest["deliveries"]],
+    )
 
 
 def recover(settings: Settings) -> list[Path]:
@@ -115,9 +145,12 @@ def recover(settings: Settings) -> list[Path]:
         match = _STAGING.match(staging.name)
         if match and staging.is_dir() and not staging.is_symlink() and not process_running(int(match["pid"])):
             shutil.rmtree(staging)
-    folders = [(int(year.name[2:]), version, year / f"v{version}")
-               for year in root.glob("FY*") if year.name[2:].isdigit() and year.is_dir()
-               for version in _folder_versions(settings, int(year.name[2:]))]
+    folders = [
+        (int(year.name[2:]), version, year / f"v{version}")
+        for year in root.glob("FY*")
+        if year.name[2:].isdigit() and year.is_dir()
+        for version in _folder_versions(settings, int(year.name[2:]))
+    ]
     if not folders or not settings.warehouse.exists():
         return []
     connection = connect(settings.warehouse)
@@ -136,8 +169,15 @@ def recover(settings: Settings) -> list[Path]:
     return recorded
 
 
-def _manifest(connection: duckdb.DuckDBPyConnection, fiscal_year: int, version: int, note: str | None,
-              now: pd.Timestamp, rows: pd.DataFrame, fiscal_year_start_month: int) -> dict:
+def _manifest(
+    connection: duckdb.DuckDBPyConnection,
+    fiscal_year: int,
+    version: int,
+    note: str | None,
+    now: pd.Timestamp,
+    rows: pd.DataFrame,
+    fiscal_year_start_month: int,
+) -> dict:
     (last_delivery_id,) = one_row(connection, "select coalesce(max(delivery_id), 0) from delivery")
     last_run = connection.execute("select run_id from ingest_run order by started_at desc limit 1").fetchone()
     deliveries = connection.execute(
@@ -154,8 +194,16 @@ def _manifest(connection: duckdb.DuckDBPyConnection, fiscal_year: int, version: 
         "last_run_id": last_run[0] if last_run else None,
         # A year can be published before its data are complete; the publication says so.
         "complete": bool(len(group) and (group.completeness_pct >= 100).all()),
-        "deliveries": [{"delivery_id": int(d.delivery_id), "file": d.source_file, "sha256": d.sha256, "kind": d.kind,
-                        "delivered_at": pd.Timestamp(d.ingested_at).isoformat()} for d in deliveries.itertuples()],
+        "deliveries": [
+            {
+                "delivery_id": int(d.delivery_id),
+                "file": d.source_file,
+                "sha256": d.sha256,
+                "kind": d.kind,
+                "delivered_at": pd.Timestamp(d.ingested_at).isoformat(),
+            }
+            for d in deliveries.itertuples()
+        ],
         "rows": [[_plain(v) for v in row] for row in records.itertuples(index=False)],
     }
 
@@ -164,8 +212,9 @@ def _plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else value
 
 
-def publish_year(settings: Settings, fiscal_year: int, note: str | None = None, pack: bool = True,
-                 now: pd.Timestamp | None = None) -> Publication:
+def publish_year(
+    settings: Settings, fiscal_year: int, note: str | None = None, pack: bool = True, now: pd.Timestamp | None = None
+) -> Publication:
     """Record and write the next publication of ``fiscal_year`` from the warehouse as it is now.
 
     The caller holds the run lock (``envkpi.pipeline.publish_step`` does). ``pack=False`` leaves
@@ -179,8 +228,9 @@ def publish_year(settings: Settings, fiscal_year: int, note: str | None = None, 
         rows = frame[frame.fiscal_year == fiscal_year].reset_index(drop=True)
         if rows.empty:
             raise PublicationError(f"no KPI results for FY{fiscal_year} in {settings.warehouse}: nothing to publish")
-        (recorded,) = one_row(connection, "select coalesce(max(version), 0) from publication where fiscal_year = ?",
-                              [fiscal_year])
+        (recorded,) = one_row(
+            connection, "select coalesce(max(version), 0) from publication where fiscal_year = ?", [fiscal_year]
+        )
         version = max([recorded, *_folder_versions(settings, fiscal_year)]) + 1
         manifest = _manifest(connection, fiscal_year, version, note, now, rows, settings.fiscal_year_start_month)
         dates, plant_names = _pack_basis(connection, fiscal_year, settings)
@@ -201,9 +251,15 @@ def publish_year(settings: Settings, fiscal_year: int, note: str | None = None, 
         if pack:
             from envkpi.reporting import report_pack  # matplotlib only when a pack is drawn
 
-            report_pack.write_report_pack(frame, staging / "pack", fiscal_year, dates,
-                                          settings.reference / "kpis.csv", plant_names,
-                                          recalculation_threshold_pct=settings.recalculation_threshold_pct)
+            report_pack.write_report_pack(
+                frame,
+                staging / "pack",
+                fiscal_year,
+                dates,
+                settings.reference / "kpis.csv",
+                plant_names,
+                recalculation_threshold_pct=settings.recalculation_threshold_pct,
+            )
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
         _fsync_tree(staging)
         fault_point("publication:staged")
@@ -240,14 +296,17 @@ def _pack_basis(connection: duckdb.DuckDBPyConnection, fiscal_year: int, setting
 
     basis = report_basis(connection)
     start_month = settings.fiscal_year_start_month
-    return (ReportDates.for_year(fiscal_year, start_month, figures_as_of(basis, fiscal_year, start_month)),
-            basis.plant_names)
+    return (
+        ReportDates.for_year(fiscal_year, start_month, figures_as_of(basis, fiscal_year, start_month)),
+        basis.plant_names,
+    )
 
 
 def restatements(connection: duckdb.DuckDBPyConnection, fiscal_year_start_month: int) -> pd.DataFrame:
     """The figures that differ from the latest publication of their year (contract 10), text formula-safe."""
-    frame = connection.execute(sql("restatements_since_publication"),
-                               {"fiscal_year_start_month": fiscal_year_start_month}).df()
+    frame = connection.execute(
+        sql("restatements_since_publication"), {"fiscal_year_start_month": fiscal_year_start_month}
+    ).df()
     frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")
     return frame[RESTATEMENT_COLUMNS]
 

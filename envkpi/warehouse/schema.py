@@ -76,19 +76,29 @@ def accepted_view(kind: Kind) -> str:
 def union_views() -> list[str]:
     """The per-kind unions, in the order they can be created."""
     every = "\nunion all ".join(
-        f"select {_literal(k)} as kind, delivery_id, source_row, slice_key from raw_{_name(k)}" for k in KINDS)
+        f"select {_literal(k)} as kind, delivery_id, source_row, slice_key from raw_{_name(k)}" for k in KINDS
+    )
     monthly = monthly_kinds()
     raw_monthly = "\nunion all ".join(
-        f"select {_literal(k)} as kind, delivery_id, plant_id, period from raw_{_name(k)}" for k in monthly)
+        f"select {_literal(k)} as kind, delivery_id, plant_id, period from raw_{_name(k)}" for k in monthly
+    )
     accepted_monthly = "\nunion all ".join(
         f"select {_literal(k)} as kind, plant_id, period_month, delivery_id, source_row from accepted_{_name(k)}"
-        for k in monthly)
+        for k in monthly
+    )
     kinds = ", ".join(f"({_literal(k)}, {str(KINDS[k].monthly).lower()}, {int(KINDS[k].version)})" for k in KINDS)
     factors = ", ".join(
         f"({_literal(kind.name)}, {_literal(m.name)}, {_literal(m.unit)}, {_literal(u)}, cast({_literal(f)} as decimal(18, 6)))"
-        for kind in KINDS.values() for m in kind.measures if m.per_unit for u, f in m.per_unit)
-    measures = ", ".join(f"({_literal(kind.name)}, {_literal(m)})" for kind in KINDS.values()
-                         for m in [*(measure.name for measure in kind.measures), *kind.factor_measures])
+        for kind in KINDS.values()
+        for m in kind.measures
+        if m.per_unit
+        for u, f in m.per_unit
+    )
+    measures = ", ".join(
+        f"({_literal(kind.name)}, {_literal(m)})"
+        for kind in KINDS.values()
+        for m in [*(measure.name for measure in kind.measures), *kind.factor_measures]
+    )
     return [
         f"create or replace view raw_rows as\n{every}",
         f"create or replace view raw_monthly_rows as\n{raw_monthly}",
@@ -144,8 +154,7 @@ def kind_measure_amounts() -> str:
                 f"where delivered.delivery_id >= since_delivery_id{condition}\n"
                 f"group by delivered.plant_id, delivered.period_month, delivered.unit"
             )
-    return ("create or replace macro kind_measure_amounts(since_delivery_id) as table\n"
-            + "\nunion all\n".join(parts))
+    return "create or replace macro kind_measure_amounts(since_delivery_id) as table\n" + "\nunion all\n".join(parts)
 
 
 def kind_measure_rows() -> str:
@@ -155,8 +164,11 @@ def kind_measure_rows() -> str:
     parts = []
     for kind in KINDS.values():
         detail_columns = [c for c in kind.row_key if c not in kind.slice_columns]
-        detail = (" || ' / ' || ".join(f"coalesce(delivered.{_name(c)}, '')" for c in detail_columns)
-                  if detail_columns else "cast(null as varchar)")
+        detail = (
+            " || ' / ' || ".join(f"coalesce(delivered.{_name(c)}, '')" for c in detail_columns)
+            if detail_columns
+            else "cast(null as varchar)"
+        )
         for measure in kind.measures:
             counted = _rows_counted(measure)
             condition = f" where {counted}" if counted else ""

@@ -38,8 +38,9 @@ def source_of(settings: Settings, prefer_warehouse: bool = False) -> Path:
     return settings.warehouse if prefer_warehouse or not snapshot.exists() else snapshot
 
 
-def trace_from(source: Path, kpi: str, fiscal_year: int, scope_id: str = "group",
-               fiscal_year_start_month: int | None = None) -> pd.DataFrame:
+def trace_from(
+    source: Path, kpi: str, fiscal_year: int, scope_id: str = "group", fiscal_year_start_month: int | None = None
+) -> pd.DataFrame:
     """The trace of one figure from the warehouse (or snapshot) file ``source``."""
     if not Path(source).exists():
         raise TraceError(f"no warehouse at {source}: run `envkpi run` first")
@@ -51,9 +52,13 @@ def trace_from(source: Path, kpi: str, fiscal_year: int, scope_id: str = "group"
 
 
 def _scope_level(connection: duckdb.DuckDBPyConnection, kpi: str, fiscal_year: int, scope_id: str) -> str:
-    levels = [level for (level,) in connection.execute(
-        "select distinct scope_level from kpi_results where kpi = ? and fiscal_year = ? and scope_id = ?",
-        [kpi, fiscal_year, scope_id]).fetchall()]
+    levels = [
+        level
+        for (level,) in connection.execute(
+            "select distinct scope_level from kpi_results where kpi = ? and fiscal_year = ? and scope_id = ?",
+            [kpi, fiscal_year, scope_id],
+        ).fetchall()
+    ]
     if not levels:
         raise TraceError(f"kpi_results has no {kpi} figure for FY{fiscal_year} and scope {scope_id!r}")
     if len(levels) > 1:
@@ -61,42 +66,65 @@ def _scope_level(connection: duckdb.DuckDBPyConnection, kpi: str, fiscal_year: i
     return levels[0]
 
 
-def trace(connection: duckdb.DuckDBPyConnection, kpi: str, fiscal_year: int, scope_id: str = "group",
-          fiscal_year_start_month: int | None = None) -> pd.DataFrame:
+def trace(
+    connection: duckdb.DuckDBPyConnection,
+    kpi: str,
+    fiscal_year: int,
+    scope_id: str = "group",
+    fiscal_year_start_month: int | None = None,
+) -> pd.DataFrame:
     """Rows (``record`` = ``row``: counted, ``superseded``: replaced, not counted) then one
     ``total`` line per numerator and denominator with ``kpi_results_figure`` and ``reconciles``."""
     if fiscal_year_start_month is None:
         (fiscal_year_start_month,) = one_row(
-            connection, "select coalesce(max(fiscal_year_start_month), 4) from normalised_build")
+            connection, "select coalesce(max(fiscal_year_start_month), 4) from normalised_build"
+        )
     fiscal_year = int(fiscal_year)
     level = _scope_level(connection, kpi, fiscal_year, scope_id)
-    rows = connection.execute(sql("trace_rows"), {
-        "kpi": kpi, "fiscal_year": fiscal_year, "scope_level": level, "scope_id": scope_id,
-        "fiscal_year_start_month": int(fiscal_year_start_month),
-    }).df()
+    rows = connection.execute(
+        sql("trace_rows"),
+        {
+            "kpi": kpi,
+            "fiscal_year": fiscal_year,
+            "scope_level": level,
+            "scope_id": scope_id,
+            "fiscal_year_start_month": int(fiscal_year_start_month),
+        },
+    ).df()
     # _scope_level found the figure's row, and its KPI is one of the registry's.
-    numerator, numerator_unit, denominator, denominator_unit, value = one_row(connection,
+    numerator, numerator_unit, denominator, denominator_unit, value = one_row(
+        connection,
         """
         select cast(numerator as varchar), numerator_unit, cast(denominator as varchar), denominator_unit, value
         from kpi_results where kpi = ? and fiscal_year = ? and scope_level = ? and scope_id = ?
-        """, [kpi, fiscal_year, level, scope_id])
+        """,
+        [kpi, fiscal_year, level, scope_id],
+    )
     roles = one_row(connection, "select numerator_measure, denominator_measure from reference_kpi where kpi = ?", [kpi])
     totals = []
-    for role, measure, unit, reported in (("numerator", roles[0], numerator_unit, numerator),
-                                          ("denominator", roles[1], denominator_unit, denominator)):
+    for role, measure, unit, reported in (
+        ("numerator", roles[0], numerator_unit, numerator),
+        ("denominator", roles[1], denominator_unit, denominator),
+    ):
         if measure is None:
             continue
         counted = rows[(rows.record == "row") & (rows.role == role)]
         total = sum((Decimal(text) for text in counted.amount_exact), Decimal(0))
         reported_exact = Decimal(reported) if reported is not None else None
-        totals.append({
-            "record": "total", "role": role, "measure": measure, "measure_unit": unit,
-            "amount": float(total), "amount_exact": str(total),
-            "kpi_results_figure": None if reported_exact is None else float(reported_exact),
-            "kpi_results_figure_exact": reported,
-            "reconciles": "yes" if reported_exact is not None and total == reported_exact else "no",
-            "rows_counted": len(counted),
-        })
+        totals.append(
+            {
+                "record": "total",
+                "role": role,
+                "measure": measure,
+                "measure_unit": unit,
+                "amount": float(total),
+                "amount_exact": str(total),
+                "kpi_results_figure": None if reported_exact is None else float(reported_exact),
+                "kpi_results_figure_exact": reported,
+                "reconciles": "yes" if reported_exact is not None and total == reported_exact else "no",
+                "rows_counted": len(counted),
+            }
+        )
     frame = pd.concat([rows, pd.DataFrame(totals)], ignore_index=True)
     frame.insert(0, "scope_id", scope_id)
     frame.insert(0, "scope_level", level)
@@ -112,8 +140,10 @@ def reconciliation_lines(frame: pd.DataFrame) -> list[str]:
     """One line per numerator and denominator: the sum of the rows against the figure."""
     lines = []
     for total in frame[frame.record == "total"].itertuples():
-        lines.append(f"{total.role} {total.measure} ({total.measure_unit}): {total.rows_counted} rows sum to "
-                     f"{total.amount_exact}; kpi_results {total.kpi_results_figure_exact}; reconciles: {total.reconciles}")
+        lines.append(
+            f"{total.role} {total.measure} ({total.measure_unit}): {total.rows_counted} rows sum to "
+            f"{total.amount_exact}; kpi_results {total.kpi_results_figure_exact}; reconciles: {total.reconciles}"
+        )
     return lines
 
 
@@ -121,6 +151,11 @@ def write_trace(frame: pd.DataFrame, path: Path) -> Path:
     """CSV, or XLSX (the rows, and the totals on a sheet of their own) by the file's suffix; formula-safe."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        return write_xlsx({"trace": frame[frame.record != "total"],
-                           "reconciliation": frame[frame.record == "total"].dropna(axis=1, how="all")}, path)
+        return write_xlsx(
+            {
+                "trace": frame[frame.record != "total"],
+                "reconciliation": frame[frame.record == "total"].dropna(axis=1, how="all"),
+            },
+            path,
+        )
     return write_csv(frame, path)

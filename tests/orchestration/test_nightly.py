@@ -49,23 +49,39 @@ def fiscal_year_months(fiscal_year: int) -> list[str]:
 
 def write_two_plant_group(landing: Path) -> None:
     """Plants, a target, FY2005 and FY2017 energy and production, and one rejected file."""
-    write_lines(landing / "plants.csv", "plant_id,name,business_unit,country,in_scope_from,in_scope_to",
-                "P01,Alpha Plant,Magnets,JP,,", "P02,Beta Plant,Cables,JP,,")
+    write_lines(
+        landing / "plants.csv",
+        "plant_id,name,business_unit,country,in_scope_from,in_scope_to",
+        "P01,Alpha Plant,Magnets,JP,,",
+        "P02,Beta Plant,Cables,JP,,",
+    )
     write_lines(landing / "targets.csv", "kpi,fiscal_year,target_pct,scope_id", "energy_intensity,2017,10,")
-    monthly = {2005: {"P01": (1_100_000, 100), "P02": (550_000, 80)},
-               2017: {"P01": (1_000_000, 100), "P02": (500_000, 80)}}
+    monthly = {
+        2005: {"P01": (1_100_000, 100), "P02": (550_000, 80)},
+        2017: {"P01": (1_000_000, 100), "P02": (500_000, 80)},
+    }
     for fiscal_year, plants in monthly.items():
         months = fiscal_year_months(fiscal_year)
-        write_lines(landing / f"energy_FY{fiscal_year}.csv", "plant_id,period,energy_type,quantity,unit",
-                    *[f"{plant},{month},electricity,{kwh},kWh" for plant, (kwh, _) in plants.items() for month in months])
-        write_lines(landing / f"production_FY{fiscal_year}.csv", "plant_id,period,quantity,unit",
-                    *[f"{plant},{month},{tonnes},t" for plant, (_, tonnes) in plants.items() for month in months])
+        write_lines(
+            landing / f"energy_FY{fiscal_year}.csv",
+            "plant_id,period,energy_type,quantity,unit",
+            *[f"{plant},{month},electricity,{kwh},kWh" for plant, (kwh, _) in plants.items() for month in months],
+        )
+        write_lines(
+            landing / f"production_FY{fiscal_year}.csv",
+            "plant_id,period,quantity,unit",
+            *[f"{plant},{month},{tonnes},t" for plant, (_, tonnes) in plants.items() for month in months],
+        )
     write_lines(landing / BAD_FILE, "plant_id,period,energy_type,quantity,unit", "P99,2017-04,electricity,5000,kWh")
 
 
 def paths(root: Path) -> dict[str, str]:
-    return {"landing": str(root / "landing"), "warehouse": str(root / "warehouse.duckdb"),
-            "reports": str(root / "reports"), "snapshot": str(root / "published")}
+    return {
+        "landing": str(root / "landing"),
+        "warehouse": str(root / "warehouse.duckdb"),
+        "reports": str(root / "reports"),
+        "snapshot": str(root / "published"),
+    }
 
 
 def artifacts_of(state) -> dict[str, object]:
@@ -74,8 +90,9 @@ def artifacts_of(state) -> dict[str, object]:
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(
-            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
     return {artifact.key: artifact for artifact in found}
 
 
@@ -105,8 +122,15 @@ def test_the_kpi_artifact_holds_the_report_year_for_the_group_and_business_units
     artifact = artifacts[KPI_RESULTS_KEY]
     assert artifact.type == "table"
     table = pd.DataFrame(json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data)
-    assert list(table.columns) == ["scope", "kpi", "value", "change_vs_base_pct", "target_pct", "rating",
-                                   "completeness_pct"]
+    assert list(table.columns) == [
+        "scope",
+        "kpi",
+        "value",
+        "change_vs_base_pct",
+        "target_pct",
+        "rating",
+        "completeness_pct",
+    ]
     assert set(table["scope"]) == {"group", "Magnets", "Cables"}  # no plant rows
     energy = table[table["kpi"] == "energy_intensity"].set_index("scope")
     assert energy.loc["group", "value"] == 81.33
@@ -133,11 +157,13 @@ def test_the_rejection_artifact_counts_the_files_and_lists_each_problem(night):
 @pytest.mark.slow
 def test_link_artifacts_point_at_the_reports_that_exist(night):
     root, _, artifacts = night
-    for key, path in {"envkpi-kpi-results-csv": root / "reports" / "kpi_results.csv",
-                      "envkpi-rejections-csv": root / "reports" / "rejections.csv",
-                      "envkpi-data-docs": root / "reports" / "data_docs" / "index.html",
-                      "envkpi-charts": root / "reports" / "charts",
-                      "envkpi-report-pack": root / "reports" / "pack" / "report_pack_FY2017.pdf"}.items():
+    for key, path in {
+        "envkpi-kpi-results-csv": root / "reports" / "kpi_results.csv",
+        "envkpi-rejections-csv": root / "reports" / "rejections.csv",
+        "envkpi-data-docs": root / "reports" / "data_docs" / "index.html",
+        "envkpi-charts": root / "reports" / "charts",
+        "envkpi-report-pack": root / "reports" / "pack" / "report_pack_FY2017.pdf",
+    }.items():
         assert path.exists()
         assert path.as_uri() in artifacts[key].data
 
@@ -148,8 +174,9 @@ def test_the_run_writes_the_reports_and_publishes_a_readable_snapshot(night):
     rejections = pd.read_csv(root / "reports" / "rejections.csv")
     assert set(rejections["file"]) == {BAD_FILE}
     with duckdb.connect(str(root / "published" / "warehouse.duckdb"), read_only=True) as snapshot:
-        value, = snapshot.execute("select value from kpi_results where scope_id = 'group' "
-                                  "and kpi = 'energy_intensity' and fiscal_year = 2017").fetchone()
+        (value,) = snapshot.execute(
+            "select value from kpi_results where scope_id = 'group' and kpi = 'energy_intensity' and fiscal_year = 2017"
+        ).fetchone()
     assert value == pytest.approx(175_680 / 2_160)
 
 
@@ -195,8 +222,11 @@ def test_the_restatements_artifact_lists_the_published_figures_a_night_changed_a
     settings = Settings().with_overrides(**paths(tmp_path))
     publish_year_step(settings, 2017, "CSR report", pack=False)
     # P01 re-sends April 2017: 1,100,000 kWh instead of 1,000,000 (+976 GJ).
-    write_lines(tmp_path / "landing" / "energy_P01_2017-04_fix.csv", "plant_id,period,energy_type,quantity,unit",
-                "P01,2017-04,electricity,1100000,kWh")
+    write_lines(
+        tmp_path / "landing" / "energy_P01_2017-04_fix.csv",
+        "plant_id,period,energy_type,quantity,unit",
+        "P01,2017-04,electricity,1100000,kWh",
+    )
     second = nightly(**paths(tmp_path), return_state=True)
     markdown = artifacts_of(second)[RESTATEMENTS_KEY].data
     # energy_intensity, co2_intensity and both Scope 2 figures (electricity), each for the group,
@@ -207,6 +237,8 @@ def test_the_restatements_artifact_lists_the_published_figures_a_night_changed_a
     assert "| 81.3333 | 81.7852 |" in group  # 175,680 / 2,160 then, 176,656 / 2,160 now
     assert second.result()["published_figures_changed"] == 12
     assert "Published figures changed since their publication: 12" in artifacts_of(second)[RUN_SUMMARY_KEY].data
+
+
 # --- notification of a bad night -------------------------------------------------------------
 
 
@@ -301,8 +333,11 @@ def test_a_night_that_restates_a_published_year_is_notified(tmp_path, receiver):
     nightly(**paths(tmp_path), return_state=True)
     assert receiver == []  # a good night
     publish_year_step(Settings().with_overrides(**paths(tmp_path)), 2017, "CSR report", pack=False)
-    write_lines(tmp_path / "landing" / "energy_P01_2017-04_fix.csv", "plant_id,period,energy_type,quantity,unit",
-                "P01,2017-04,electricity,1100000,kWh")
+    write_lines(
+        tmp_path / "landing" / "energy_P01_2017-04_fix.csv",
+        "plant_id,period,energy_type,quantity,unit",
+        "P01,2017-04,electricity,1100000,kWh",
+    )
     state = nightly(**paths(tmp_path), return_state=True)
     assert state.is_completed() and len(receiver) == 1
     # energy_intensity, co2_intensity and both Scope 2 figures of the group, Magnets and P01

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test typecheck soak bench serve server report demo notebooks images contract lint lock clean check template
+.PHONY: help run test typecheck soak bench serve server report demo notebooks images contract lint format lock clean check template
 
 help: ## list the targets and the envkpi commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,8 +33,14 @@ lock: $(STAMP) ## update requirements.lock to the newest versions pyproject.toml
 	$(BIN)/pip-compile --extra dev --strip-extras --no-emit-index-url --no-emit-find-links --quiet \
 		-o requirements.lock pyproject.toml
 
-lint: $(STAMP) ## ruff over the library, flows, tests, benchmarks, the demo generator and notebooks (configured in pyproject.toml)
-	$(BIN)/ruff check envkpi flows tests benchmarks demo notebooks
+LINTED := envkpi flows tests benchmarks demo notebooks
+
+lint: $(STAMP) ## ruff's checks and its format over the library, flows, tests, benchmarks, demo and notebooks (pyproject.toml)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+format: $(STAMP) ## lay the code out as ruff format does (make lint checks it)
+	$(BIN)/ruff format $(LINTED)
 
 run: $(STAMP) ## run the whole pipeline on the shipped demo group (data/demo/landing)
 	$(BIN)/envkpi run --landing data/demo/landing

@@ -20,12 +20,12 @@ No file in the landing folder is ever written, moved or deleted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_
 from envkpi.ingest.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
 from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
+from envkpi.runtime.read_ahead import ReadAhead
 from envkpi.settings import Limits, Settings
 from envkpi.validation.check_basis import check_basis
 from envkpi.validation.plausibility import implausible
@@ -340,63 +341,6 @@ def _extra_columns_json(table: DeliveredTable) -> pa.Array:
     )
 
 
-class _BatchesAhead:
-    """The batches of a run in order, read (and, once a reference is given, validated) ahead.
-
-    At most two batches wait beyond the one being loaded: one read, one being read or checked.
-    Until the reference kinds are loaded and checks can run ahead, up to four are read: the
-    reading thread would otherwise idle while GX checks the reference kinds and the first
-    monthly batch (a second and a half with one core busy, on the benchmark's machine).
-    """
-
-    def __init__(
-        self,
-        reader: ThreadPoolExecutor,
-        checker: ThreadPoolExecutor,
-        work: list[tuple[str, list]],
-        limits: Limits = Limits(),
-        loaded_content: frozenset[str] = frozenset(),
-    ):
-        self._reader, self._checker = reader, checker
-        self._limits = limits
-        self._loaded_content = loaded_content
-        self._work = iter(work)
-        self._ahead: deque[list] = deque()  # [kind, reading, checking or None]
-        self._check: tuple[Validator, ReferenceData] | None = None
-        self._fill()
-
-    @property
-    def checking(self) -> bool:
-        return self._check is not None
-
-    def check_with(self, validator: Validator, reference: ReferenceData) -> None:
-        """Validate every batch of a monthly kind ahead, against this (final) reference."""
-        self._check = (validator, reference)
-        self._fill()
-
-    def next(self) -> tuple[dict[str, DeliveredTable], pa.Table, Checked | None, dict[str, ReadContent]]:
-        """The next batch's files, rows, checks (None when it was not checked ahead) and reads."""
-        _, reading, checking = self._ahead.popleft()
-        tables, rows, reads = reading.result()
-        checked = self._validation(checking) if checking else None
-        self._fill()
-        return tables, rows, checked, reads
-
-    @timing.phase("validation: waiting for the check ahead")
-    def _validation(self, checking: Future) -> Checked:
-        return checking.result()  # a method of its own, so that the benchmark times this wait
-
-    def _fill(self) -> None:
-        while len(self._ahead) < (2 if self._check else 4) and (following := next(self._work, None)):
-            self._ahead.append(
-                [following[0], self._reader.submit(_read_batch, *following, self._limits, self._loaded_content), None]
-            )
-        for entry in self._ahead:
-            kind, reading, checking = entry
-            if checking is None and self._check and KINDS[kind].monthly:
-                entry[2] = self._checker.submit(_checked_ahead, kind, reading, *self._check)
-
-
 # A batch's checks: its validation by the suites (None when it has no rows), the numbers the
 # warehouse could not store, as (source_file, source_row, column, text), and the values that are
 # implausible (envkpi.validation.plausibility), as (source_file, problem).
@@ -415,10 +359,20 @@ def _checked(
     )
 
 
-def _checked_ahead(kind: str, reading: Future, validator: Validator, reference: ReferenceData) -> Checked:
-    _, rows, _ = reading.result()
+def _checked_ahead(
+    batch: tuple[str, list],
+    read: tuple[dict[str, DeliveredTable], pa.Table, dict[str, ReadContent]],
+    validator: Validator,
+    reference: ReferenceData,
+) -> Checked:
+    """A batch's checks in the checking thread, once it is read (``ReadAhead.check_with``)."""
     with duckdb.connect() as scratch:  # the warehouse's connection belongs to the run's thread
-        return _checked(kind, rows, validator, reference, scratch)
+        return _checked(batch[0], read[1], validator, reference, scratch)
+
+
+@timing.phase("validation: waiting for the check ahead")
+def _check_result(checking: Future) -> Checked:
+    return checking.result()  # a function of its own, so that the benchmark times this wait
 
 
 CHANGED_WHILE_READ = (
@@ -519,7 +473,7 @@ def _read_batch(
 # delivered text: memory stays bounded (a full history of a large group is gigabytes of CSV)
 # while each batch stays large enough that Great Expectations' fixed cost per run is small.
 # Three batches are in memory at once: one loaded, one validated and one read ahead (up to five
-# at the start, before checks can run ahead; see _BatchesAhead).
+# at the start, before checks can run ahead; see Ingest._run and runtime.read_ahead).
 BATCH_BYTES = 96 * 1024 * 1024
 
 
@@ -610,32 +564,32 @@ class Ingest:
         return summary
 
     def _run(self, files: list[LandedFile], known: dict, summary: IngestSummary) -> None:
-        # Three stages run at once, each in its own thread: batch i+2 is read, batch i+1 is
-        # validated (Great Expectations' part in its worker process on a large night) and batch
-        # i is loaded. Validation runs ahead only for the monthly kinds: by then every reference
-        # kind is loaded, so what a batch is checked against no longer changes. Only this thread
-        # touches the warehouse, so deliveries, rows and fault points come in the same order as
-        # they would one after the other. The validator is built (GX imported) while the files
-        # are hashed.
-        with ThreadPoolExecutor(1, "envkpi-read") as reader, ThreadPoolExecutor(1, "envkpi-check") as checker:
+        # The kinds in contract order, each kind's new files in delivery order, in batches. While
+        # a batch is loaded here, the next is checked and the one after read (runtime.read_ahead).
+        # Checks run ahead only for the monthly kinds: by then every reference kind is loaded, so
+        # what a batch is checked against no longer changes. The validator is built (GX
+        # imported) while the files are hashed, and only when something is new.
+        with ReadAhead[tuple[str, list], tuple](depth=2, depth_before_checks=4) as ahead:
             new_bytes = sum(f.size for f in files if (f.relative, f.size, f.modified_ns) not in known["by_stat"])
             if new_bytes:
-                self._validator_build = checker.submit(self._make_validator, new_bytes)  # something is new
+                self._validator_build = ahead.beside(self._make_validator, new_bytes)
             candidates = self._candidates(files, known, summary)
             batches_of = {kind: _batches([c for c in candidates if c[0].kind == kind]) for kind in KINDS}
-            ahead = _BatchesAhead(
-                reader,
-                checker,
+            loaded_content = frozenset(self._accepted_content)
+            ahead.start(
                 [(kind, batch) for kind in KINDS for batch in batches_of[kind]],
-                self.limits,
-                frozenset(self._accepted_content),
+                read=lambda work: _read_batch(*work, self.limits, loaded_content),
             )
             for kind in KINDS:
                 to_check = any(candidate[2] is None for batch in batches_of[kind] for candidate in batch)
                 if KINDS[kind].monthly and to_check and not ahead.checking:
-                    ahead.check_with(self.validator, self._reference())
+                    ahead.check_with(
+                        functools.partial(_checked_ahead, validator=self.validator, reference=self._reference()),
+                        applies=lambda work: KINDS[work[0]].monthly,
+                    )
                 for batch in batches_of[kind]:
-                    tables, rows, checked, reads = ahead.next()
+                    (tables, rows, reads), checking = ahead.next()
+                    checked = _check_result(checking) if checking else None
                     self._ingest_kind(kind, batch, tables, rows, summary, checked, reads)
                     del tables, rows, checked, reads
                 if kind == "factors" and batches_of[kind]:

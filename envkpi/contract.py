@@ -56,7 +56,7 @@ STORED_AS = {
     YES_NO: "{}",  # kept as `yes` / `no`: the measures select rows by it
 }
 # The SQL type a delivered number must fit (checked before it is loaded, see
-# warehouse.unstorable_numbers): one that passes the suites but does not fit ("0e999999") would
+# warehouse.database.unstorable_numbers): one that passes the suites but does not fit ("0e999999") would
 # otherwise fail the rebuild of every later run.
 NUMBER_TYPES = {QUANTITY: "decimal(38, 10)", FACTOR: "decimal(18, 9)", PERCENT: "double"}
 

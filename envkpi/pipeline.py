@@ -482,13 +482,13 @@ def _annual_report_inputs(
     as_of = figures_as_of(basis, fiscal_year, settings.fiscal_year_start_month)
     digest.update(f"{fiscal_year}|{settings.fiscal_year_start_month}|{as_of}".encode())
     digest.update(json.dumps(sorted(basis.plant_names.items())).encode("utf-8"))
+    # The code that draws: every reporting module (the charts, the pack, its fonts, the XLSX
+    # writer) and the KPI vocabulary (rating words, stars, units), so that a new version redraws.
     drawing = PACKAGE_DIR / "reporting"
     for path in (
         settings.reference / "kpis.csv",
-        drawing / "charts.py",
-        drawing / "report_pack.py",
-        drawing / "annual_report.py",
-        drawing / "pdf_fonts.py",
+        PACKAGE_DIR / "vocabulary.py",
+        *sorted(drawing.glob("*.py")),
         *sorted((drawing / "styles").glob("*.mplstyle")),
     ):
         digest.update(path.read_bytes())

@@ -52,7 +52,7 @@ def test_file_with_errors_is_rejected_whole_and_its_rows_named(landing):
 
 
 def test_a_failing_value_names_every_row_of_every_file_that_holds_it(landing):
-    """GX judges each distinct value once (validation.py); the verdict must still reach every
+    """GX judges each distinct value once (validation/validator.py); the verdict must still reach every
     row with that value, in each file, and rows with other values must not be named."""
     landing.plants(TWO_PLANTS)
     landing.energy(

@@ -2,7 +2,7 @@
 
 The input relations a model reads (the accepted views, the reference tables) are created here as
 plain tables with the few rows a rule needs; the model's file then runs as the warehouse runs it
-(``warehouse.execute_file``), and its output is checked against figures worked out by hand.
+(``database.execute_file``), and its output is checked against figures worked out by hand.
 """
 
 from __future__ import annotations

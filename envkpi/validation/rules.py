@@ -44,7 +44,7 @@ def _energy_factor_key(table: pa.Table, reference) -> pa.ChunkedArray:
 
     A row whose period is not valid (reported on its own) is still checked for a type and unit
     with a factor in some year ("*"), so that a row shows all its problems at once. Which column
-    a failure is reported on is decided by validation.energy_factor_problem.
+    a failure is reported on is decided by validator.energy_factor_problem.
     """
     fiscal_year = fiscal_year_of(table["period"], reference.fiscal_year_start_month)
     return pc.binary_join_element_wise(

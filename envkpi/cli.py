@@ -249,8 +249,8 @@ def check(
 
     Plant ids, factors and targets are checked against the published snapshot (or the warehouse).
     """
+    from envkpi.checking import check_files
     from envkpi.reporting.rejection_report import write_rejection_report
-    from envkpi.validation.checking import check_files
 
     settings = _settings(None, warehouse, None)
     if report is not None and report.is_dir():

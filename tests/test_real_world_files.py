@@ -228,7 +228,7 @@ def test_an_xlsx_with_a_stale_dimension_loads_every_row(landing):
 
 
 def test_a_percent_cell_is_read_as_the_percent_it_shows_by_run_and_by_check(landing):
-    from envkpi.validation.checking import check_files
+    from envkpi.checking import check_files
 
     landing.plants(TWO_PLANTS)
     rows = [
@@ -336,7 +336,7 @@ def test_an_overlong_line_is_rejected_by_the_limit_with_its_line_number(landing)
 
 
 def test_too_many_columns_is_one_problem_not_one_per_column(landing):
-    from envkpi.validation.checking import check_files
+    from envkpi.checking import check_files
 
     path = landing.path / "production_wide.csv"
     path.write_bytes(b"," * 80_000 + b"note\r\nP1,2017-04,1,t\r\n")  # 80,000 empty names, then one
@@ -436,7 +436,7 @@ def test_a_business_unit_or_plant_named_group_is_rejected(landing):
 
 
 def test_identical_rows_are_counted_once_with_a_warning(landing):
-    from envkpi.validation.checking import check_files
+    from envkpi.checking import check_files
 
     landing.plants(TWO_PLANTS)
     path = landing.production(
@@ -486,7 +486,7 @@ def test_a_table_starting_in_column_b_says_so(landing):
 
 
 def test_a_wrong_unit_is_reported_against_the_unit_column_by_run_and_by_check(landing):
-    from envkpi.validation.checking import check_files
+    from envkpi.checking import check_files
 
     landing.plants(TWO_PLANTS)
     path = landing.energy(

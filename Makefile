@@ -47,7 +47,7 @@ run: $(STAMP) ## run the whole pipeline on the shipped demo group (data/demo/lan
 
 # The type check of the library and the flows runs first (mypy, configured in pyproject.toml);
 # its cache in .mypy_cache makes a rerun take seconds.
-typecheck: $(STAMP) ## type-check the library and the flows (mypy)
+typecheck: $(STAMP) ## type-check the library, the flows, the benchmark and the demo generator (mypy)
 	$(BIN)/mypy
 
 test: $(STAMP) typecheck ## type-check, then run the test suite

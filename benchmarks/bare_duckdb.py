@@ -63,7 +63,7 @@ def group_kpis_sql(
     ``read_csv`` by another relation (a table of its rows).
     """
     landing_glob = Path(landing).resolve().as_posix()
-    reference = Path(reference).resolve().as_posix()
+    reference_dir = Path(reference).resolve().as_posix()
 
     def files(kind: str) -> str:
         return (sources or {}).get(kind) or kind_files_sql(landing, kind, union_by_name)
@@ -81,12 +81,12 @@ factors as (
     select energy_type, unit, measure, cast(per_unit as double) as per_unit,
            coalesce(cast(valid_from_fy as integer), 0) as valid_from_fy,
            coalesce(cast(valid_to_fy as integer), 9999) as valid_to_fy
-    from read_csv({_literal(f"{reference}/*_factors.csv")}, union_by_name = true, all_varchar = true)
+    from read_csv({_literal(f"{reference_dir}/*_factors.csv")}, union_by_name = true, all_varchar = true)
 ),
 kpis as (
     select kpi, numerator_measure, denominator_measure, cast(scale as double) as scale,
            cast(base_fiscal_year as integer) as base_fiscal_year
-    from read_csv({_literal(f"{reference}/kpis.csv")}, all_varchar = true)
+    from read_csv({_literal(f"{reference_dir}/kpis.csv")}, all_varchar = true)
 ),
 mass(unit, to_t, to_kg) as (values ('t', 1.0, 1000.0), ('kg', 0.001, 1.0), ('g', 0.000001, 0.001)),
 energy as (

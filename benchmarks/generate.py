@@ -484,7 +484,7 @@ def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, li
     spend = 1_000_000 + production_t * 80 * rng2.lognormal(0.0, 0.05, n)
     eco_share, green_share = min(0.12 + 0.006 * years, 0.5), min(0.70 + 0.01 * years, 0.95)
     two = np.repeat(pid, 2)
-    for kind, total, shares, mids, decimals, unit in (
+    for kind, total, shares, mids, kind_decimals, kind_unit in (
         ("water", water_m3, (0.4, 0.6), ("municipal,", "groundwater,"), 1, "m3"),
         ("sales", revenue, (eco_share, 1 - eco_share), ("main line,yes,", "main line,no,"), 0, "JPY"),
         ("purchases", spend, (green_share, 1 - green_share), ("office supplies,yes,", "office supplies,no,"), 0, "JPY"),
@@ -495,8 +495,8 @@ def month_rows(group: Group, month_index: int) -> tuple[np.ndarray, dict[str, li
             period,
             np.tile(np.array(mids, dtype=object), len(a)),
             quantity,
-            np.full(len(quantity), decimals),
-            np.full(len(quantity), unit, dtype=object),
+            np.full(len(quantity), kind_decimals),
+            np.full(len(quantity), kind_unit, dtype=object),
         )
     return active, out
 

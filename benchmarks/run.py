@@ -480,12 +480,13 @@ def _params(plants: int, years: int, first_fy: int) -> str:
 
 
 def ensure_data(cache: Path, plants: int, years: int, first_fy: int, consolidated: bool) -> dict[str, dict]:
-    """The landing folders of this size (generated unless cached); their manifests."""
+    """The landing folders of this size (generated unless cached); their manifests (no
+    ``consolidated`` when that layout was not wanted and is not cached)."""
     from benchmarks import generate
 
     root = cache / _params(plants, years, first_fy)
     folders = {"files": root / "files", "consolidated": root / "consolidated", "extra": root / "extra-month"}
-    manifests = {name: generate.read_manifest(path) for name, path in folders.items()}
+    manifests: dict[str, dict | None] = {name: generate.read_manifest(path) for name, path in folders.items()}
     wanted_history = {"files"} | ({"consolidated"} if consolidated else set())
     missing = [name for name in wanted_history if manifests[name] is None]
     if missing:
@@ -506,10 +507,10 @@ def ensure_data(cache: Path, plants: int, years: int, first_fy: int, consolidate
         manifests["extra"] = generate.write_extra_month(plants, years, folders["extra"], first_fy) | {
             "generated_now": True
         }
-    for name, manifest in manifests.items():
-        if manifest is not None:
-            manifest["path"] = str(folders[name])
-    return manifests
+    for name, found in manifests.items():
+        if found is not None:
+            found["path"] = str(folders[name])
+    return {name: manifest for name, manifest in manifests.items() if manifest is not None}
 
 
 def link_tree(source: Path, target: Path) -> int:
@@ -552,7 +553,7 @@ def snapshot_library(work: Path) -> tuple[Path, dict]:
     digest = hashlib.sha256()
     for path in sorted(p for p in lib.rglob("*") if p.is_file()):
         digest.update(path.relative_to(lib).as_posix().encode() + b"\0" + path.read_bytes())
-    info = {"digest": digest.hexdigest()[:12], "commit": None, "modified": None}
+    info: dict[str, str | bool | None] = {"digest": digest.hexdigest()[:12], "commit": None, "modified": None}
     try:
         info["commit"] = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
@@ -778,7 +779,7 @@ def _phase_table(size: Size, phase_steps: list[Step]) -> list[str]:
     lines.append("")
     full = next((s for s in phase_steps if s.key == "full"), None)
     calls = full.result["phases"] if full else {}
-    if calls:
+    if full is not None and calls:
 
         def count(name: str) -> int:
             return sum(calls.get(name + suffix, {}).get("calls", 0) for suffix in ("", HELPER_THREAD))
@@ -1068,7 +1069,11 @@ def run_benchmark(args) -> int:
                 if into != folder:
                     shutil.rmtree(into, ignore_errors=True)
             runs.append(step)
-        best = min((run for run in runs if run.ok), key=lambda run: run.wall, default=runs[-1])
+        best = min(
+            (run for run in runs if run.ok),
+            key=lambda run: run.wall if run.wall is not None else math.inf,
+            default=runs[-1],
+        )
         if len(runs) > 1:
             best.what += f"; the fastest of {len(runs)} runs ({', '.join(f'{run.wall:.1f}' for run in runs)} s)"
         steps.setdefault(size.key, {})[key] = best

@@ -45,6 +45,7 @@ import os
 import re
 import sys
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -952,7 +953,7 @@ def _csv_bytes(header: list[str], records: list[list[str]], encoding: str) -> by
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
-def _xlsx_bytes(header: list[str], records: list[list[object]], folder: str) -> bytes:
+def _xlsx_bytes(header: list[str], records: Sequence[Sequence[object]], folder: str) -> bytes:
     """An XLSX workbook whose bytes depend only on its content and delivery date."""
     when = dt.datetime.strptime(folder[:10], "%Y-%m-%d").replace(hour=9)
     workbook = openpyxl.Workbook(write_only=True)

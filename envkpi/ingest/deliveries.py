@@ -229,11 +229,6 @@ def discover(
     return found, ignored
 
 
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 @timing.phase("reference for checks")
 def current_reference(
     connection: duckdb.DuckDBPyConnection,

@@ -179,7 +179,8 @@ def markdown_cell(text: object) -> str:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as handle:  # streamed: a chart PDF or the pack need not be read whole
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def files_made_from(manifest: Path, inputs: str, base: Path) -> dict[str, Path] | None:

@@ -27,6 +27,7 @@ import pandas as pd
 from envkpi.contract import monthly_kinds
 from envkpi.ingest.deliveries import Ingest, IngestSummary, discover
 from envkpi.reporting.export import (
+    digest_frame,
     files_made_from,
     record_made_from,
     remove_stale_temporaries,
@@ -475,10 +476,7 @@ def _annual_report_inputs(
     frames = (shown, next_targets) if published is None else (shown, next_targets, published)
     digest.update(repr(settings.recalculation_threshold_pct).encode("utf-8"))
     for frame in frames:
-        # pandas' row hashes (fixed key, so the same in every run): a CSV of every plant's
-        # history took most of a quiet night's second here.
-        digest.update("|".join(f"{c}:{t}" for c, t in frame.dtypes.items()).encode("utf-8"))
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        digest_frame(digest, frame)
     as_of = figures_as_of(basis, fiscal_year, settings.fiscal_year_start_month)
     digest.update(f"{fiscal_year}|{settings.fiscal_year_start_month}|{as_of}".encode())
     digest.update(json.dumps(sorted(basis.plant_names.items())).encode("utf-8"))

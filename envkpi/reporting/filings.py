@@ -24,6 +24,7 @@ import pandas as pd
 
 from envkpi.reporting.export import (
     csv_bytes,
+    digest_frame,
     files_made_from,
     markdown_cell,
     record_made_from,
@@ -101,11 +102,11 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _digest(year: dict[str, pd.DataFrame]) -> str:
-    """A digest of one year's filing rows (as their CSV bytes) and of the code that lays them out."""
+    """A digest of one year's filing rows and of the code that lays them out."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
     for name, frame in year.items():
         digest.update(name.encode("utf-8"))
-        digest.update(csv_bytes(frame.reset_index(drop=True)))
+        digest_frame(digest, frame)
     return digest.hexdigest()
 
 

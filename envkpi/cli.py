@@ -123,6 +123,22 @@ def _relative(path: Path) -> str:
     return _shown_default(Path(path))
 
 
+def _filing_lines(reports: dict) -> list[str]:
+    """One line per filing (contract 9): how many fiscal years of it, and where they are."""
+    from envkpi.reporting.filings import FILINGS
+
+    lines = []
+    for name, _, _, _, title in FILINGS:
+        paths = [path for key, path in reports.items() if key.startswith(f"{name}_FY")]
+        if paths:
+            folder = _relative(Path(paths[0]).parent)
+            label = title.split(" (")[0] + ":"
+            lines.append(f"  {label:38} {plural(len(paths), 'fiscal year')} in {folder}")
+    if "filings:html" in reports:
+        lines.append(f"  {'filings as tables for people:':38} {_relative(reports['filings:html'])} (and .md, .xlsx)")
+    return lines
+
+
 def summary_lines(result) -> list[str]:
     """What a run did and what it wrote where, for people."""
     summary = result.ingest
@@ -150,10 +166,12 @@ def summary_lines(result) -> list[str]:
         ("rejection_report:html", "rejection report per plant and file"),
         ("rejection_report:xlsx", "rejection report (XLSX)"),
         ("boundary_warnings", "boundary warnings"),
+        ("restatements_since_publication", "restatements since publication"),
         ("run_summary", "run summary"),
     ):
         if key in reports:
             lines.append(f"  {label + ':':38} {_relative(reports[key])}")
+    lines.extend(_filing_lines(reports))
     charts = sorted(path for key, path in reports.items() if key.startswith("chart:"))
     if result.report_year is not None:
         if charts:

@@ -162,3 +162,21 @@ def test_make_help_lists_every_envkpi_command_and_every_target():
     targets = set(re.findall(r"^([a-z]+):", (PROJECT_DIR / "Makefile").read_text(), re.MULTILINE))
     for target in targets:
         assert f"make {target} " in shown, target
+
+
+def test_run_summary_lists_the_filings_and_the_restatements(demo_run):
+    from envkpi.cli import summary_lines
+
+    result, settings = demo_run
+    lines = summary_lines(result)
+    # The demo's fiscal years with data, counted from the files the run wrote (contract 9: one
+    # file per filing and fiscal year).
+    years = len(list((settings.reports / "regulatory").glob("prtr_FY*.csv")))
+    assert years > 1
+    prtr = next(line for line in lines if line.lstrip().startswith("PRTR releases and transfers:"))
+    assert f"{years} fiscal years in" in prtr and str(settings.reports / "regulatory") in prtr
+    gri = next(line for line in lines if line.lstrip().startswith("GRI 302"))
+    assert str(settings.reports / "disclosures") in gri
+    assert any("Energy Conservation Act periodic report:" in line for line in lines)
+    restated = next(line for line in lines if "restatements since publication:" in line)
+    assert restated.rstrip().endswith("restatements_since_publication.csv")

@@ -13,20 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-from envkpi.contract import KINDS, kind_of
+from envkpi.contract import kind_of
 from envkpi.ingest.deliveries import Ingest, IngestSummary, LandedFile, discover, not_a_contract_file_reason, shown_name
 from envkpi.ingest.readers import Problem
-from envkpi.pipeline import REPEATED_ROW_WARNING, SNAPSHOT_NAME, make_validator
+from envkpi.pipeline import REPEATED_ROW_WARNING, make_validator
 from envkpi.settings import Settings
-from envkpi.warehouse.database import create_schema, load_reference, rebuild_conversion
-
-
-def _reference_kinds() -> list[str]:
-    """The reference kinds (plants, factors, targets, ...) whose rows a check copies."""
-    return [name for name, kind in KINDS.items() if not kind.monthly]
+from envkpi.warehouse.reference import reference_connection
 
 
 @dataclass
@@ -59,44 +53,6 @@ class CheckOutcome:
         for file, row in self.summary.repeated_rows:
             lines.append(f"WARNING   {file}: row {row} {REPEATED_ROW_WARNING}")
         return lines
-
-
-def _copy_reference(connection: duckdb.DuckDBPyConnection, source: Path) -> None:
-    connection.execute("attach ? as source (read_only)", [str(source)])
-    try:
-        source_tables = {
-            name
-            for (name,) in connection.execute(
-                "select table_name from duckdb_tables() where database_name = 'source'"
-            ).fetchall()
-        }
-        for kind in _reference_kinds():
-            table = f"raw_{kind}"
-            if table in source_tables:  # a warehouse from before the kind existed has none
-                # the contract's table names, never a delivered text
-                connection.execute(f"insert into {table} by name select * from source.{table}")
-        connection.execute(
-            "insert into current_slice select * from source.current_slice where list_contains(?, kind)",
-            [_reference_kinds()],
-        )
-    finally:
-        connection.execute("detach source")
-
-
-def reference_connection(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, Path | None]:
-    """An in-memory warehouse holding the reference data deliveries are checked against now.
-
-    The shipped registry and factors, and the plants, factors and targets of the published snapshot
-    (or the warehouse when nothing is published); returns it and the file copied from (or None).
-    """
-    connection = duckdb.connect()
-    create_schema(connection)
-    load_reference(connection, settings)
-    source = next((p for p in (settings.snapshot / SNAPSHOT_NAME, settings.warehouse) if p.exists()), None)
-    if source is not None:
-        _copy_reference(connection, source)
-    rebuild_conversion(connection)
-    return connection, source
 
 
 def checked_files(paths: list[Path]) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:

@@ -292,13 +292,13 @@ def report(
     published: Path | None = PublishedOption,
 ) -> None:
     """Write the annual report pack and charts of one fiscal year from the last completed run."""
-    from envkpi.pipeline import SNAPSHOT_NAME, report_basis, write_annual_report
+    from envkpi.pipeline import report_basis, write_annual_report
     from envkpi.warehouse.database import connect, kpi_results_frame
     from envkpi.warehouse.publication import published_figures
 
     settings = _settings(None, warehouse, reports, snapshot, published)
     # The snapshot never waits for a running night; the warehouse serves before the first snapshot.
-    source = settings.snapshot / SNAPSHOT_NAME
+    source = settings.snapshot_file
     if warehouse is not None or not source.exists():
         source = settings.warehouse
     if not source.exists():

@@ -37,7 +37,7 @@ from envkpi.reporting.export import (
 from envkpi.reporting.filings import write_filings
 from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
-from envkpi.settings import Settings
+from envkpi.settings import SNAPSHOT_NAME, Settings
 from envkpi.warehouse.database import (
     connect,
     kpi_results_frame,
@@ -48,7 +48,6 @@ from envkpi.warehouse.database import (
 )
 from envkpi.warehouse.publication import Publication, publish_year, published_figures, recover, write_restatements
 
-SNAPSHOT_NAME = "warehouse.duckdb"
 PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.warehouse.publication)
 REPEATED_ROW_WARNING = (
     "repeats an earlier row of the file exactly: counted once; if these were two real "
@@ -394,7 +393,7 @@ def publish_snapshot(settings: Settings) -> Path:
     (the old file lives on until it is closed), and never blocks the nightly writer. (Not a
     publication of a year: that is ``envkpi.warehouse.publication.publish_year``.)
     """
-    target = settings.snapshot / SNAPSHOT_NAME
+    target = settings.snapshot_file
     replace_atomically(target, lambda tmp: shutil.copyfile(settings.warehouse, tmp))
     fault_point("snapshot:swapped")
     return target

@@ -15,6 +15,8 @@ from pathlib import Path
 
 # The project root is the folder that holds `data/`, `reports/` and `expectations/`.
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The file name of the notebooks' snapshot in its folder (``Settings.snapshot_file``).
+SNAPSHOT_NAME = "warehouse.duckdb"
 PROJECT_DIR = PACKAGE_DIR.parent
 SQL_DIR = PACKAGE_DIR / "warehouse" / "sql"
 
@@ -128,6 +130,11 @@ class Settings:
     def max_period(self, today: dt.date | None = None) -> str:
         """The latest plausible month: December of the current year plus ``max_period_years_ahead``."""
         return f"{(today or dt.date.today()).year + self.max_period_years_ahead:04d}-12"
+
+    @property
+    def snapshot_file(self) -> Path:
+        """The snapshot's warehouse file in ``snapshot`` (what notebooks and checks open)."""
+        return self.snapshot / SNAPSHOT_NAME
 
     @property
     def published(self) -> Path:

@@ -42,7 +42,7 @@ def value_sets(kind: str, expectations_dir: Path) -> dict[str, list[str]]:
 
 def energy_factor_pairs(settings: Settings, fiscal_year: int) -> list[tuple[str, str]]:
     """The (energy type, unit) pairs with a conversion factor to GJ in the fiscal year."""
-    from envkpi.checking import reference_connection
+    from envkpi.warehouse.reference import reference_connection
 
     connection, _ = reference_connection(settings)
     try:

@@ -40,7 +40,6 @@ import duckdb
 import pandas as pd
 
 from envkpi.contract import SLICE_KEY_SEPARATOR, monthly_kinds
-from envkpi.pipeline import SNAPSHOT_NAME
 from envkpi.settings import Settings
 from envkpi.vocabulary import RATING_SYMBOLS, value_unit
 from envkpi.warehouse.database import connect
@@ -52,7 +51,7 @@ class SnapshotMissing(FileNotFoundError):
 
 def snapshot_path(settings: Settings | None = None) -> Path:
     """Where the snapshot is (or will be): ``<snapshot>/warehouse.duckdb``."""
-    return (settings or Settings()).snapshot / SNAPSHOT_NAME
+    return (settings or Settings()).snapshot_file
 
 
 def open_published(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:

@@ -32,9 +32,8 @@ def safe_stem(text: str) -> str:
 
 def source_of(settings: Settings, prefer_warehouse: bool = False) -> Path:
     """The snapshot (never waits for a night), or the warehouse when asked or before any snapshot."""
-    from envkpi.pipeline import SNAPSHOT_NAME
 
-    snapshot = settings.snapshot / SNAPSHOT_NAME
+    snapshot = settings.snapshot_file
     return settings.warehouse if prefer_warehouse or not snapshot.exists() else snapshot
 
 

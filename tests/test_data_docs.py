@@ -110,3 +110,21 @@ def test_a_night_that_validates_nothing_leaves_the_site_as_it_was(tmp_path):
     landing.energy("energy_P1_copy.csv", rows)
     assert landing.run(data_docs=True).ingest.unchanged == ["plants.csv", "energy_P1.csv", "energy_P1_copy.csv"]
     assert {path: path.stat().st_mtime_ns for path in site.rglob("*") if path.is_file()} == before
+
+
+def test_data_docs_are_rendered_into_the_site_only(tmp_path, monkeypatch):
+    """GX's ephemeral context brings a site of its own in a new temporary folder; a run renders
+    none there (it would double the rendering and leave a copy of the site behind every run)."""
+    import tempfile
+
+    from helpers import Landing
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    landing = Landing(tmp_path / "run")
+    landing.plants(TWO_PLANTS)
+    landing.energy("energy_P1.csv", [["P1", "2017-04", "electricity", "5", "kWh"]])
+    landing.run(data_docs=True)
+    assert (landing.settings.reports / "data_docs" / "index.html").is_file()
+    assert not list(scratch.rglob("*.html"))

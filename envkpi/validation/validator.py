@@ -244,6 +244,11 @@ class GreatExpectations:
         self._gx = gx
         self._context = gx.get_context(mode="ephemeral")
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        # An ephemeral context comes with a Data Docs site of its own in a new temporary folder,
+        # which every build rendered in full beside ours (half of the rendering) and which
+        # nothing removed: a copy of the site left in the temporary folder by every run.
+        for site_name in list(self._context.list_data_docs_sites()):
+            self._context.delete_data_docs_site(site_name)
         self._data_docs = data_docs_dir is not None
         if data_docs_dir is not None:
             self._context.add_data_docs_site(

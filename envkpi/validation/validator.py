@@ -51,7 +51,7 @@ from envkpi.runtime.workers import end_worker, library_command, library_environm
 from envkpi.validation.rules import with_rule_columns
 
 if TYPE_CHECKING:  # imported where GX runs: the import alone takes seconds
-    from great_expectations import Checkpoint
+    from great_expectations import ValidationDefinition
 
 SOURCE_FILE = "source_file"
 _ROW_ID = "_row_id"
@@ -213,7 +213,7 @@ class Validation:
     is_repeat: np.ndarray
 
 
-def checkpoint_name(kind: str, expectations, positions: tuple[int, ...]) -> str:
+def validation_name(kind: str, expectations, positions: tuple[int, ...]) -> str:
     """A readable name for part of a kind's suite (it names its Data Docs pages): the columns checked.
 
     Within a run a batch checks only the columns that brought new values, so the name lists them:
@@ -230,7 +230,7 @@ def checkpoint_name(kind: str, expectations, positions: tuple[int, ...]) -> str:
 
 class GreatExpectations:
     """Great Expectations' side of validation: one ephemeral context, the suites as GX objects, a
-    checkpoint per suite (or part of one), and the Data Docs site.
+    validation definition per suite (or part of one), and the Data Docs site.
 
     Works on Arrow tables and answers in plain data (expectation positions and row ids), so the
     same calls can be served by a worker process (``GreatExpectationsProcess``).
@@ -263,18 +263,23 @@ class GreatExpectations:
                 },
             )
         self._datasource = self._context.data_sources.add_pandas("deliveries")
-        self._checkpoints: dict[str, Checkpoint] = {}
+        self._validations: dict[str, ValidationDefinition] = {}
         self._suites = {
             kind: self._context.suites.add(gx.ExpectationSuite(**definition))
             for kind, definition in suite_definitions(expectations_dir).items()
         }
-        # Per checkpoint, the position in its kind's suite of each of its expectations (by GX id).
+        # Per validation definition, the position in its kind's suite of each of its expectations (by GX id).
         self._positions: dict[str, dict[str, int]] = {}
 
-    def _checkpoint(self, kind: str, positions: tuple[int, ...] | None, located: tuple[str, ...] = ()):
-        """The checkpoint of the kind's suite, or of the expectations at ``positions`` in it."""
-        name = kind if positions is None else checkpoint_name(kind, self._suites[kind].expectations, positions)
-        if name not in self._checkpoints:
+    def _validation(self, kind: str, positions: tuple[int, ...] | None):
+        """The validation definition of the kind's suite, or of the expectations at ``positions`` in it.
+
+        Run on its own, not through a checkpoint: a checkpoint adds nothing a run uses (no
+        actions; its id is not shown in Data Docs) but its own freshness check against the store
+        and its creation, on every call.
+        """
+        name = kind if positions is None else validation_name(kind, self._suites[kind].expectations, positions)
+        if name not in self._validations:
             expectations = self._suites[kind].expectations
             chosen = range(len(expectations)) if positions is None else positions
             suite = (
@@ -287,17 +292,10 @@ class GreatExpectations:
             # GX gives each expectation of a suite it has added an id.
             self._positions[name] = {e.id: i for e, i in zip(suite.expectations, chosen) if e.id is not None}
             batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
-            validation = self._context.validation_definitions.add(
+            self._validations[name] = self._context.validation_definitions.add(
                 self._gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
             )
-            self._checkpoints[name] = self._context.checkpoints.add(
-                self._gx.Checkpoint(
-                    name=name,
-                    validation_definitions=[validation],
-                    result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [*located, _ROW_ID]},
-                )
-            )
-        return name, self._checkpoints[name]
+        return name, self._validations[name]
 
     def failures(
         self, kind: str, table: pa.Table, parameters: dict[str, list[str]], positions: tuple[int, ...] | None = None
@@ -310,26 +308,29 @@ class GreatExpectations:
         frame[_ROW_ID] = range(len(frame))
         # Rows checked as rows (the reference kinds) are shown in Data Docs by file and spreadsheet row.
         located = tuple(column for column in (SOURCE_FILE, SOURCE_ROW) if column in frame.columns)
-        name, checkpoint = self._checkpoint(kind, positions, located)
-        result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+        name, validation = self._validation(kind, positions)
+        result = validation.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=parameters,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [*located, _ROW_ID]},
+        )
         failed = []
-        for validation in result.run_results.values():
-            for outcome in validation.results:
-                if outcome.success:
-                    continue
-                if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-                    raise RuntimeError(
-                        f"expectation {outcome.expectation_config.type} on {kind} failed to run: "
-                        f"{outcome.exception_info.get('exception_message')}"
-                    )
-                ids = [int(entry[_ROW_ID]) for entry in outcome.result.get("unexpected_index_list") or []]
-                failed.append((self._positions[name][outcome.expectation_config.id], ids))
+        for outcome in result.results:
+            if outcome.success:
+                continue
+            if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+                raise RuntimeError(
+                    f"expectation {outcome.expectation_config.type} on {kind} failed to run: "
+                    f"{outcome.exception_info.get('exception_message')}"
+                )
+            ids = [int(entry[_ROW_ID]) for entry in outcome.result.get("unexpected_index_list") or []]
+            failed.append((self._positions[name][outcome.expectation_config.id], ids))
         return failed
 
     def build_data_docs(self) -> bool:
         """Render the Data Docs of every validation run so far (once per run: rendering is slow);
         True when there was something to render."""
-        if not (self._data_docs and self._checkpoints):
+        if not (self._data_docs and self._validations):
             return False
         self._context.build_data_docs()
         return True

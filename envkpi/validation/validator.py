@@ -25,6 +25,7 @@ quick to import.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -51,7 +52,7 @@ from envkpi.runtime.workers import end_worker, library_command, library_environm
 from envkpi.validation.rules import with_rule_columns
 
 if TYPE_CHECKING:  # imported where GX runs: the import alone takes seconds
-    from great_expectations import Checkpoint
+    from great_expectations import ValidationDefinition
 
 SOURCE_FILE = "source_file"
 _ROW_ID = "_row_id"
@@ -213,7 +214,7 @@ class Validation:
     is_repeat: np.ndarray
 
 
-def checkpoint_name(kind: str, expectations, positions: tuple[int, ...]) -> str:
+def validation_name(kind: str, expectations, positions: tuple[int, ...]) -> str:
     """A readable name for part of a kind's suite (it names its Data Docs pages): the columns checked.
 
     Within a run a batch checks only the columns that brought new values, so the name lists them:
@@ -230,7 +231,7 @@ def checkpoint_name(kind: str, expectations, positions: tuple[int, ...]) -> str:
 
 class GreatExpectations:
     """Great Expectations' side of validation: one ephemeral context, the suites as GX objects, a
-    checkpoint per suite (or part of one), and the Data Docs site.
+    validation definition per suite (or part of one), and the Data Docs site.
 
     Works on Arrow tables and answers in plain data (expectation positions and row ids), so the
     same calls can be served by a worker process (``GreatExpectationsProcess``).
@@ -244,7 +245,13 @@ class GreatExpectations:
         self._gx = gx
         self._context = gx.get_context(mode="ephemeral")
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        # An ephemeral context comes with a Data Docs site of its own in a new temporary folder,
+        # which every build rendered in full beside ours (half of the rendering) and which
+        # nothing removed: a copy of the site left in the temporary folder by every run.
+        for site_name in list(self._context.list_data_docs_sites()):
+            self._context.delete_data_docs_site(site_name)
         self._data_docs = data_docs_dir is not None
+        self._site = data_docs_dir
         if data_docs_dir is not None:
             self._context.add_data_docs_site(
                 site_name="envkpi",
@@ -258,18 +265,26 @@ class GreatExpectations:
                 },
             )
         self._datasource = self._context.data_sources.add_pandas("deliveries")
-        self._checkpoints: dict[str, Checkpoint] = {}
+        self._validations: dict[str, ValidationDefinition] = {}
+        self._definitions = suite_definitions(expectations_dir)
         self._suites = {
             kind: self._context.suites.add(gx.ExpectationSuite(**definition))
-            for kind, definition in suite_definitions(expectations_dir).items()
+            for kind, definition in self._definitions.items()
         }
-        # Per checkpoint, the position in its kind's suite of each of its expectations (by GX id).
+        # Per suite in the context (a kind's, or a part of it), what its Data Docs page shows.
+        self._suite_digests = {kind: self._suite_digest(kind, None) for kind in self._definitions}
+        # Per validation definition, the position in its kind's suite of each of its expectations (by GX id).
         self._positions: dict[str, dict[str, int]] = {}
 
-    def _checkpoint(self, kind: str, positions: tuple[int, ...] | None, located: tuple[str, ...] = ()):
-        """The checkpoint of the kind's suite, or of the expectations at ``positions`` in it."""
-        name = kind if positions is None else checkpoint_name(kind, self._suites[kind].expectations, positions)
-        if name not in self._checkpoints:
+    def _validation(self, kind: str, positions: tuple[int, ...] | None):
+        """The validation definition of the kind's suite, or of the expectations at ``positions`` in it.
+
+        Run on its own, not through a checkpoint: a checkpoint adds nothing a run uses (no
+        actions; its id is not shown in Data Docs) but its own freshness check against the store
+        and its creation, on every call.
+        """
+        name = kind if positions is None else validation_name(kind, self._suites[kind].expectations, positions)
+        if name not in self._validations:
             expectations = self._suites[kind].expectations
             chosen = range(len(expectations)) if positions is None else positions
             suite = (
@@ -279,20 +294,14 @@ class GreatExpectations:
                     self._gx.ExpectationSuite(name=name, expectations=[expectations[i].configuration for i in chosen])
                 )
             )
+            self._suite_digests[name] = self._suite_digest(kind, positions)
             # GX gives each expectation of a suite it has added an id.
             self._positions[name] = {e.id: i for e, i in zip(suite.expectations, chosen) if e.id is not None}
             batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
-            validation = self._context.validation_definitions.add(
+            self._validations[name] = self._context.validation_definitions.add(
                 self._gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
             )
-            self._checkpoints[name] = self._context.checkpoints.add(
-                self._gx.Checkpoint(
-                    name=name,
-                    validation_definitions=[validation],
-                    result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [*located, _ROW_ID]},
-                )
-            )
-        return name, self._checkpoints[name]
+        return name, self._validations[name]
 
     def failures(
         self, kind: str, table: pa.Table, parameters: dict[str, list[str]], positions: tuple[int, ...] | None = None
@@ -305,29 +314,74 @@ class GreatExpectations:
         frame[_ROW_ID] = range(len(frame))
         # Rows checked as rows (the reference kinds) are shown in Data Docs by file and spreadsheet row.
         located = tuple(column for column in (SOURCE_FILE, SOURCE_ROW) if column in frame.columns)
-        name, checkpoint = self._checkpoint(kind, positions, located)
-        result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+        name, validation = self._validation(kind, positions)
+        result = validation.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=parameters,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [*located, _ROW_ID]},
+        )
         failed = []
-        for validation in result.run_results.values():
-            for outcome in validation.results:
-                if outcome.success:
-                    continue
-                if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-                    raise RuntimeError(
-                        f"expectation {outcome.expectation_config.type} on {kind} failed to run: "
-                        f"{outcome.exception_info.get('exception_message')}"
-                    )
-                ids = [int(entry[_ROW_ID]) for entry in outcome.result.get("unexpected_index_list") or []]
-                failed.append((self._positions[name][outcome.expectation_config.id], ids))
+        for outcome in result.results:
+            if outcome.success:
+                continue
+            if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+                raise RuntimeError(
+                    f"expectation {outcome.expectation_config.type} on {kind} failed to run: "
+                    f"{outcome.exception_info.get('exception_message')}"
+                )
+            ids = [int(entry[_ROW_ID]) for entry in outcome.result.get("unexpected_index_list") or []]
+            failed.append((self._positions[name][outcome.expectation_config.id], ids))
         return failed
 
     def build_data_docs(self) -> bool:
         """Render the Data Docs of every validation run so far (once per run: rendering is slow);
         True when there was something to render."""
-        if not (self._data_docs and self._checkpoints):
+        if not (self._data_docs and self._validations):
             return False
-        self._context.build_data_docs()
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        rendered = self._rendered_suite_pages()
+        changed = [name for name, digest in self._suite_digests.items() if rendered.get(name) != digest]
+        # Every validation of this run, and the pages of the suites that changed since they were
+        # rendered (the index lists them all either way). GX's site builder takes both kinds of
+        # identifier in one list, though its annotation names one kind at a time.
+        resources: list[Any] = [
+            *self._context.validation_results_store.list_keys(),
+            *(ExpectationSuiteIdentifier(name=name) for name in changed),
+        ]
+        self._context.build_data_docs(resource_identifiers=resources)
+        self._remember_suite_pages({**rendered, **self._suite_digests})
         return True
+
+    # A suite's page is the same bytes whenever the suite and GX's version are (measured: 17 of 17
+    # pages of two runs), so a page is rendered again only when either changed or the page is gone.
+    # Rendering the suites was a third of a small night's Data Docs. What was rendered is noted in
+    # the site (a hidden file), beside the pages it describes.
+    SUITE_PAGES = ".envkpi-suite-pages.json"
+
+    def _suite_digest(self, kind: str, positions: tuple[int, ...] | None) -> str:
+        shown = [self._definitions[kind], positions, self._gx.__version__]
+        return hashlib.sha256(json.dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()
+
+    def _rendered_suite_pages(self) -> dict[str, str]:
+        """The suites whose page in the site is as it was rendered, with the digest it was rendered from."""
+        assert self._site is not None  # only asked for when the site is built
+        try:
+            noted = json.loads((self._site / self.SUITE_PAGES).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(noted, dict):
+            return {}
+        return {
+            name: digest for name, digest in noted.items() if (self._site / "expectations" / f"{name}.html").is_file()
+        }
+
+    def _remember_suite_pages(self, digests: dict[str, str]) -> None:
+        from envkpi.reporting.export import replace_atomically
+
+        assert self._site is not None
+        text = json.dumps(digests, indent=1, sort_keys=True)
+        replace_atomically(self._site / self.SUITE_PAGES, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
     def close(self) -> None:
         """Nothing to end: GX runs in this process."""

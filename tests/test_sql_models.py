@@ -172,7 +172,8 @@ def test_energy_conservation_report_counts_jp_plants_in_the_boundary_and_sums_th
     )
     rows = db.execute(
         f"select plant_id, energy_gj, crude_oil_kl, designation, production_t, intensity "
-        f"from ({sql('energy_conservation_report')}) where fiscal_year = 2017"
+        f"from ({sql('energy_conservation_report')}) where fiscal_year = 2017",
+        {"fiscal_years": [2017]},
     ).fetchall()
     # A: 120,000 GJ x 0.0258 = 3,096 kL (type 1); B: 25.8 kL, no production record; C is not JP.
     assert rows == [

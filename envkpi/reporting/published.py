@@ -383,7 +383,7 @@ def energy_conservation(fiscal_year: int, settings: Settings | None = None) -> p
 
     frame = _frame(
         f"select * exclude (fiscal_year) from ({sql('energy_conservation_report')}) where fiscal_year = $fiscal_year",
-        {"fiscal_year": _scalar(fiscal_year)},
+        {"fiscal_year": _scalar(fiscal_year), "fiscal_years": [_scalar(fiscal_year)]},
         settings,
     )
     return frame

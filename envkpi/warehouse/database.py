@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ from envkpi.vocabulary import RATINGS, SCOPE_LEVELS
 from envkpi.warehouse.schema import contract_statements
 
 # Build order of the derived layers. Each run brings them up to date: normalised_record and
-# normalised_measure slice by slice (only what the run's deliveries restate), the small tables whole.
+# normalised_measure slice by slice (only what the run's deliveries restate), kpi_results and
+# kpi_like_for_like for the fiscal years that restates, the small tables whole.
 DERIVED_TABLES = (
     "normalised_conversion",
     "normalised_emission_factor",
@@ -45,6 +47,7 @@ DERIVED_TABLES = (
     "normalised_record",
     "normalised_plant_month",
     "normalised_measure",
+    "normalised_year",
     "kpi_results",
     "kpi_like_for_like",
     "boundary_excluded_rows",
@@ -306,6 +309,9 @@ def rebuild_derived(
     parameters: dict[str, object] = {
         "fiscal_year_start_month": fiscal_year_start_month,
         "since_delivery_id": since_delivery_id,
+        # names this build in normalised_year: random, so that a build id never stands for two
+        # contents, not even across warehouses that share a reports folder
+        "build_id": uuid.uuid4().hex,
     }
     for table in DERIVED_TABLES[2:]:
         execute_file(connection, table, parameters)
@@ -322,6 +328,22 @@ def _layers_fingerprint() -> str:
         digest.update(name.encode("utf-8") + b"\0" + path.read_bytes())
     digest.update("\n".join(contract_statements()).encode("utf-8"))
     return digest.hexdigest()
+
+
+def year_builds(connection: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    """Each fiscal year with data, and the build that last restated its normalised rows
+    (``sql/normalised/normalised_year.sql``). A warehouse built before that table existed gives
+    every year a new random build, so that whatever is made from them is made again."""
+    (exists,) = one_row(
+        connection,
+        "select count(*) from duckdb_tables() where table_name = 'normalised_year' and schema_name = 'main'",
+    )
+    query = (
+        "select fiscal_year, build_id from normalised_year"
+        if exists
+        else "select fiscal_year, cast(uuid() as varchar) from (select distinct fiscal_year from normalised_plant_month)"
+    )
+    return {int(year): str(build) for year, build in connection.execute(query).fetchall()}
 
 
 def write_kpi_results_csv(connection: duckdb.DuckDBPyConnection, path: Path) -> Path:

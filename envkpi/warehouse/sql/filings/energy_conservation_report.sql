@@ -1,9 +1,21 @@
 -- energy_conservation_report: the periodic report under Japan's Energy Conservation Act
--- (contract 9), every fiscal year at once: one row per JP plant in the boundary that year and
--- one `total` row of all of them. reports/regulatory/energy_conservation_FY<fy>.csv holds a
--- year's rows. The Act's figures (crude-oil conversion, designation thresholds, the 99 % target)
--- are shipped reference data: data/reference/energy_conservation.csv.
-with act as (
+-- (contract 9), for the fiscal years in $fiscal_years: one row per JP plant in the boundary that
+-- year and one `total` row of all of them. reports/regulatory/energy_conservation_FY<fy>.csv holds
+-- a year's rows. A year's rows read the four years before it as well (the previous year's
+-- intensity, the five-year average), so a restated year changes the four after it. The Act's
+-- figures (crude-oil conversion, designation thresholds, the 99 % target) are shipped reference
+-- data: data/reference/energy_conservation.csv.
+with stated_year as (
+    select distinct unnest(cast($fiscal_years as integer[])) as fiscal_year
+),
+read_year as (
+    -- Each stated year and the four before it: all that its rows read, and exactly what a run
+    -- over every year would read for them.
+    select distinct stated.fiscal_year - back.years as fiscal_year
+    from stated_year as stated
+    cross join (select unnest(range(5)) as years) as back
+),
+act as (
     select
         max(value) filter (where name = 'crude_oil_kl_per_gj') as crude_oil_kl_per_gj,
         max(value) filter (where name = 'type1_designation_kl') as type1_kl,
@@ -17,16 +29,20 @@ jp_plant_year as (
     select distinct plant_month.plant_id, plant_month.fiscal_year
     from normalised_plant_month as plant_month
     join accepted_plants as plants using (plant_id)
-    where plants.country = 'JP'
+    where plants.country = 'JP' and plant_month.fiscal_year in (select fiscal_year from read_year)
+),
+read_measure as (
+    select plant_id, fiscal_year, measure, amount
+    from normalised_measure
+    where measure in ('energy', 'production') and fiscal_year in (select fiscal_year from read_year)
 ),
 plant_amounts as (
     select jp.plant_id, jp.fiscal_year,
            sum(measure.amount) filter (where measure.measure = 'energy') as energy_gj,
            sum(measure.amount) filter (where measure.measure = 'production') as production_t
     from jp_plant_year as jp
-    left join normalised_measure as measure
+    left join read_measure as measure
       on measure.plant_id = jp.plant_id and measure.fiscal_year = jp.fiscal_year
-     and measure.measure in ('energy', 'production')
     group by all
 ),
 amounts as (
@@ -82,4 +98,5 @@ select
     case when five_year_average_pct is not null
          then case when round(five_year_average_pct, 9) <= target_pct then 'yes' else 'no' end end as target_met
 from averaged
+where fiscal_year in (select fiscal_year from stated_year)
 order by fiscal_year, is_total, plant_id

@@ -1,10 +1,24 @@
--- gri_disclosures: the group's GRI 302 / 303 / 305 / 306 items (contract 9), every fiscal year
--- at once. reports/disclosures/gri_FY<fy>.csv holds a year's rows. Everything counts in-boundary
--- plant-months only, as kpi_results does; items per energy type, source or treatment only where
--- the year's total is not zero.
-with group_measure as (
+-- gri_disclosures: the group's GRI 302 / 303 / 305 / 306 items (contract 9), for the fiscal years
+-- in $fiscal_years. reports/disclosures/gri_FY<fy>.csv holds a year's rows. Everything counts
+-- in-boundary plant-months only, as kpi_results does; items per energy type, source or treatment
+-- only where the year's total is not zero. A year's rows read that year alone.
+with stated_plant_month as (
+    select * from normalised_plant_month
+    where fiscal_year in (select unnest(cast($fiscal_years as integer[])))
+),
+stated_delivery as (
+    -- The deliveries that currently state a plant-month of those years. The accepted rows are read
+    -- through them: every row a stated year sums comes from one of them, and DuckDB then skips
+    -- the history's other rows instead of joining each of them to its slice.
+    select distinct slice.delivery_id
+    from current_slice as slice
+    where slice.kind in ('energy', 'water', 'waste')
+      and month_start(slice_period(slice.slice_key)) in (select distinct period_month from stated_plant_month)
+),
+group_measure as (
     select fiscal_year, measure, sum(amount) as amount
     from normalised_measure
+    where fiscal_year in (select distinct fiscal_year from stated_plant_month)
     group by all
 ),
 measure_of as (
@@ -24,24 +38,27 @@ energy_by_type as (
     -- Each energy row converted as normalised_measure converts it (rounded to 10 decimals).
     select plant_month.fiscal_year, energy.energy_type, sum(round(energy.quantity * conversion.per_unit, 10)) as gj
     from accepted_energy as energy
-    join normalised_plant_month as plant_month using (plant_id, period_month)
+    join stated_plant_month as plant_month using (plant_id, period_month)
     join normalised_conversion as conversion
       on conversion.energy_type = energy.energy_type and conversion.unit = energy.unit
      and conversion.fiscal_year = plant_month.fiscal_year and conversion.measure = 'energy'
+    where energy.delivery_id in (select delivery_id from stated_delivery)
     group by all
 ),
 water_by_source as (
     select plant_month.fiscal_year, water.source, sum(water.quantity * factor.per_unit) as m3
     from accepted_water as water
-    join normalised_plant_month as plant_month using (plant_id, period_month)
+    join stated_plant_month as plant_month using (plant_id, period_month)
     join measure_unit_factor as factor on factor.measure = 'water' and factor.unit = water.unit
+    where water.delivery_id in (select delivery_id from stated_delivery)
     group by all
 ),
 waste_by_treatment as (
     select plant_month.fiscal_year, waste.treatment, sum(waste.quantity * factor.per_unit) as t
     from accepted_waste as waste
-    join normalised_plant_month as plant_month using (plant_id, period_month)
+    join stated_plant_month as plant_month using (plant_id, period_month)
     join measure_unit_factor as factor on factor.measure = 'waste' and factor.unit = waste.unit
+    where waste.delivery_id in (select delivery_id from stated_delivery)
     group by all
 ),
 items as (
@@ -85,5 +102,5 @@ items as (
 )
 select fiscal_year, disclosure, item, cast(value as double) as value, unit
 from items
-where fiscal_year in (select distinct fiscal_year from normalised_plant_month)
+where fiscal_year in (select distinct fiscal_year from stated_plant_month)
 order by fiscal_year, position, item

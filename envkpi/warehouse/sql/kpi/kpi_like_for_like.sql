@@ -4,16 +4,39 @@
 -- moves the figure: structural_change_pct = |base_value - like_for_like_base_value| / base_value
 -- x 100, or |value - like_for_like_value| / value x 100 if larger (a divested plant moves the
 -- first, an acquired one the second). Scopes sum numerators and denominators, as kpi_results.
--- Built whole after kpi_results on every run, from plant-year sums.
-create or replace table kpi_like_for_like as
+-- Kept up to date after kpi_results for the same fiscal years (kpi_results_years, made by
+-- sql/kpi/kpi_results.sql): a year's figures read that year and its base year alone, and those
+-- years are every year when a base year was restated. Computed from plant-year sums.
+create table if not exists kpi_like_for_like (
+    scope_level varchar,
+    scope_id varchar,
+    kpi varchar,
+    fiscal_year bigint,
+    like_for_like_base_value double,
+    like_for_like_value double,
+    like_for_like_change_pct double,
+    structural_change_pct double
+);
+
+delete from kpi_like_for_like
+where $since_delivery_id = 0 or fiscal_year in (select fiscal_year from kpi_results_years);
+
+insert into kpi_like_for_like
 with kpi as (
     select kpi, numerator_measure, denominator_measure, scale, base_fiscal_year
     from reference_kpi
     where base_fiscal_year is not null
 ),
+figured_year as (
+    -- The years computed again, and the base years they are compared with.
+    select fiscal_year from kpi_results_years
+    union
+    select base_fiscal_year from kpi
+),
 plant_year as (
     -- The fiscal years in which each plant is in the boundary, for at least one month.
     select distinct plant_id, fiscal_year from normalised_plant_month
+    where fiscal_year in (select fiscal_year from figured_year)
 ),
 comparable as (
     -- Per KPI and reported year, the plants in the boundary in that year and in the base year.
@@ -22,10 +45,12 @@ comparable as (
     cross join plant_year as reported
     join plant_year as base
       on base.plant_id = reported.plant_id and base.fiscal_year = kpi.base_fiscal_year
+    where reported.fiscal_year in (select fiscal_year from kpi_results_years)
 ),
 plant_measure as (
     select plant_id, business_unit, fiscal_year, measure, sum(amount) as amount
     from normalised_measure
+    where fiscal_year in (select fiscal_year from figured_year)
     group by all
 ),
 comparable_measure as (
@@ -85,6 +110,7 @@ compared as (
     left join like_for_like as reported
       on reported.scope_level = results.scope_level and reported.scope_id = results.scope_id
      and reported.kpi = results.kpi and reported.fiscal_year = results.fiscal_year and reported.side = 'reported'
+    where results.fiscal_year in (select fiscal_year from kpi_results_years)
 )
 select
     scope_level,
@@ -102,3 +128,5 @@ select
         case when value <> 0 then abs(value - like_for_like_value) / value * 100 end
     ) as structural_change_pct
 from compared;
+
+drop table kpi_results_years;

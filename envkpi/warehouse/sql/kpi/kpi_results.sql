@@ -204,4 +204,4 @@ from versus_target
 asof left join kpi_rating as scale on round(versus_target.achievement_ratio, 9) >= scale.from_ratio
 where fiscal_year in (select fiscal_year from kpi_results_years);
 
-drop table kpi_results_years;
+-- kpi_results_years is kept for kpi_like_for_like, which computes the same years again and drops it.

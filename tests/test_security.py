@@ -237,7 +237,7 @@ IDENTIFIER_ONLY = {
     ("envkpi/ingest/deliveries.py", "table"): "raw_<kind>, kind from contract.KINDS",
     ("envkpi/ingest/deliveries.py", "columns"): "the kind's contract columns (contract.KINDS)",
     ("envkpi/ingest/deliveries.py", "SOURCE_ROW"): "the constant column name source_row",
-    ("envkpi/checking.py", "table"): "raw_<kind> of a reference kind (_reference_kinds)",
+    ("envkpi/warehouse/reference.py", "table"): "raw_<kind> of a reference kind (_reference_kinds)",
     ("envkpi/warehouse/database.py", "sql_type"): "a type of contract.NUMBER_TYPES (contract.number_columns)",
     ("envkpi/reporting/published.py", "where"): "built by _where from fixed column expressions, values bound",
     ("envkpi/reporting/published.py", "name"): "a parameter name: a key of a fixed filter dict",
@@ -306,7 +306,7 @@ def test_every_sql_statement_takes_values_as_parameters():
 
 
 def test_the_identifiers_formatted_into_sql_come_from_fixed_lists():
-    from envkpi.checking import _reference_kinds
+    from envkpi.warehouse.reference import _reference_kinds
     from envkpi.contract import KINDS, number_columns
 
     assert all(re.fullmatch(r"[a-z][a-z0-9]*", kind) for kind in KINDS)

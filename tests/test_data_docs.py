@@ -128,34 +128,3 @@ def test_data_docs_are_rendered_into_the_site_only(tmp_path, monkeypatch):
     landing.run(data_docs=True)
     assert (landing.settings.reports / "data_docs" / "index.html").is_file()
     assert not list(scratch.rglob("*.html"))
-
-
-def test_a_suite_page_is_rendered_again_only_when_it_is_missing(tmp_path):
-    """A night renders its validations; a suite's page, the same bytes while the suite is, is
-    rendered only when it is not in the site (or its suite changed)."""
-    from helpers import Landing
-
-    landing = Landing(tmp_path)
-    landing.plants(TWO_PLANTS)
-    landing.energy("energy_P1.csv", [["P1", "2017-04", "electricity", "5", "kWh"]])
-    landing.run(data_docs=True)
-    site = landing.settings.reports / "data_docs"
-    energy_page, plants_page = site / "expectations" / "energy.html", site / "expectations" / "plants.html"
-    first = energy_page.read_bytes()
-    validations = set((site / "validations").rglob("*.html"))
-    energy_page.write_text("edited", encoding="utf-8")  # stands for a page already rendered
-    plants_page.unlink()
-
-    landing.energy("energy_P2.csv", [["P2", "2017-04", "electricity", "7", "kWh"]])
-    landing.run(data_docs=True)
-    assert energy_page.read_text(encoding="utf-8") == "edited"
-    assert plants_page.is_file()
-    assert len(set((site / "validations").rglob("*.html")) - validations) == 1
-    index = (site / "index.html").read_text(encoding="utf-8")
-    assert "expectations/energy.html" in index and "expectations/plants.html" in index
-
-    # With its note gone, the site is rendered whole again, as before the first run.
-    (site / ".envkpi-suite-pages.json").unlink()
-    landing.energy("energy_P3.csv", [["P1", "2017-05", "electricity", "9", "kWh"]])
-    landing.run(data_docs=True)
-    assert energy_page.read_bytes() == first

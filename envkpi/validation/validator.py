@@ -25,7 +25,6 @@ quick to import.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -36,7 +35,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -251,7 +250,6 @@ class GreatExpectations:
         for site_name in list(self._context.list_data_docs_sites()):
             self._context.delete_data_docs_site(site_name)
         self._data_docs = data_docs_dir is not None
-        self._site = data_docs_dir
         if data_docs_dir is not None:
             self._context.add_data_docs_site(
                 site_name="envkpi",
@@ -266,13 +264,10 @@ class GreatExpectations:
             )
         self._datasource = self._context.data_sources.add_pandas("deliveries")
         self._validations: dict[str, ValidationDefinition] = {}
-        self._definitions = suite_definitions(expectations_dir)
         self._suites = {
             kind: self._context.suites.add(gx.ExpectationSuite(**definition))
-            for kind, definition in self._definitions.items()
+            for kind, definition in suite_definitions(expectations_dir).items()
         }
-        # Per suite in the context (a kind's, or a part of it), what its Data Docs page shows.
-        self._suite_digests = {kind: self._suite_digest(kind, None) for kind in self._definitions}
         # Per validation definition, the position in its kind's suite of each of its expectations (by GX id).
         self._positions: dict[str, dict[str, int]] = {}
 
@@ -294,7 +289,6 @@ class GreatExpectations:
                     self._gx.ExpectationSuite(name=name, expectations=[expectations[i].configuration for i in chosen])
                 )
             )
-            self._suite_digests[name] = self._suite_digest(kind, positions)
             # GX gives each expectation of a suite it has added an id.
             self._positions[name] = {e.id: i for e, i in zip(suite.expectations, chosen) if e.id is not None}
             batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
@@ -338,50 +332,8 @@ class GreatExpectations:
         True when there was something to render."""
         if not (self._data_docs and self._validations):
             return False
-        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-        rendered = self._rendered_suite_pages()
-        changed = [name for name, digest in self._suite_digests.items() if rendered.get(name) != digest]
-        # Every validation of this run, and the pages of the suites that changed since they were
-        # rendered (the index lists them all either way). GX's site builder takes both kinds of
-        # identifier in one list, though its annotation names one kind at a time.
-        resources: list[Any] = [
-            *self._context.validation_results_store.list_keys(),
-            *(ExpectationSuiteIdentifier(name=name) for name in changed),
-        ]
-        self._context.build_data_docs(resource_identifiers=resources)
-        self._remember_suite_pages({**rendered, **self._suite_digests})
+        self._context.build_data_docs()
         return True
-
-    # A suite's page is the same bytes whenever the suite and GX's version are (measured: 17 of 17
-    # pages of two runs), so a page is rendered again only when either changed or the page is gone.
-    # Rendering the suites was a third of a small night's Data Docs. What was rendered is noted in
-    # the site (a hidden file), beside the pages it describes.
-    SUITE_PAGES = ".envkpi-suite-pages.json"
-
-    def _suite_digest(self, kind: str, positions: tuple[int, ...] | None) -> str:
-        shown = [self._definitions[kind], positions, self._gx.__version__]
-        return hashlib.sha256(json.dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()
-
-    def _rendered_suite_pages(self) -> dict[str, str]:
-        """The suites whose page in the site is as it was rendered, with the digest it was rendered from."""
-        assert self._site is not None  # only asked for when the site is built
-        try:
-            noted = json.loads((self._site / self.SUITE_PAGES).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(noted, dict):
-            return {}
-        return {
-            name: digest for name, digest in noted.items() if (self._site / "expectations" / f"{name}.html").is_file()
-        }
-
-    def _remember_suite_pages(self, digests: dict[str, str]) -> None:
-        from envkpi.reporting.export import replace_atomically
-
-        assert self._site is not None
-        text = json.dumps(digests, indent=1, sort_keys=True)
-        replace_atomically(self._site / self.SUITE_PAGES, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
     def close(self) -> None:
         """Nothing to end: GX runs in this process."""

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_of
 from envkpi.ingest.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
-from envkpi.runtime import timing
+from envkpi.runtime import memory, timing
 from envkpi.runtime.faults import fault_point
 from envkpi.runtime.read_ahead import ReadAhead
 from envkpi.settings import Limits, Settings
@@ -894,15 +894,21 @@ class Ingest:
         rows = rows.append_column("delivery_id", pc.take(pa.array(list(delivery_ids.values()), pa.int64()), position))
         slice_columns = [pc.fill_null(rows[c], "") for c in KINDS[kind].slice_columns]
         rows = rows.append_column("slice_key", pc.binary_join_element_wise(*slice_columns, SLICE_KEY_SEPARATOR))
-        self.connection.register("incoming_rows", rows)
+        # Each scan gets a reader of its own (memory.scanned_once): the open transaction would
+        # otherwise keep the batch's rows alive until the commit.
+        self.connection.register("incoming_rows", memory.scanned_once(rows))
         try:
             self.connection.execute(
                 f"insert into {table} by name "
                 f"select delivery_id, {SOURCE_ROW}, slice_key, is_repeat, {columns}, extra_columns "
                 f"from incoming_rows where delivery_id is not null"
             )
-            fault_point(f"ingest:raw-inserted:{kind}")
-            # The latest delivery of this run states each slice it covers.
+        finally:
+            self.connection.unregister("incoming_rows")
+        fault_point(f"ingest:raw-inserted:{kind}")
+        # The latest delivery of this run states each slice it covers.
+        self.connection.register("incoming_rows", memory.scanned_once(rows, ["slice_key", "delivery_id"]))
+        try:
             self.connection.execute(
                 "create or replace temp table incoming_slice as "
                 "select slice_key, max(delivery_id) as delivery_id from incoming_rows "

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from envkpi.contract import number_columns
 from envkpi.reporting.export import replace_atomically
-from envkpi.runtime import timing
+from envkpi.runtime import memory, timing
 from envkpi.runtime.faults import fault_point
 from envkpi.settings import SQL_DIR, Settings
 from envkpi.vocabulary import RATINGS, SCOPE_LEVELS
@@ -128,9 +128,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         create_vocabulary(connection, temporary=True)
         return connection
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A bounded working set: DuckDB spills large joins and aggregations to disk beyond it, so a
-    # full rebuild of a large group's history fits beside the pipeline's own batches.
-    connection = duckdb.connect(str(path), config={"memory_limit": "2GB"})
+    # A bounded working set (runtime.memory): a full rebuild of a large group's history fits
+    # beside the pipeline's own batches.
+    connection = duckdb.connect(str(path), config=memory.warehouse_settings())
     create_schema(connection)
     return connection
 

@@ -321,6 +321,58 @@ def _batches(candidates: list) -> list[list]:
     return batches
 
 
+def known_deliveries(connection: duckdb.DuckDBPyConnection) -> dict:
+    """What earlier runs know of files: ``by_stat`` maps (path, size, modification time) to the
+    sha256 of the content found under it; ``by_sha`` says of each content whether a delivery of
+    it was accepted, and for a rejected one its delivery_id and what it was checked against."""
+    by_stat: dict[tuple[str, int, int], str] = {}
+    by_sha: dict[str, dict] = {}
+    for source_file, size, modified_ns, sha, status, delivery_id, checked_against in connection.execute(
+        "select source_file, size_bytes, modified_ns, sha256, status, delivery_id, checked_against "
+        "from delivery left join rejection_check using (delivery_id) order by delivery_id"
+    ).fetchall():
+        by_stat[(source_file, size, modified_ns)] = sha
+        entry = by_sha.setdefault(sha, {"accepted": False, "rejected_id": None, "checked_against": None})
+        if status == "accepted":
+            entry["accepted"] = True
+        else:
+            entry["rejected_id"] = delivery_id
+            entry["checked_against"] = checked_against
+    for source_file, size, modified_ns, sha in connection.execute(
+        "select source_file, size_bytes, modified_ns, sha256 from known_status"
+    ).fetchall():
+        if sha in by_sha:
+            by_stat.setdefault((source_file, size, modified_ns), sha)
+    return {"by_stat": by_stat, "by_sha": by_sha}
+
+
+def verdicts_without_reading(
+    files: list[LandedFile], known: dict, basis: str
+) -> list[tuple[LandedFile, str, int | None]] | None:
+    """What a run would make of each file without reading a byte of it, in the order it takes
+    them: ``unchanged`` (content loaded before, known by its path, size and modification time),
+    or ``rejected`` again with the problems stored for its rejected delivery_id (checked against
+    ``basis``, the check basis of now). None when a run would read some file: one not known by
+    its status, or a rejection checked against something else. The rules of ``Ingest._candidates``
+    and ``Ingest._reusing_rejections`` for a night when no file is new.
+    """
+    accepted = {sha for sha, status in known["by_sha"].items() if status["accepted"]}
+    seen: set[str] = set()
+    verdicts: list[tuple[LandedFile, str, int | None]] = []
+    for landed in sorted(files, key=lambda f: (f.modified_ns, f.relative)):
+        sha = known["by_stat"].get((landed.relative, landed.size, landed.modified_ns))
+        if sha is None:
+            return None
+        if sha in accepted or sha in seen:
+            verdicts.append((landed, "unchanged", None))
+            continue
+        seen.add(sha)
+        if known["by_sha"][sha]["checked_against"] != basis:
+            return None
+        verdicts.append((landed, "rejected", known["by_sha"][sha]["rejected_id"]))
+    return verdicts
+
+
 class Ingest:
     """One run's ingest into an open warehouse connection (the caller owns the transaction)."""
 
@@ -527,25 +579,7 @@ class Ingest:
 
     @timing.phase("ingest bookkeeping (known files, order, waiting for reads)")
     def _known_deliveries(self) -> dict:
-        by_stat: dict[tuple[str, int, int], str] = {}
-        by_sha: dict[str, dict] = {}
-        for source_file, size, modified_ns, sha, status, delivery_id, checked_against in self.connection.execute(
-            "select source_file, size_bytes, modified_ns, sha256, status, delivery_id, checked_against "
-            "from delivery left join rejection_check using (delivery_id) order by delivery_id"
-        ).fetchall():
-            by_stat[(source_file, size, modified_ns)] = sha
-            entry = by_sha.setdefault(sha, {"accepted": False, "rejected_id": None, "checked_against": None})
-            if status == "accepted":
-                entry["accepted"] = True
-            else:
-                entry["rejected_id"] = delivery_id
-                entry["checked_against"] = checked_against
-        for source_file, size, modified_ns, sha in self.connection.execute(
-            "select source_file, size_bytes, modified_ns, sha256 from known_status"
-        ).fetchall():
-            if sha in by_sha:
-                by_stat.setdefault((source_file, size, modified_ns), sha)
-        return {"by_stat": by_stat, "by_sha": by_sha}
+        return known_deliveries(self.connection)
 
     @timing.phase("kind bookkeeping (accepted rows, slice keys)")
     def _ingest_kind(

@@ -1065,7 +1065,8 @@ def run_benchmark(args) -> int:
             measure(step, logs / f"{size.key}-{key}.log", args.step_timeout, args.rss_limit_mb, library)
             _read_result(step, result)
             if into is not None:
-                shutil.rmtree(into / "published", ignore_errors=True)  # a copy of the warehouse: space only
+                if key != "full":  # the nights start from the full run's state, its snapshot included
+                    shutil.rmtree(into / "published", ignore_errors=True)  # a copy of the warehouse: space only
                 if into != folder:
                     shutil.rmtree(into, ignore_errors=True)
             runs.append(step)

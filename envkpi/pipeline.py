@@ -4,10 +4,15 @@ The steps are separate functions so that the Prefect flows can call them as task
 the same sequence for the CLI and tests. A run holds an exclusive lock on the warehouse, so two
 overlapping runs are serialised, never interleaved, and the warehouse changes in one
 transaction: a run that dies leaves the previous state.
+
+A night with nothing new since the outputs of the last run were made (``envkpi.outputs``) only
+records that it ran. This module therefore imports pandas, the ingest, the warehouse's layers and
+the reports inside the steps that use them: such a night imports DuckDB and nothing heavier.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import fcntl
 import hashlib
@@ -20,39 +25,32 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from envkpi.contract import monthly_kinds
-from envkpi.ingest.deliveries import Ingest, IngestSummary, discover
-from envkpi.reporting.export import (
-    digest_frame,
-    files_made_from,
-    record_made_from,
-    remove_stale_temporaries,
-    replace_atomically,
-    write_csv,
+from envkpi.ingest.landing import IngestSummary, discover
+from envkpi.outputs import (
+    REPEATED_ROW_WARNING,
+    forget_outputs,
+    nothing_new_since_outputs,
+    record_outputs,
+    record_quiet_night,
+    write_run_summary,
 )
-from envkpi.reporting.filings import write_filings
 from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
+from envkpi.runtime.files import remove_stale_temporaries, replace_atomically
 from envkpi.settings import SNAPSHOT_NAME, Settings
-from envkpi.warehouse.database import (
-    connect,
-    kpi_results_frame,
-    load_reference,
-    rebuild_conversion,
-    rebuild_derived,
-    write_kpi_results_csv,
-)
-from envkpi.warehouse.publication import Publication, publish_year, published_figures, recover, write_restatements
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from envkpi.warehouse.publication import Publication
 
 PUBLISHED_NAME = SNAPSHOT_NAME  # deprecated name: a publication is now a fiscal year's (envkpi.warehouse.publication)
-REPEATED_ROW_WARNING = (
-    "repeats an earlier row of the file exactly: counted once; if these were two real "
-    "quantities, deliver them summed in one row"
-)
+__all__ = ["REPEATED_ROW_WARNING", "SNAPSHOT_NAME", "RunResult", "run"]  # and the steps below
 
 
 class StorageError(RuntimeError):
@@ -148,17 +146,35 @@ def check_paths(settings: Settings, landing_flag: str = "--landing") -> None:
             raise PathProblem(f"{existing} is a file, so {path} cannot be made: choose another folder")
 
 
-@dataclass
 class RunResult:
-    """What a run did, for the CLI's summary, the flow's artifacts and tests."""
+    """What a run did, for the CLI's summary, the flow's artifacts and tests.
 
-    run_id: str
-    ingest: IngestSummary
-    kpi_results: pd.DataFrame
-    reports: dict[str, Path]
-    published: Path | None
-    # The fiscal year whose charts and pack the run drew (or kept), None when there was no data.
-    report_year: int | None = None
+    ``kpi_results`` is the KPI table; a night with nothing new reads it from the warehouse only
+    when a caller asks for it (give a function that returns it), so that such a night needs no pandas.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        ingest: IngestSummary,
+        kpi_results: pd.DataFrame | Callable[[], pd.DataFrame],
+        reports: dict[str, Path],
+        published: Path | None,
+        report_year: int | None = None,
+    ):
+        self.run_id = run_id
+        self.ingest = ingest
+        self._kpi_results = kpi_results
+        self.reports = reports
+        self.published = published
+        # The fiscal year whose charts and pack the run drew (or kept), None when there was no data.
+        self.report_year = report_year
+
+    @property
+    def kpi_results(self) -> pd.DataFrame:
+        if callable(self._kpi_results):
+            self._kpi_results = self._kpi_results()
+        return self._kpi_results
 
     @property
     def flagged(self) -> bool:
@@ -166,7 +182,7 @@ class RunResult:
         return bool(self.ingest.rejected or self.ingest.ignored)
 
 
-def new_run_id(now: pd.Timestamp) -> str:
+def new_run_id(now: dt.datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
@@ -207,6 +223,11 @@ def ingest_and_compute(
     connection: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, now: pd.Timestamp, validator_factory=None
 ) -> IngestSummary:
     """Ingest the landing folder and rebuild every derived table, in the caller's transaction."""
+    import pandas as pd
+
+    from envkpi.ingest.deliveries import Ingest
+    from envkpi.warehouse.database import load_reference, rebuild_conversion, rebuild_derived
+
     load_reference(connection, settings)
     rebuild_conversion(connection)
     files, ignored = discover(settings.landing, time.time_ns(), settings.settle_seconds)
@@ -249,6 +270,11 @@ def write_reports(
 ) -> dict[str, Path]:
     """The contract's outputs (kpi_results.csv, rejections.csv, the filings) and the run's own
     reports; the filings of ``report_year`` also as tables for people."""
+    from envkpi.reporting.export import write_csv
+    from envkpi.reporting.filings import write_filings
+    from envkpi.warehouse.database import write_kpi_results_csv
+    from envkpi.warehouse.publication import write_restatements
+
     reports = settings.reports
     written = {
         "kpi_results": write_kpi_results_csv(connection, reports / "kpi_results.csv"),
@@ -265,28 +291,12 @@ def write_reports(
 
     known_plants = {plant for (plant,) in connection.execute("select plant_id from accepted_plants").fetchall()}
     written.update(write_rejection_report(summary.problems, reports / "rejections", known_plants))
-    run_summary = {
-        "run_id": summary.run_id,
-        "files_seen": summary.files_seen,
-        "loaded": summary.loaded,
-        "rejected": summary.rejected,
-        "unchanged": len(summary.unchanged),
-        "ignored": summary.ignored,
-        # contract 10: figures of published years that differ from their latest publication
-        "published_figures_changed": len(restated),
-        "published_figures_changed_by_year": {
-            f"FY{year}": int(count) for year, count in restated.groupby("fiscal_year").size().items()
-        },
-        # Rows of loaded files that repeat an earlier row of the same file exactly (same key and
-        # values): kept in the raw layer, counted once. Listed because two real loads of the
-        # same size look exactly like this.
-        "repeated_rows": [
-            {"file": file, "row": row, "warning": REPEATED_ROW_WARNING} for file, row in summary.repeated_rows
-        ],
-    }
-    path = reports / "run_summary.json"
-    replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(run_summary, indent=2, ensure_ascii=False)))
-    written["run_summary"] = path
+    written["run_summary"] = write_run_summary(
+        reports / "run_summary.json",
+        summary,
+        len(restated),
+        {f"FY{year}": int(count) for year, count in restated.groupby("fiscal_year").size().items()},
+    )
     return written
 
 
@@ -338,6 +348,8 @@ def figures_as_of(basis: ReportBasis, fiscal_year: int, fiscal_year_start_month:
     restatement of FY2017 delivered in May 2018 moves FY2017's date to May 2018; the months of FY2019
     do not move it, so FY2017's report (and whether it must be drawn again) stays as it was.
     """
+    import pandas as pd
+
     year_end = str(pd.Period(year=fiscal_year, month=fiscal_year_start_month, freq="M") + 11)
     frame = basis.delivered_at
     included = frame[frame["period"].isna() | (frame["period"].fillna("") <= year_end)]
@@ -419,7 +431,11 @@ def ingest_step(settings: Settings, run_id: str, now: pd.Timestamp) -> IngestSum
     The step cannot be split into smaller orchestrated pieces: a DuckDB connection and its
     transaction live in one process.
     """
+    from envkpi.warehouse.database import connect
+    from envkpi.warehouse.publication import recover
+
     recover(settings)  # first, a publication killed between its folder and its record
+    forget_outputs(settings)  # the outputs are not complete again until this run records them
     connection = connect(settings.warehouse)
     try:
         connection.execute("begin transaction")
@@ -446,6 +462,9 @@ def report_step(
     """The contract's CSVs and the run's reports; returns them, the KPI table, what the charts
     show beside it (delivery times, plant names) and the latest publication of each published
     year (``publication.published_figures``)."""
+    from envkpi.warehouse.database import connect, kpi_results_frame
+    from envkpi.warehouse.publication import published_figures
+
     connection = connect(settings.warehouse, read_only=True)
     try:
         kpi_results = kpi_results_frame(connection)
@@ -464,6 +483,9 @@ def _annual_report_inputs(
     published: pd.DataFrame | None = None,
 ) -> str:
     """A digest of everything the charts and pack of ``fiscal_year`` are drawn from, code included."""
+    import pandas as pd
+
+    from envkpi.reporting.export import digest_frame
     from envkpi.settings import PACKAGE_DIR
 
     years = pd.to_numeric(kpi_results["fiscal_year"], errors="coerce")
@@ -501,6 +523,8 @@ def annual_report_step(
     month of a year still open, or nothing new at all) keeps the files of the last drawing,
     after checking that each is still there as it was written.
     """
+    from envkpi.reporting.export import files_made_from, record_made_from
+
     report_year = default_report_year(kpi_results)
     if report_year is None:
         return {}
@@ -533,12 +557,27 @@ def run(
     """
     step = progress or (lambda name: None)
     check_paths(settings)
-    now = pd.Timestamp.now()
-    run_id = new_run_id(now)
+    started = dt.datetime.now()
+    run_id = new_run_id(started)
     report_year = None
     with exclusive_run(settings):
+        quiet = nothing_new_since_outputs(settings, publish_snapshot, annual_report)
+        if quiet is not None:
+            step("nothing new since the last run: recording this one")
+            summary = record_quiet_night(settings, quiet, run_id, started)
+            if summary is not None:
+                return RunResult(
+                    run_id,
+                    summary,
+                    lambda: _kpi_results(settings),
+                    quiet.reports(settings),
+                    settings.snapshot_file if publish_snapshot else None,
+                    quiet.report_year if annual_report else None,
+                )
+        import pandas as pd
+
         step("checking and loading the delivered files")
-        summary = ingest_step(settings, run_id, now)
+        summary = ingest_step(settings, run_id, pd.Timestamp(started))
         step("writing the reports")
         reports, kpi_results, basis, publications = report_step(settings, summary)
         if publish_snapshot:
@@ -548,7 +587,19 @@ def run(
             report_year = default_report_year(kpi_results)
             step("drawing the charts and the report pack")
             reports.update(annual_report_step(kpi_results, settings, basis, publications))
+        record_outputs(settings, reports, published, report_year, annual_report)  # last: the outputs are complete
     return RunResult(run_id, summary, kpi_results, reports, published, report_year)
+
+
+def _kpi_results(settings: Settings) -> pd.DataFrame:
+    """``kpi_results`` as the warehouse holds it now (for a run that did not read it)."""
+    from envkpi.warehouse.database import connect, kpi_results_frame
+
+    connection = connect(settings.warehouse, read_only=True)
+    try:
+        return kpi_results_frame(connection)
+    finally:
+        connection.close()
 
 
 def publish_year_step(
@@ -559,6 +610,9 @@ def publish_year_step(
     Then the restatement report (empty for the year just published) and the snapshot, so that
     notebooks see the publication at once rather than after the next night.
     """
+    from envkpi.warehouse.database import connect
+    from envkpi.warehouse.publication import publish_year, write_restatements
+
     with exclusive_run(settings):
         publication = publish_year(settings, fiscal_year, note, pack=pack)
         connection = connect(settings.warehouse, read_only=True)

@@ -306,8 +306,8 @@ def test_every_sql_statement_takes_values_as_parameters():
 
 
 def test_the_identifiers_formatted_into_sql_come_from_fixed_lists():
-    from envkpi.warehouse.reference import _reference_kinds
     from envkpi.contract import KINDS, number_columns
+    from envkpi.warehouse.reference import _reference_kinds
 
     assert all(re.fullmatch(r"[a-z][a-z0-9]*", kind) for kind in KINDS)
     assert set(_reference_kinds()) < set(KINDS)

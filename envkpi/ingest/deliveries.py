@@ -24,10 +24,8 @@ import functools
 import hashlib
 import json
 import os
-import re
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -35,7 +33,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR, kind_of
+from envkpi.contract import KINDS, READABLE_SUFFIXES, SLICE_KEY_SEPARATOR
+from envkpi.ingest.landing import (  # noqa: F401 - defined there, imported from here by callers
+    EXPECTED_NAME,
+    NOT_A_CONTRACT_FILE,
+    NOT_UTF8_NAME,
+    REJECTION_COLUMNS,
+    STILL_BEING_WRITTEN,
+    UNREADABLE,
+    IngestSummary,
+    LandedFile,
+    discover,
+    not_a_contract_file_reason,
+    shown_name,
+)
 from envkpi.ingest.readers import SOURCE_ROW, DeliveredTable, Problem, read_deliveries, trimmed, without_blank_rows
 from envkpi.runtime import memory, timing
 from envkpi.runtime.faults import fault_point
@@ -47,186 +58,10 @@ from envkpi.validation.rules import ANY_YEAR
 from envkpi.validation.validator import SOURCE_FILE, ReferenceData, Validation, Validator
 from envkpi.warehouse.database import one_row, rebuild_conversion, unstorable_numbers
 
-REJECTION_COLUMNS = ["file", "row", "column", "value", "reason"]
 UNSTORABLE_REASON = (
     "{column} cannot be stored as an exact decimal (too many digits or too large an exponent): "
     "write a plain decimal number, e.g. 1234.5"
 )
-
-
-@dataclass(frozen=True)
-class LandedFile:
-    """One file found in the landing folder."""
-
-    path: Path
-    relative: str  # path relative to the landing folder, with forward slashes
-    kind: str | None
-    size: int
-    modified_ns: int
-
-
-@dataclass
-class IngestSummary:
-    """What one ingest did with each file it found."""
-
-    run_id: str
-    # The first delivery_id this run could give: derived tables recompute from here on.
-    first_delivery_id: int = 1
-    loaded: list[str] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    problems: list[tuple[str, Problem]] = field(default_factory=list)
-    # Rows of loaded files that repeat an earlier row of their file exactly: kept, counted once.
-    repeated_rows: list[tuple[str, int]] = field(default_factory=list)
-
-    @property
-    def files_seen(self) -> int:
-        return len(self.loaded) + len(self.rejected) + len(self.unchanged) + len(self.ignored)
-
-    def rejections(self) -> pd.DataFrame:
-        """The rows of ``rejections.csv``: one per problem found in a rejected or ignored file."""
-        rows = [
-            {
-                "file": file,
-                "row": problem.row,
-                "column": problem.column,
-                "value": problem.value,
-                "reason": problem.reason,
-            }
-            for file, problem in self.problems
-        ]
-        frame = pd.DataFrame(rows, columns=REJECTION_COLUMNS)
-        frame["row"] = frame["row"].astype("Int64")
-        return frame
-
-
-# Contract 1: the kind is the file name's first word, up to the first `_`, `-` or `.`.
-EXPECTED_NAME = (
-    f"<kind>_...csv or <kind>_...xlsx, where <kind> is one of {', '.join(KINDS)} (e.g. energy_P01_2017-04.csv)"
-)
-NOT_A_CONTRACT_FILE = f"not a contract file: the name names no kind; name it {EXPECTED_NAME}; left alone"
-
-
-def not_a_contract_file_reason(name: str) -> str:
-    """Why a file name names no kind, with the expected pattern and, where one is near, the name meant."""
-    first = re.split(r"[\s_\-.]+", name)[0]
-    if first.casefold() in KINDS:  # `Energy P01 April.csv`: a kind, but followed by a space
-        suffix = Path(name).suffix.lower()
-        meant = "_".join(word for word in re.split(r"\s+", Path(name).stem) if word)
-        meant = first.casefold() + meant[len(first) :] + (suffix if suffix in READABLE_SUFFIXES else ".csv")
-        return (
-            f"not a contract file: the name names no kind (a kind followed by _, - or .); name it "
-            f"{EXPECTED_NAME}; here: {meant}; left alone"
-        )
-    return NOT_A_CONTRACT_FILE
-
-
-NOT_UTF8_NAME = (
-    "the {what} name is not valid UTF-8 (shown with \\x escapes): rename it with plain characters; left alone"
-)
-UNREADABLE = "cannot be read ({error}): make the {what} readable for the user that runs envkpi; left alone this run"
-STILL_BEING_WRITTEN = (
-    "modified {age} before the run started (less than {settle:g} s): probably still being copied or "
-    "written, so left for the next run"
-)
-
-
-def shown_name(name: str) -> str:
-    """A file name as text that can be written anywhere: bytes that are not UTF-8 as \\x escapes."""
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:  # os.scandir keeps undecodable bytes as lone surrogates
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-@timing.phase("discover files")
-def discover(
-    landing: Path, started_ns: int | None = None, settle_seconds: float = 0
-) -> tuple[list[LandedFile], list[tuple[str, Problem]]]:
-    """Every regular file under ``landing``, and the ones that are not contract files.
-
-    Hidden files and folders (a leading dot, as editors and OS tools leave them) are skipped
-    silently; symbolic links are never followed, so nothing outside the landing folder is ever
-    read. One ``scandir`` per folder: a nightly run looks at tens of thousands of files. A folder
-    that cannot be listed, a name that is not UTF-8 and a file modified less than
-    ``settle_seconds`` before ``started_ns`` are listed with their reason and left alone.
-    """
-    found: list[LandedFile] = []
-    ignored: list[tuple[str, Problem]] = []
-    root = landing.resolve()
-    pending = [(root, "")]
-    while pending:
-        folder, prefix = pending.pop()
-        try:
-            with os.scandir(folder) as entries:
-                listed = sorted(entries, key=lambda entry: entry.name)
-        except OSError as error:
-            if folder == root:
-                raise  # no landing folder at all is the run's problem, not a delivery's
-            label = prefix.rstrip("/")
-            ignored.append(
-                (
-                    label,
-                    Problem(
-                        None,
-                        "",
-                        label.rsplit("/", 1)[-1],
-                        UNREADABLE.format(error=error.strerror or type(error).__name__, what="folder"),
-                    ),
-                )
-            )
-            continue
-        subfolders = []
-        for entry in listed:
-            if entry.name.startswith("."):
-                continue
-            name = shown_name(entry.name)
-            relative = prefix + name
-            try:
-                if name != entry.name:
-                    what = "folder" if entry.is_dir(follow_symlinks=False) else "file"
-                    ignored.append((relative, Problem(None, "", name, NOT_UTF8_NAME.format(what=what))))
-                elif entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
-                    ignored.append(
-                        (relative, Problem(None, "", entry.name, "not a regular file (a link or a device): left alone"))
-                    )
-                elif entry.is_dir():
-                    subfolders.append((Path(entry.path), relative + "/"))
-                elif (kind := kind_of(entry.name)) is None:
-                    ignored.append((relative, Problem(None, "", entry.name, not_a_contract_file_reason(entry.name))))
-                else:
-                    stat = entry.stat()
-                    age = (started_ns - stat.st_mtime_ns) / 1e9 if started_ns is not None else None
-                    if age is not None and settle_seconds > 0 and age < settle_seconds:
-                        ignored.append(
-                            (
-                                relative,
-                                Problem(
-                                    None,
-                                    "",
-                                    entry.name,
-                                    STILL_BEING_WRITTEN.format(age=f"{max(age, 0):.0f} s", settle=settle_seconds),
-                                ),
-                            )
-                        )
-                    else:
-                        found.append(LandedFile(Path(entry.path), relative, kind, stat.st_size, stat.st_mtime_ns))
-            except OSError as error:
-                ignored.append(
-                    (
-                        relative,
-                        Problem(
-                            None,
-                            "",
-                            entry.name,
-                            UNREADABLE.format(error=error.strerror or type(error).__name__, what="file"),
-                        ),
-                    )
-                )
-        pending.extend(reversed(subfolders))  # depth first, in name order
-    return found, ignored
 
 
 @timing.phase("reference for checks")
@@ -486,6 +321,58 @@ def _batches(candidates: list) -> list[list]:
     return batches
 
 
+def known_deliveries(connection: duckdb.DuckDBPyConnection) -> dict:
+    """What earlier runs know of files: ``by_stat`` maps (path, size, modification time) to the
+    sha256 of the content found under it; ``by_sha`` says of each content whether a delivery of
+    it was accepted, and for a rejected one its delivery_id and what it was checked against."""
+    by_stat: dict[tuple[str, int, int], str] = {}
+    by_sha: dict[str, dict] = {}
+    for source_file, size, modified_ns, sha, status, delivery_id, checked_against in connection.execute(
+        "select source_file, size_bytes, modified_ns, sha256, status, delivery_id, checked_against "
+        "from delivery left join rejection_check using (delivery_id) order by delivery_id"
+    ).fetchall():
+        by_stat[(source_file, size, modified_ns)] = sha
+        entry = by_sha.setdefault(sha, {"accepted": False, "rejected_id": None, "checked_against": None})
+        if status == "accepted":
+            entry["accepted"] = True
+        else:
+            entry["rejected_id"] = delivery_id
+            entry["checked_against"] = checked_against
+    for source_file, size, modified_ns, sha in connection.execute(
+        "select source_file, size_bytes, modified_ns, sha256 from known_status"
+    ).fetchall():
+        if sha in by_sha:
+            by_stat.setdefault((source_file, size, modified_ns), sha)
+    return {"by_stat": by_stat, "by_sha": by_sha}
+
+
+def verdicts_without_reading(
+    files: list[LandedFile], known: dict, basis: str
+) -> list[tuple[LandedFile, str, int | None]] | None:
+    """What a run would make of each file without reading a byte of it, in the order it takes
+    them: ``unchanged`` (content loaded before, known by its path, size and modification time),
+    or ``rejected`` again with the problems stored for its rejected delivery_id (checked against
+    ``basis``, the check basis of now). None when a run would read some file: one not known by
+    its status, or a rejection checked against something else. The rules of ``Ingest._candidates``
+    and ``Ingest._reusing_rejections`` for a night when no file is new.
+    """
+    accepted = {sha for sha, status in known["by_sha"].items() if status["accepted"]}
+    seen: set[str] = set()
+    verdicts: list[tuple[LandedFile, str, int | None]] = []
+    for landed in sorted(files, key=lambda f: (f.modified_ns, f.relative)):
+        sha = known["by_stat"].get((landed.relative, landed.size, landed.modified_ns))
+        if sha is None:
+            return None
+        if sha in accepted or sha in seen:
+            verdicts.append((landed, "unchanged", None))
+            continue
+        seen.add(sha)
+        if known["by_sha"][sha]["checked_against"] != basis:
+            return None
+        verdicts.append((landed, "rejected", known["by_sha"][sha]["rejected_id"]))
+    return verdicts
+
+
 class Ingest:
     """One run's ingest into an open warehouse connection (the caller owns the transaction)."""
 
@@ -692,25 +579,7 @@ class Ingest:
 
     @timing.phase("ingest bookkeeping (known files, order, waiting for reads)")
     def _known_deliveries(self) -> dict:
-        by_stat: dict[tuple[str, int, int], str] = {}
-        by_sha: dict[str, dict] = {}
-        for source_file, size, modified_ns, sha, status, delivery_id, checked_against in self.connection.execute(
-            "select source_file, size_bytes, modified_ns, sha256, status, delivery_id, checked_against "
-            "from delivery left join rejection_check using (delivery_id) order by delivery_id"
-        ).fetchall():
-            by_stat[(source_file, size, modified_ns)] = sha
-            entry = by_sha.setdefault(sha, {"accepted": False, "rejected_id": None, "checked_against": None})
-            if status == "accepted":
-                entry["accepted"] = True
-            else:
-                entry["rejected_id"] = delivery_id
-                entry["checked_against"] = checked_against
-        for source_file, size, modified_ns, sha in self.connection.execute(
-            "select source_file, size_bytes, modified_ns, sha256 from known_status"
-        ).fetchall():
-            if sha in by_sha:
-                by_stat.setdefault((source_file, size, modified_ns), sha)
-        return {"by_stat": by_stat, "by_sha": by_sha}
+        return known_deliveries(self.connection)
 
     @timing.phase("kind bookkeeping (accepted rows, slice keys)")
     def _ingest_kind(

@@ -27,20 +27,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from envkpi.contract import KINDS, normalise_header
+from envkpi.ingest.landing import Problem  # noqa: F401 - defined there, imported from here by many
 from envkpi.runtime import timing
 from envkpi.settings import Limits
 
 SOURCE_ROW = "source_row"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason to reject a file, located as a plant would look for it."""
-
-    row: int | None
-    column: str
-    value: str
-    reason: str
 
 
 @dataclass

@@ -136,8 +136,14 @@ def nothing_new_since_outputs(
     """
     try:
         record = json.loads((settings.reports / RECORD_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        return _quiet_if_as_recorded(settings, record, publish_snapshot, annual_report)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # missing, unreadable or not a record: the night runs in full
+
+
+def _quiet_if_as_recorded(
+    settings: Settings, record: dict[str, Any], publish_snapshot: bool, annual_report: bool
+) -> QuietNight | None:
     made_parts = (not publish_snapshot or record.get("snapshot") is not None) and (
         not annual_report or record.get("annual_report") is True
     )

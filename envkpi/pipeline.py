@@ -561,19 +561,9 @@ def run(
     run_id = new_run_id(started)
     report_year = None
     with exclusive_run(settings):
-        quiet = nothing_new_since_outputs(settings, publish_snapshot, annual_report)
+        quiet = quiet_night(settings, run_id, started, publish_snapshot, annual_report, step)
         if quiet is not None:
-            step("nothing new since the last run: recording this one")
-            summary = record_quiet_night(settings, quiet, run_id, started)
-            if summary is not None:
-                return RunResult(
-                    run_id,
-                    summary,
-                    lambda: _kpi_results(settings),
-                    quiet.reports(settings),
-                    settings.snapshot_file if publish_snapshot else None,
-                    quiet.report_year if annual_report else None,
-                )
+            return quiet
         import pandas as pd
 
         step("checking and loading the delivered files")
@@ -589,6 +579,34 @@ def run(
             reports.update(annual_report_step(kpi_results, settings, basis, publications))
         record_outputs(settings, reports, published, report_year, annual_report)  # last: the outputs are complete
     return RunResult(run_id, summary, kpi_results, reports, published, report_year)
+
+
+def quiet_night(
+    settings: Settings,
+    run_id: str,
+    started: dt.datetime,
+    publish_snapshot: bool = True,
+    annual_report: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult | None:
+    """A night with nothing new (``envkpi.outputs``): recorded, and its result; None when the night
+    has something to add (nothing is written then). The caller holds the run lock (``exclusive_run``)."""
+    quiet = nothing_new_since_outputs(settings, publish_snapshot, annual_report)
+    if quiet is None:
+        return None
+    if progress is not None:
+        progress("nothing new since the last run: recording this one")
+    summary = record_quiet_night(settings, quiet, run_id, started)
+    if summary is None:
+        return None
+    return RunResult(
+        run_id,
+        summary,
+        lambda: _kpi_results(settings),
+        quiet.reports(settings),
+        settings.snapshot_file if publish_snapshot else None,
+        quiet.report_year if annual_report else None,
+    )
 
 
 def _kpi_results(settings: Settings) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from prefect.cache_policies import NO_CACHE, CachePolicy
 from prefect.states import Completed, State
 
 from envkpi.ingest.deliveries import IngestSummary
+from envkpi.outputs import record_outputs
 from envkpi.pipeline import (
     ReportBasis,
     annual_report_step,
@@ -33,6 +34,7 @@ from envkpi.pipeline import (
     ingest_step,
     new_run_id,
     publish_snapshot,
+    quiet_night,
     report_step,
 )
 from envkpi.reporting.notify import bad_night_message
@@ -238,11 +240,19 @@ def nightly(
     # The steps of envkpi.pipeline.run, as tasks, under the same writer lock: a second run (a
     # manual one overlapping the night's) waits, and never copies or reads a warehouse that
     # another run is writing. Tasks run in this process, under this lock.
+    # A night with nothing new records that it ran and writes no output again, as `envkpi run`.
     with exclusive_run(settings):
-        summary = ingest_and_compute_task(settings, run_id, now)
-        written, kpi_results, basis, publications = write_reports_task(settings, summary)
-        copied = publish_task(settings)
-        written.update(write_annual_report_task(kpi_results, settings, basis, publications))
+        quiet = quiet_night(settings, run_id, now.to_pydatetime())
+        if quiet is not None:
+            summary, written, kpi_results = quiet.ingest, quiet.reports, quiet.kpi_results
+            copied = settings.snapshot_file
+        else:
+            summary = ingest_and_compute_task(settings, run_id, now)
+            written, kpi_results, basis, publications = write_reports_task(settings, summary)
+            copied = publish_task(settings)
+            written.update(write_annual_report_task(kpi_results, settings, basis, publications))
+            # last: the outputs are complete (what the next quiet night finds)
+            record_outputs(settings, written, copied, default_report_year(kpi_results), annual_report=True)
     fiscal_year = default_report_year(kpi_results)
 
     create_table_artifact(

@@ -342,3 +342,34 @@ def test_a_night_that_restates_a_published_year_is_notified(tmp_path, receiver):
     assert state.is_completed() and len(receiver) == 1
     # energy_intensity, co2_intensity and both Scope 2 figures of the group, Magnets and P01
     assert receiver[0]["subject"].endswith("12 published figures changed")
+
+
+@pytest.mark.slow
+def test_a_night_with_nothing_new_records_that_it_ran_and_writes_no_output_again(tmp_path):
+    write_two_plant_group(tmp_path / "landing")
+    first = nightly(**paths(tmp_path), return_state=True)
+    assert first.is_completed()
+    reports = tmp_path / "reports"
+    before = {path: path.stat().st_mtime_ns for path in reports.rglob("*") if path.is_file()}
+    snapshot = (tmp_path / "published" / "warehouse.duckdb").stat().st_mtime_ns
+
+    second = nightly(**paths(tmp_path), return_state=True)
+    assert second.is_completed()
+    outcome = second.result()
+    # What a full run would say of the same landing: the six files known, the bad one rejected.
+    assert (outcome["loaded"], outcome["unchanged"], outcome["rejected"]) == (0, 6, [BAD_FILE])
+    assert outcome["fiscal_year"] == 2017
+    summary = json.loads((reports / "run_summary.json").read_text(encoding="utf-8"))
+    assert summary["run_id"] == outcome["run_id"] != first.result()["run_id"]
+    after = {path: path.stat().st_mtime_ns for path in reports.rglob("*") if path.is_file()}
+    rewritten = {path.name for path in before if after.get(path) != before[path]}
+    assert rewritten == {"run_summary.json"}
+    assert (tmp_path / "published" / "warehouse.duckdb").stat().st_mtime_ns == snapshot
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as warehouse:
+        runs = {run_id for (run_id,) in warehouse.execute("select run_id from ingest_run").fetchall()}
+    assert runs == {first.result()["run_id"], outcome["run_id"]}
+    # The KPI artifact of the quiet night still shows the report year (175,680 GJ / 2,160 t).
+    artifact = artifacts_of(second)[KPI_RESULTS_KEY]
+    table = pd.DataFrame(json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data)
+    energy = table[table["kpi"] == "energy_intensity"].set_index("scope")
+    assert energy.loc["group", "value"] == 81.33 and "FY2017" in artifact.description

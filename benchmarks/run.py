@@ -247,6 +247,8 @@ def _goal_figure(goal: Goal, value: float) -> str:
 # temporaries, the result object).
 PHASE_GROUPS = {
     "ingest + validation": (
+        "quiet night: anything new since the outputs?",
+        "quiet night: recorded",
         "load reference",
         "rebuild conversion",
         "discover files",

@@ -34,6 +34,7 @@ import duckdb
 
 from envkpi.contract import KINDS
 from envkpi.ingest.landing import IngestSummary, Problem, discover
+from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
 from envkpi.runtime.files import replace_atomically
 from envkpi.settings import PACKAGE_DIR, Settings
@@ -122,6 +123,7 @@ def forget_outputs(settings: Settings) -> None:
     (settings.reports / RECORD_NAME).unlink(missing_ok=True)
 
 
+@timing.phase("quiet night: anything new since the outputs?")
 def nothing_new_since_outputs(
     settings: Settings, publish_snapshot: bool = True, annual_report: bool = True
 ) -> QuietNight | None:
@@ -163,6 +165,7 @@ def _quiet_if_as_recorded(
     return QuietNight(record)
 
 
+@timing.phase("quiet night: recorded")
 def record_quiet_night(
     settings: Settings, quiet: QuietNight, run_id: str, started: dt.datetime
 ) -> IngestSummary | None:

@@ -151,16 +151,16 @@ def test_harness_measures_every_step_at_every_size_and_the_methods_agree(tmp_pat
 
     # The phases come from the library's timers (envkpi.runtime.timing): the increment found the history
     # unchanged and read only the new month's 7 files (6 plants: one region, seven kinds),
-    # batches being read in a helper thread, kept apart; the quiet night read none.
+    # batches being read in a helper thread, kept apart.
     def calls(key: str, phase: str) -> int:
         phases = data["sizes"]["6x2"][key]["phases"]
         return sum(phases.get(f"{phase}{suffix}", {}).get("calls", 0) for suffix in ("", " (helper thread)"))
 
     assert calls("increment", "read files") == 7
-    assert (
-        calls("quiet", "read files") == 0
-        and calls("quiet", "ingest bookkeeping (known files, order, waiting for reads)") >= 1
-    )
+    # The quiet night took the quiet path (envkpi.outputs): recorded, nothing read or ingested.
+    assert calls("quiet", "quiet night: recorded") == 1 and calls("increment", "quiet night: recorded") == 0
+    assert calls("quiet", "read files") == 0
+    assert calls("quiet", "ingest bookkeeping (known files, order, waiting for reads)") == 0
     assert calls("full", "publish snapshot") == 1  # run() calls it by another name: patching names missed it
     # The runs' warehouses and reports are removed afterwards; the generated data stays cached.
     assert not list((tmp_path / "work").glob("run-*"))

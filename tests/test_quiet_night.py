@@ -126,7 +126,10 @@ def test_a_quiet_night_writes_what_a_full_night_writes_on_the_same_state_but_its
     assert _was_quiet(again, _outputs(full_settings), full_settings)
 
 
-@pytest.mark.parametrize("point", ["commit:after", "reports:written", "snapshot:swapped", "write:.outputs.json"])
+# The first point after the commit and the record's own write: the points between them are
+# covered by the kill chains of tests/test_crash_safety.py, whose reruns must end as an
+# uninterrupted night (a rerun that found a record too early would not).
+@pytest.mark.parametrize("point", ["commit:after", "write:.outputs.json"])
 def test_a_night_killed_after_its_commit_is_completed_by_the_next_night(landing, tmp_path, point):
     _deliver(landing)
     settings = landing.settings

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import importlib.metadata
 import json
 import time
 from collections.abc import Mapping
@@ -37,6 +36,7 @@ from envkpi.ingest.landing import IngestSummary, Problem, discover
 from envkpi.runtime import timing
 from envkpi.runtime.faults import fault_point
 from envkpi.runtime.files import replace_atomically
+from envkpi.runtime.fingerprint import distribution_version
 from envkpi.settings import PACKAGE_DIR, Settings
 
 RECORD_NAME = ".outputs.json"  # in the reports folder, hidden as the annual report's manifest is
@@ -327,15 +327,8 @@ def inputs_fingerprint(settings: Settings) -> str:
 
     digest.update(sys.version.encode("utf-8"))
     for engine in _ENGINES:
-        digest.update(f"{engine} {_version(engine)}".encode())
+        digest.update(f"{engine} {distribution_version(engine)}".encode())
     return digest.hexdigest()
-
-
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
 
 
 def _period_range(settings: Settings) -> tuple[str, str]:

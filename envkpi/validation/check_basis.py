@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.metadata
 import json
 from functools import cache
 
@@ -22,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from envkpi.contract import KINDS
+from envkpi.runtime.fingerprint import distribution_version
 from envkpi.settings import PACKAGE_DIR, Settings
 from envkpi.validation.validator import ReferenceData
 
@@ -63,12 +63,7 @@ def _library() -> bytes:
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode("utf-8"))
         digest.update(path.read_bytes())
-    digest.update(f"duckdb {duckdb.__version__} pyarrow {pa.__version__} gx {_version('great_expectations')}".encode())
+    digest.update(
+        f"duckdb {duckdb.__version__} pyarrow {pa.__version__} gx {distribution_version('great_expectations')}".encode()
+    )
     return digest.digest()
-
-
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"

@@ -245,15 +245,15 @@ def nightly(
         quiet = quiet_night(settings, run_id, now.to_pydatetime())
         if quiet is not None:
             summary, written, kpi_results = quiet.ingest, quiet.reports, quiet.kpi_results
-            copied = settings.snapshot_file
+            copied, fiscal_year = settings.snapshot_file, quiet.report_year
         else:
             summary = ingest_and_compute_task(settings, run_id, now)
             written, kpi_results, basis, publications = write_reports_task(settings, summary)
             copied = publish_task(settings)
             written.update(write_annual_report_task(kpi_results, settings, basis, publications))
+            fiscal_year = default_report_year(kpi_results)
             # last: the outputs are complete (what the next quiet night finds)
-            record_outputs(settings, written, copied, default_report_year(kpi_results), annual_report=True)
-    fiscal_year = default_report_year(kpi_results)
+            record_outputs(settings, written, copied, fiscal_year, annual_report=True)
 
     create_table_artifact(
         table=kpi_table(kpi_results, fiscal_year),
